@@ -1,0 +1,457 @@
+//! The registry users put in app data: the [`OAuth`] builder and the [`OAuthExtension`] it builds.
+
+use std::{collections::HashMap, fmt, future::Ready, sync::Arc, time::Duration};
+
+use ::oauth2::http::{self, header};
+use actix_session::SessionExt as _;
+use actix_web::{dev::ServiceRequest, http::header::LOCATION, FromRequest, HttpMessage as _, HttpRequest, HttpResponse};
+use serde_json::Value;
+use url::Url;
+
+use crate::{
+    error::OAuthError,
+    oauth2::{self as oauth2_flow, TokenResponse},
+    oauth2::token::now_unix,
+    provider::Provider,
+    remote_app::{Callback, RemoteApp, RemoteAppBuilder},
+    session::{self, Pending},
+    transport::AwcHttpClient,
+};
+
+/// Default number of handshakes one browser may have pending at once.
+pub const DEFAULT_MAX_PENDING: usize = 5;
+/// Default time a begun handshake stays valid.
+pub const DEFAULT_HANDSHAKE_LIFETIME: Duration = Duration::from_secs(600);
+
+/// The registry of remote apps: Flask-OAuth's `OAuth()`, as a builder.
+///
+/// ```
+/// use actix_oauth::{providers::GitHub, OAuth, RemoteApp};
+///
+/// let oauth = OAuth::new()
+///     .remote_app(RemoteApp::from_provider::<GitHub>("client-id", "client-secret"))
+///     .public_url("https://app.example")
+///     .build()
+///     .expect("valid OAuth configuration");
+/// assert!(oauth.remote_app("github").is_ok());
+/// ```
+#[derive(Debug)]
+#[must_use]
+pub struct OAuth {
+    apps: Vec<RemoteAppBuilder>,
+    public_url: Option<String>,
+    http: AwcHttpClient,
+    max_pending: usize,
+    handshake_lifetime: Duration,
+}
+
+impl Default for OAuth {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl OAuth {
+    /// An empty registry with default settings.
+    pub fn new() -> Self {
+        Self {
+            apps: Vec::new(),
+            public_url: None,
+            http: AwcHttpClient::default(),
+            max_pending: DEFAULT_MAX_PENDING,
+            handshake_lifetime: DEFAULT_HANDSHAKE_LIFETIME,
+        }
+    }
+
+    /// Registers a remote app (Flask-OAuth's `remote_app`). Names must be unique.
+    pub fn remote_app(mut self, app: RemoteAppBuilder) -> Self {
+        self.apps.push(app);
+        self
+    }
+
+    /// The public origin of this app (e.g. `https://app.example`), which callback paths are
+    /// joined to. Default: none, the origin of each request is used.
+    ///
+    /// # Security
+    /// Set it in production: redirect URIs then never depend on the request's `Host` header.
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = Some(url.into());
+        self
+    }
+
+    /// Deadline for each outbound request, from connect to the last body byte. Default: 10 s.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.http = self.http.timeout(timeout);
+        self
+    }
+
+    /// Largest provider answer accepted, in bytes. Default: 1 MiB.
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.http = self.http.max_response_bytes(limit);
+        self
+    }
+
+    /// The `User-Agent` of outbound requests. Default: `actix-oauth/VERSION`.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.http = self.http.user_agent(user_agent);
+        self
+    }
+
+    /// How many handshakes one browser may have pending at once (sign-ins begun in several tabs);
+    /// beyond it the oldest is forgotten. Default: 5. Bounds the session's size.
+    pub fn max_pending_handshakes(mut self, max: usize) -> Self {
+        self.max_pending = max;
+        self
+    }
+
+    /// How long a begun handshake stays valid. Default: 10 minutes.
+    pub fn handshake_lifetime(mut self, lifetime: Duration) -> Self {
+        self.handshake_lifetime = lifetime;
+        self
+    }
+
+    /// Checks the whole configuration and builds the extension. Every error names the remote app
+    /// and field at fault.
+    pub fn build(self) -> Result<OAuthExtension, OAuthError> {
+        let public_url = self
+            .public_url
+            .map(|url| {
+                let parsed = Url::parse(&url)
+                    .map_err(|e| OAuthError::config(format!("`public_url` `{url}` is not an absolute URL ({e}).")))?;
+                if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+                    return Err(OAuthError::config("`public_url` must be an http(s) origin."));
+                }
+                Ok(parsed.as_str().trim_end_matches('/').to_owned())
+            })
+            .transpose()?;
+        if self.max_pending == 0 {
+            return Err(OAuthError::config("`max_pending_handshakes` must be at least 1."));
+        }
+        let mut apps = HashMap::new();
+        let mut callbacks = HashMap::new();
+        for builder in self.apps {
+            let app = builder.build()?;
+            if let Some(previous) = callbacks.insert(app.callback_path().to_owned(), app.name.clone()) {
+                return Err(OAuthError::config(format!(
+                    "remote apps `{previous}` and `{}` share the callback path `{}`.",
+                    app.name,
+                    app.callback_path()
+                )));
+            }
+            if apps.contains_key(&app.name) {
+                return Err(OAuthError::config(format!("remote app `{}` is registered twice.", app.name)));
+            }
+            apps.insert(app.name.clone(), app);
+        }
+        Ok(OAuthExtension {
+            inner: Arc::new(Inner {
+                apps,
+                callbacks,
+                public_url,
+                http: self.http,
+                max_pending: self.max_pending,
+                handshake_lifetime: self.handshake_lifetime.as_secs(),
+            }),
+        })
+    }
+}
+
+/// The built registry: cheap to clone, registered with `App::app_data`, and extractable in
+/// handlers (`oauth: OAuthExtension`).
+///
+/// It starts handshakes ([`authorize`](Self::authorize)), completes them (done for you by
+/// [`OAuthMiddleware`](crate::OAuthMiddleware) and the
+/// [`AuthorizedResponse`](crate::AuthorizedResponse) extractor), and reads the tokens sign-in left.
+#[derive(Clone)]
+pub struct OAuthExtension {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    apps: HashMap<String, RemoteApp>,
+    callbacks: HashMap<String, String>,
+    public_url: Option<String>,
+    http: AwcHttpClient,
+    max_pending: usize,
+    handshake_lifetime: u64,
+}
+
+impl fmt::Debug for OAuthExtension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthExtension")
+            .field("apps", &self.inner.apps.values().collect::<Vec<_>>())
+            .field("public_url", &self.inner.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The result of a completed handshake, passed from the middleware to the extractor.
+#[derive(Clone, Debug)]
+pub(crate) struct Authorized {
+    pub(crate) provider: String,
+    pub(crate) token: TokenResponse,
+    pub(crate) next: Option<String>,
+}
+
+/// What a callback came to, kept in the request's extensions.
+#[derive(Clone, Debug)]
+pub(crate) struct HandshakeOutcome {
+    pub(crate) provider: String,
+    /// `None`: the user declined.
+    pub(crate) authorized: Option<Authorized>,
+}
+
+impl OAuthExtension {
+    /// The remote app registered as `name`.
+    pub fn remote_app(&self, name: &str) -> Result<&RemoteApp, OAuthError> {
+        self.inner
+            .apps
+            .get(name)
+            .ok_or_else(|| OAuthError::config(format!("no remote app is registered as `{name}`.")))
+    }
+
+    /// The remote app a provider marker stands for.
+    pub fn remote<P: Provider>(&self) -> Result<&RemoteApp, OAuthError> {
+        self.remote_app(P::NAME)
+    }
+
+    /// The names of all registered remote apps, sorted.
+    pub fn remote_app_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.inner.apps.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// The HTTP client outbound calls go through.
+    pub fn http_client(&self) -> &AwcHttpClient {
+        &self.inner.http
+    }
+
+    /// The remote app whose callback path is `path`, if any.
+    pub(crate) fn callback_for(&self, path: &str) -> Option<&str> {
+        self.inner.callbacks.get(path).map(String::as_str)
+    }
+
+    /// The exact redirect URI of a remote app for this request.
+    pub fn redirect_uri(&self, req: &HttpRequest, app: &RemoteApp) -> String {
+        match &app.callback {
+            Callback::Absolute(url) => url.to_string(),
+            Callback::Path(path) => match &self.inner.public_url {
+                Some(origin) => format!("{origin}{path}"),
+                None => {
+                    let info = req.connection_info();
+                    format!("{}://{}{path}", info.scheme(), info.host())
+                }
+            },
+        }
+    }
+
+    /// Starts signing in with remote app `provider`: Flask-OAuth's `authorize(callback)`.
+    ///
+    /// Returns the redirect to the provider's authorization page. The handshake's secrets
+    /// (`state`, the PKCE verifier) stay in the session, bound to this browser. `next` is kept if
+    /// it is a same-site relative path (`/account?tab=1`) and silently dropped otherwise.
+    ///
+    /// # Security
+    /// `state` carries 256 random bits and is single use (RFC 6749 §10.12, RFC 9700 §4.7);
+    /// PKCE S256 is on by default (RFC 7636).
+    pub async fn authorize(
+        &self,
+        req: &HttpRequest,
+        provider: &str,
+        next: Option<&str>,
+    ) -> Result<HttpResponse, OAuthError> {
+        let app = self.remote_app(provider)?;
+        if app.is_oauth1() {
+            return Err(OAuthError::config(format!(
+                "remote app `{provider}` speaks OAuth 1.0a, which this version does not support yet."
+            )));
+        }
+        let redirect_uri = self.redirect_uri(req, app);
+        let start = oauth2_flow::authorization_request(app, &redirect_uri)?;
+        let entry = Pending {
+            provider: app.name.clone(),
+            state: start.state.secret().clone(),
+            verifier: start.verifier.map(|v| v.secret().clone()),
+            redirect_uri,
+            next: next.and_then(session::safe_next),
+            created: now_unix(),
+        };
+        session::push_pending(
+            &req.get_session(),
+            entry,
+            self.inner.max_pending,
+            self.inner.handshake_lifetime,
+        )?;
+        Ok(HttpResponse::Found()
+            .insert_header((LOCATION, start.url.as_str()))
+            .insert_header(("cache-control", "no-store"))
+            .finish())
+    }
+
+    /// Completes the handshake a callback request carries; `Ok(None)` when the user declined.
+    ///
+    /// You rarely call this yourself: [`OAuthMiddleware`](crate::OAuthMiddleware) does it on
+    /// callback paths, and [`AuthorizedResponse`](crate::AuthorizedResponse) does it elsewhere.
+    /// On success the token is kept in the session and the session id is renewed.
+    pub(crate) async fn complete(
+        &self,
+        req: &HttpRequest,
+        provider: &str,
+    ) -> Result<Option<Authorized>, OAuthError> {
+        let app = self.remote_app(provider)?;
+        let query = CallbackQuery::parse(req.query_string())?;
+        let state = query
+            .get("state")
+            .ok_or(OAuthError::StateMissing("the callback carries no `state` parameter."))?;
+        let session = req.get_session();
+        let pending = session::take_pending(&session, &app.name, state, self.inner.handshake_lifetime)?;
+        if let Some(error) = query.get("error") {
+            if error == "access_denied" {
+                return Ok(None);
+            }
+            return Err(OAuthError::Provider {
+                error: error.chars().take(256).collect(),
+                description: query.get("error_description").map(|d| d.chars().take(256).collect()),
+                uri: query.get("error_uri").map(|d| d.chars().take(256).collect()),
+                status: None,
+            });
+        }
+        let code = query
+            .get("code")
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| OAuthError::malformed("callback", "it carries neither `code` nor `error`."))?;
+        let token = oauth2_flow::exchange_code(
+            &self.inner.http,
+            app,
+            code,
+            &pending.redirect_uri,
+            pending.verifier.as_deref(),
+        )
+        .await?;
+        session::store_token(&session, &app.name, &token)?;
+        // A new session id on sign-in defeats session fixation (RFC 6819 §4.4.1.13 spirit).
+        session.renew();
+        Ok(Some(Authorized {
+            provider: app.name.clone(),
+            token,
+            next: pending.next,
+        }))
+    }
+
+    /// Completes the handshake once per request, caching the outcome in its extensions.
+    pub(crate) async fn complete_cached(
+        &self,
+        req: &HttpRequest,
+        provider: &str,
+    ) -> Result<Option<Authorized>, OAuthError> {
+        if let Some(outcome) = req.extensions().get::<HandshakeOutcome>() {
+            if outcome.provider == provider {
+                return Ok(outcome.authorized.clone());
+            }
+            return Err(OAuthError::config(format!(
+                "this callback belongs to `{}`, but the handler expects `{provider}`.",
+                outcome.provider
+            )));
+        }
+        let authorized = self.complete(req, provider).await?;
+        req.extensions_mut().insert(HandshakeOutcome {
+            provider: provider.to_owned(),
+            authorized: authorized.clone(),
+        });
+        Ok(authorized)
+    }
+
+    /// The token sign-in stored in this browser's session for remote app `provider`.
+    pub fn session_token(&self, req: &HttpRequest, provider: &str) -> Result<TokenResponse, OAuthError> {
+        self.remote_app(provider)?;
+        session::load_token(&req.get_session(), provider)
+            .ok_or_else(|| OAuthError::TokenMissing(provider.to_owned()))
+    }
+
+    /// Forgets the token stored in this browser's session for remote app `provider`.
+    pub fn forget_token(&self, req: &HttpRequest, provider: &str) {
+        session::remove_token(&req.get_session(), provider);
+    }
+
+    /// Fetches the remote app's user info endpoint with a bearer token and returns its JSON.
+    pub async fn userinfo(&self, provider: &str, token: &TokenResponse) -> Result<Value, OAuthError> {
+        let app = self.remote_app(provider)?;
+        let url = app
+            .userinfo_url
+            .as_ref()
+            .ok_or_else(|| OAuthError::config(format!("remote app `{provider}` has no `userinfo_url`.")))?;
+        let request = http::Request::get(url.as_str())
+            .header(header::AUTHORIZATION, format!("Bearer {}", token.access_token().secret()))
+            .header(header::ACCEPT, "application/json")
+            .body(Vec::new())
+            .map_err(|e| OAuthError::config(e.to_string()))?;
+        let response = self.inner.http.send(request).await?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+            return Err(crate::oauth2::token::decode_fields(content_type, response.body())
+                .and_then(|f| crate::oauth2::token::provider_error(&f, Some(status)))
+                .unwrap_or_else(|| OAuthError::unexpected_status(status, response.body())));
+        }
+        match serde_json::from_slice::<Value>(response.body()) {
+            Ok(value @ Value::Object(_)) => Ok(value),
+            _ => Err(OAuthError::malformed("user info", "it is not a JSON object.")),
+        }
+    }
+}
+
+/// A callback's query, with the parameters RFC 6749 allows once refused when repeated.
+struct CallbackQuery(Vec<(String, String)>);
+
+impl CallbackQuery {
+    fn parse(query: &str) -> Result<Self, OAuthError> {
+        if query.len() > 8 * 1024 {
+            return Err(OAuthError::malformed("callback", "its query is too long."));
+        }
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+            .map_err(|_| OAuthError::malformed("callback", "its query is not form-encoded."))?;
+        for key in ["state", "code", "error"] {
+            if pairs.iter().filter(|(k, _)| k == key).count() > 1 {
+                return Err(OAuthError::malformed("callback", format!("`{key}` appears more than once.")));
+            }
+        }
+        Ok(Self(pairs))
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Access to the [`OAuthExtension`] from requests outside a handler's arguments (middleware,
+/// guards), like actix-session's `SessionExt`.
+pub trait OAuthExt {
+    /// The registered extension, or a configuration error naming the fix.
+    fn oauth(&self) -> Result<OAuthExtension, OAuthError>;
+}
+
+fn missing() -> OAuthError {
+    OAuthError::config("no OAuthExtension is registered; add `.app_data(oauth.clone())` to the App.")
+}
+
+impl OAuthExt for HttpRequest {
+    fn oauth(&self) -> Result<OAuthExtension, OAuthError> {
+        self.app_data::<OAuthExtension>().cloned().ok_or_else(missing)
+    }
+}
+
+impl OAuthExt for ServiceRequest {
+    fn oauth(&self) -> Result<OAuthExtension, OAuthError> {
+        self.app_data::<OAuthExtension>().cloned().ok_or_else(missing)
+    }
+}
+
+impl FromRequest for OAuthExtension {
+    type Error = OAuthError;
+    type Future = Ready<Result<Self, OAuthError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(req.oauth())
+    }
+}

@@ -1,0 +1,89 @@
+//! # actix-oauth
+//!
+//! "Sign in with GitHub / Google / any OAuth 2 provider" for actix-web 4, and calling that
+//! provider's API on the user's behalf: the Rust counterpart of Flask-OAuth, safe by default.
+//!
+//! - An [`OAuth`] builder holds named [`RemoteApp`]s and builds an [`OAuthExtension`] that you
+//!   register with `App::app_data`.
+//! - [`OAuthExtension::authorize`] answers the redirect to the provider; `state` (256 bits, single
+//!   use, bound to the session) and the PKCE S256 verifier stay in the actix-session.
+//! - [`OAuthMiddleware`] completes the handshake on the callback path before your handler runs;
+//!   the handler takes [`AuthorizedResponse<P>`](AuthorizedResponse) for a [`Provider`] marker
+//!   type (`Option<…>` is `None` when the user declined).
+//! - Every failure is an [`OAuthError`] with a stable [`ErrorKind`], rendered as a short page.
+//! - The [`dev`] module (feature `dev-provider`, on by default) runs a strict local OAuth 2
+//!   provider for development and tests: no network, no accounts.
+//!
+//! ## Getting started
+//!
+//! ```no_run
+//! use actix_oauth::{providers::GitHub, AuthorizedResponse, OAuth, OAuthExtension, OAuthMiddleware, RemoteApp};
+//! use actix_session::{storage::CookieSessionStore, SessionMiddleware};
+//! use actix_web::{cookie::Key, get, web, App, HttpRequest, HttpResponse, HttpServer};
+//!
+//! #[get("/auth/github")]
+//! async fn login(req: HttpRequest, oauth: OAuthExtension) -> Result<HttpResponse, actix_oauth::OAuthError> {
+//!     oauth.authorize(&req, "github", Some("/")).await
+//! }
+//!
+//! #[get("/auth/github/callback")]
+//! async fn callback(resp: Option<AuthorizedResponse<GitHub>>) -> HttpResponse {
+//!     match resp {
+//!         Some(resp) => resp.redirect_next(),
+//!         None => HttpResponse::Forbidden().body("You declined the sign-in."),
+//!     }
+//! }
+//!
+//! #[actix_web::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let oauth = OAuth::new()
+//!         .remote_app(RemoteApp::from_provider::<GitHub>("client-id", "client-secret"))
+//!         .public_url("http://127.0.0.1:8080")
+//!         .build()
+//!         .expect("valid OAuth configuration");
+//!     let key = Key::generate();
+//!     HttpServer::new(move || {
+//!         App::new()
+//!             .app_data(oauth.clone())
+//!             .wrap(OAuthMiddleware::new())
+//!             .wrap(SessionMiddleware::new(CookieSessionStore::default(), key.clone()))
+//!             .service(login)
+//!             .service(callback)
+//!     })
+//!     .bind(("127.0.0.1", 8080))?
+//!     .run()
+//!     .await
+//! }
+//! ```
+//!
+//! The session middleware needs actix-session's `cookie-session` feature (or another store).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod error;
+mod extension;
+mod extract;
+mod middleware;
+mod oauth2;
+mod provider;
+pub mod providers;
+mod remote_app;
+mod session;
+mod transport;
+
+#[cfg(feature = "dev-provider")]
+pub mod dev;
+
+pub use self::{
+    error::{ErrorKind, OAuthError},
+    extension::{OAuth, OAuthExt, OAuthExtension, DEFAULT_HANDSHAKE_LIFETIME, DEFAULT_MAX_PENDING},
+    extract::AuthorizedResponse,
+    middleware::{OAuthMiddleware, OAuthMiddlewareService},
+    oauth2::TokenResponse,
+    provider::Provider,
+    remote_app::{ClientAuth, RemoteApp, RemoteAppBuilder, TokenMethod},
+    transport::{AwcHttpClient, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT},
+};
+/// Re-exports of the `oauth2` crate's token types used in this crate's API.
+pub use ::oauth2::{AccessToken, ClientId, RefreshToken};

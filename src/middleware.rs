@@ -1,0 +1,103 @@
+//! [`OAuthMiddleware`]: completes handshakes on callback paths before routing.
+
+use std::{future::Ready, rc::Rc};
+
+use actix_web::{
+    body::EitherBody,
+    dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform},
+    http::Method,
+    Error, ResponseError,
+};
+use futures_util::future::LocalBoxFuture;
+
+use crate::extension::OAuthExt as _;
+
+/// Completes the OAuth handshake on each remote app's callback path before the handler runs:
+/// the `#[authorized_handler]` of Flask-OAuth, as middleware.
+///
+/// A failed handshake (forged or replayed `state`, a provider error, a provider that is down) is
+/// answered with the error's page and the handler never runs; a declined one reaches the handler
+/// as `None` in `Option<AuthorizedResponse<P>>`. Register it inside the session middleware:
+///
+/// ```no_run
+/// use actix_oauth::OAuthMiddleware;
+/// use actix_session::{storage::CookieSessionStore, SessionMiddleware};
+/// use actix_web::{cookie::Key, App};
+///
+/// # fn app(oauth: actix_oauth::OAuthExtension, key: Key) {
+/// let app = App::new()
+///     .app_data(oauth.clone())
+///     .wrap(OAuthMiddleware::new())
+///     .wrap(SessionMiddleware::new(CookieSessionStore::default(), key));
+/// # }
+/// ```
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct OAuthMiddleware;
+
+impl OAuthMiddleware {
+    /// The middleware; it reads the [`OAuthExtension`](crate::OAuthExtension) from app data.
+    pub fn new() -> Self {
+        Self
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for OAuthMiddleware
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Transform = OAuthMiddlewareService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        std::future::ready(Ok(OAuthMiddlewareService {
+            service: Rc::new(service),
+        }))
+    }
+}
+
+/// The service [`OAuthMiddleware`] wraps around the app.
+#[derive(Debug)]
+pub struct OAuthMiddlewareService<S> {
+    service: Rc<S>,
+}
+
+impl<S, B> Service<ServiceRequest> for OAuthMiddlewareService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let service = Rc::clone(&self.service);
+        Box::pin(async move {
+            let callback = match req.oauth() {
+                Ok(oauth) if req.method() == Method::GET => oauth
+                    .callback_for(req.path())
+                    .map(|provider| (oauth.clone(), provider.to_owned())),
+                _ => None,
+            };
+            if let Some((oauth, provider)) = callback {
+                let (http_req, payload) = req.into_parts();
+                let result = oauth.complete_cached(&http_req, &provider).await;
+                let req = ServiceRequest::from_parts(http_req, payload);
+                if let Err(err) = result {
+                    log::info!("actix-oauth: sign-in with `{provider}` failed: {err} ({})", err.kind());
+                    let response = err.error_response().map_into_right_body();
+                    return Ok(req.into_response(response));
+                }
+                return service.call(req).await.map(ServiceResponse::map_into_left_body);
+            }
+            service.call(req).await.map(ServiceResponse::map_into_left_body)
+        })
+    }
+}

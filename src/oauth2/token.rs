@@ -1,0 +1,310 @@
+//! Token endpoint answers (RFC 6749 §5), read the way real providers send them.
+
+use std::{
+    fmt,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use ::oauth2::{AccessToken, RefreshToken};
+use serde_json::{Map, Value};
+
+use crate::error::OAuthError;
+
+/// The tokens a provider issued, read leniently from a token endpoint answer.
+///
+/// Accepted as real providers send them: a JSON or form-encoded body, status 200 or 201,
+/// `expires_in` as a number or a string (Azure), no `token_type` (LinkedIn, Slack: taken as
+/// `bearer`). An `error` field in a 200 answer (GitHub) is an [`OAuthError::Provider`].
+///
+/// # Security
+/// `Debug` never shows the access, refresh or ID token.
+#[derive(Clone)]
+pub struct TokenResponse {
+    access_token: AccessToken,
+    token_type: String,
+    expires_at: Option<u64>,
+    refresh_token: Option<RefreshToken>,
+    scope: Option<String>,
+    id_token: Option<String>,
+    extra: Map<String, Value>,
+}
+
+impl fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("access_token", &self.access_token)
+            .field("token_type", &self.token_type)
+            .field("expires_at", &self.expires_at)
+            .field("refresh_token", &self.refresh_token)
+            .field("scope", &self.scope)
+            .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
+            .field("extra", &self.extra.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+pub(crate) fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl TokenResponse {
+    /// Assembles a token from stored parts (as kept in the session or a database).
+    pub fn new(access_token: AccessToken) -> Self {
+        Self {
+            access_token,
+            token_type: "bearer".to_owned(),
+            expires_at: None,
+            refresh_token: None,
+            scope: None,
+            id_token: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// The access token.
+    pub fn access_token(&self) -> &AccessToken {
+        &self.access_token
+    }
+
+    /// The token type, lower-cased (`"bearer"` when the provider sent none).
+    pub fn token_type(&self) -> &str {
+        &self.token_type
+    }
+
+    /// When the access token expires, as seconds since the Unix epoch, if the provider said.
+    pub fn expires_at(&self) -> Option<u64> {
+        self.expires_at
+    }
+
+    /// How long the access token has left, if the provider said when it expires.
+    pub fn expires_in(&self) -> Option<Duration> {
+        self.expires_at
+            .map(|at| Duration::from_secs(at.saturating_sub(now_unix())))
+    }
+
+    /// Whether the access token has expired (or will within `leeway`).
+    pub fn is_expired(&self, leeway: Duration) -> bool {
+        self.expires_at
+            .is_some_and(|at| at <= now_unix().saturating_add(leeway.as_secs()))
+    }
+
+    /// The refresh token, if one was issued.
+    pub fn refresh_token(&self) -> Option<&RefreshToken> {
+        self.refresh_token.as_ref()
+    }
+
+    /// The granted scope as the provider wrote it, if it did.
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+
+    /// The OpenID Connect ID token, unvalidated, if one was issued.
+    pub fn id_token(&self) -> Option<&str> {
+        self.id_token.as_deref()
+    }
+
+    /// Every other field of the answer (e.g. GitHub's nothing, Slack's `team`), by name.
+    pub fn extra(&self) -> &Map<String, Value> {
+        &self.extra
+    }
+
+    pub(crate) fn with_expiry(mut self, expires_at: Option<u64>) -> Self {
+        self.expires_at = expires_at;
+        self
+    }
+
+    pub(crate) fn with_refresh_token(mut self, refresh: Option<RefreshToken>) -> Self {
+        self.refresh_token = refresh;
+        self
+    }
+
+    pub(crate) fn with_token_type(mut self, token_type: String) -> Self {
+        self.token_type = token_type;
+        self
+    }
+
+    pub(crate) fn with_scope(mut self, scope: Option<String>) -> Self {
+        self.scope = scope;
+        self
+    }
+
+    /// Reads a token endpoint answer.
+    pub(crate) fn from_response(
+        status: u16,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<Self, OAuthError> {
+        let fields = decode_fields(content_type, body);
+        if !(200..300).contains(&status) {
+            return Err(match fields.as_ref().and_then(|f| provider_error(f, Some(status))) {
+                Some(err) => err,
+                None => OAuthError::unexpected_status(status, body),
+            });
+        }
+        let fields = fields.ok_or_else(|| {
+            OAuthError::malformed("token response", "the body is neither a JSON object nor form-encoded fields")
+        })?;
+        if let Some(err) = provider_error(&fields, Some(status)) {
+            return Err(err);
+        }
+        Self::from_fields(fields)
+    }
+
+    fn from_fields(mut fields: Map<String, Value>) -> Result<Self, OAuthError> {
+        let malformed = |reason: &str| OAuthError::malformed("token response", reason);
+        let access_token = match fields.remove("access_token") {
+            Some(Value::String(token)) if !token.is_empty() => AccessToken::new(token),
+            Some(_) => return Err(malformed("`access_token` is not a non-empty string")),
+            None => return Err(malformed("it has no `access_token`")),
+        };
+        let token_type = match fields.remove("token_type") {
+            Some(Value::String(t)) if !t.is_empty() => t.to_ascii_lowercase(),
+            None | Some(Value::Null) => "bearer".to_owned(),
+            Some(Value::String(_)) => "bearer".to_owned(),
+            Some(_) => return Err(malformed("`token_type` is not a string")),
+        };
+        let expires_at = match fields.remove("expires_in") {
+            None | Some(Value::Null) => None,
+            Some(value) => {
+                let secs = match &value {
+                    Value::Number(n) => n.as_u64().or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
+                    Value::String(s) => s.trim().parse::<u64>().ok(),
+                    _ => None,
+                };
+                let secs = secs.ok_or_else(|| malformed("`expires_in` is not a number of seconds"))?;
+                Some(now_unix().saturating_add(secs))
+            }
+        };
+        let string = |fields: &mut Map<String, Value>, key: &str| -> Result<Option<String>, OAuthError> {
+            match fields.remove(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) if s.is_empty() => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s)),
+                Some(_) => Err(OAuthError::malformed("token response", format!("`{key}` is not a string"))),
+            }
+        };
+        let refresh_token = string(&mut fields, "refresh_token")?.map(RefreshToken::new);
+        let id_token = string(&mut fields, "id_token")?;
+        let scope = match fields.remove("scope") {
+            Some(Value::Array(items)) => Some(
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            Some(Value::String(s)) => Some(s),
+            _ => None,
+        };
+        Ok(Self {
+            access_token,
+            token_type,
+            expires_at,
+            refresh_token,
+            scope,
+            id_token,
+            extra: fields,
+        })
+    }
+}
+
+/// Decodes a provider's body into fields: JSON when it says so or looks like it, else form-encoded.
+/// `None` when it is neither.
+pub(crate) fn decode_fields(content_type: Option<&str>, body: &[u8]) -> Option<Map<String, Value>> {
+    let media = content_type
+        .map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let trimmed = body.trim_ascii_start();
+    if media.ends_with("json") || media.ends_with("+json") || trimmed.starts_with(b"{") {
+        return match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(map)) => Some(map),
+            _ => None,
+        };
+    }
+    if media.is_empty() || media == "application/x-www-form-urlencoded" || media == "text/plain" {
+        let text = std::str::from_utf8(body).ok()?;
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(text.trim()).ok()?;
+        // Arbitrary text parses as one key with an empty value; only a body that carries a
+        // token or an error is a form-encoded token answer.
+        if !pairs.iter().any(|(k, _)| k == "access_token" || k == "error") {
+            return None;
+        }
+        let mut map = Map::new();
+        for (key, value) in pairs {
+            if map.contains_key(&key) {
+                return None;
+            }
+            map.insert(key, Value::String(value));
+        }
+        return Some(map);
+    }
+    None
+}
+
+/// An RFC 6749 §5.2 error in decoded fields, if there is one.
+pub(crate) fn provider_error(fields: &Map<String, Value>, status: Option<u16>) -> Option<OAuthError> {
+    let text = |key: &str| fields.get(key).and_then(Value::as_str).map(|s| clip(s, 256));
+    let error = text("error")?;
+    Some(OAuthError::Provider {
+        error,
+        description: text("error_description"),
+        uri: text("error_uri"),
+        status,
+    })
+}
+
+fn clip(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    fn parse(status: u16, ct: &str, body: &str) -> Result<TokenResponse, OAuthError> {
+        TokenResponse::from_response(status, Some(ct), body.as_bytes())
+    }
+
+    #[test]
+    fn quirks_accepted() {
+        let t = parse(200, "application/json", r#"{"access_token":"a","token_type":"Bearer","expires_in":"3600"}"#).unwrap();
+        assert_eq!(t.access_token().secret(), "a");
+        assert!(t.expires_in().unwrap() > Duration::from_secs(3590));
+        let t = parse(201, "application/x-www-form-urlencoded", "access_token=b&scope=repo%2Cuser").unwrap();
+        assert_eq!(t.token_type(), "bearer");
+        assert_eq!(t.scope(), Some("repo,user"));
+        let t = parse(200, "text/plain; charset=utf-8", "access_token=c&expires=5").unwrap();
+        assert_eq!(t.extra()["expires"], "5");
+    }
+
+    #[test]
+    fn errors_recognised() {
+        let e = parse(200, "application/json", r#"{"error":"bad_verification_code","error_description":"The code passed is incorrect or expired."}"#).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Provider);
+        let e = parse(400, "application/json", r#"{"error":"invalid_grant"}"#).unwrap_err();
+        assert!(matches!(e, OAuthError::Provider { status: Some(400), .. }));
+        let e = parse(500, "text/html", "<html>oops</html>").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UnexpectedStatus);
+        let e = parse(200, "text/html", "<html>hello</html>").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Malformed);
+        let e = parse(200, "application/json", "{\"access_token\": 5}").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Malformed);
+        let e = parse(200, "application/json", "[1,2]").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Malformed);
+        let e = parse(200, "", "hello world").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Malformed);
+        let e = parse(200, "application/json", r#"{"access_token":"a","expires_in":-5}"#).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Malformed);
+    }
+
+    #[test]
+    fn debug_redacts() {
+        let t = parse(200, "application/json", r#"{"access_token":"sekrit","refresh_token":"rsekrit","id_token":"isekrit"}"#).unwrap();
+        let d = format!("{t:?}");
+        assert!(!d.contains("sekrit"), "{d}");
+    }
+}

@@ -1,0 +1,30 @@
+//! The [`Provider`] marker trait: how a handler names the provider it expects.
+
+use crate::remote_app::RemoteAppBuilder;
+
+/// A provider marker type: names a registered remote app at the type level, and carries its
+/// preset (endpoints and quirks).
+///
+/// The crate ships presets in [`providers`](crate::providers); declaring your own takes two lines:
+///
+/// ```
+/// use actix_oauth::Provider;
+///
+/// /// Our company's identity provider.
+/// pub struct Corp;
+/// impl Provider for Corp {
+///     const NAME: &'static str = "corp";
+/// }
+/// ```
+///
+/// A handler then takes `AuthorizedResponse<Corp>`, and the remote app registered as `"corp"`
+/// completes the handshake.
+pub trait Provider: 'static {
+    /// The name of the remote app this marker stands for.
+    const NAME: &'static str;
+
+    /// Fills in the provider's endpoints and quirks. Default: nothing (configure every field).
+    fn preset(builder: RemoteAppBuilder) -> RemoteAppBuilder {
+        builder
+    }
+}

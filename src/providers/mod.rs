@@ -1,0 +1,74 @@
+//! Presets for well-known providers. Each is a marker type usable as
+//! `AuthorizedResponse<GitHub>` and a preset for [`RemoteApp::from_provider`].
+//!
+//! [`RemoteApp::from_provider`]: crate::RemoteApp::from_provider
+
+use crate::{
+    provider::Provider,
+    remote_app::{ClientAuth, RemoteAppBuilder, TokenMethod},
+};
+
+/// GitHub (OAuth 2). Its token endpoint answers form-encoded unless asked for JSON, and reports
+/// errors with status 200; both are handled.
+#[derive(Debug)]
+pub struct GitHub;
+
+impl Provider for GitHub {
+    const NAME: &'static str = "github";
+
+    fn preset(builder: RemoteAppBuilder) -> RemoteAppBuilder {
+        builder
+            .authorize_url("https://github.com/login/oauth/authorize")
+            .access_token_url("https://github.com/login/oauth/access_token")
+            .base_url("https://api.github.com/")
+            .userinfo_url("https://api.github.com/user")
+            .scope(["read:user", "user:email"])
+            .client_auth(ClientAuth::RequestBody)
+            .token_request_header("Accept", "application/json")
+    }
+}
+
+/// Google (OAuth 2 with OpenID Connect scopes).
+#[derive(Debug)]
+pub struct Google;
+
+impl Provider for Google {
+    const NAME: &'static str = "google";
+
+    fn preset(builder: RemoteAppBuilder) -> RemoteAppBuilder {
+        builder
+            .authorize_url("https://accounts.google.com/o/oauth2/v2/auth")
+            .access_token_url("https://oauth2.googleapis.com/token")
+            .base_url("https://www.googleapis.com/")
+            .userinfo_url("https://openidconnect.googleapis.com/v1/userinfo")
+            .scope(["openid", "email", "profile"])
+    }
+}
+
+/// Facebook (OAuth 2, Graph API).
+#[derive(Debug)]
+pub struct Facebook;
+
+impl Provider for Facebook {
+    const NAME: &'static str = "facebook";
+
+    fn preset(builder: RemoteAppBuilder) -> RemoteAppBuilder {
+        builder
+            .authorize_url("https://www.facebook.com/v19.0/dialog/oauth")
+            .access_token_url("https://graph.facebook.com/v19.0/oauth/access_token")
+            .base_url("https://graph.facebook.com/v19.0/")
+            .userinfo_url("https://graph.facebook.com/v19.0/me?fields=id,name,email,picture")
+            .scope(["email", "public_profile"])
+            .client_auth(ClientAuth::RequestBody)
+            .access_token_method(TokenMethod::Get)
+    }
+}
+
+/// The crate's development provider (see [`dev`](crate::dev)), registered as `"dev"`.
+/// Its endpoints come from the running [`DevProvider`](crate::dev::DevProvider).
+#[derive(Debug)]
+pub struct Dev;
+
+impl Provider for Dev {
+    const NAME: &'static str = "dev";
+}

@@ -1,0 +1,512 @@
+//! [`RemoteApp`]: one provider's endpoints, credentials and quirks, validated when the app is built.
+
+use std::fmt;
+
+use ::oauth2::{ClientId, ClientSecret};
+use url::Url;
+
+use crate::{error::OAuthError, provider::Provider};
+
+/// How the client authenticates at the token endpoint (RFC 6749 §2.3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ClientAuth {
+    /// HTTP Basic with the form-urlencoded client id and secret. The RFC's default, and ours.
+    #[default]
+    Basic,
+    /// `client_id` and `client_secret` in the request body, for providers that only accept that.
+    RequestBody,
+}
+
+/// The HTTP method used on the access token URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TokenMethod {
+    /// A form-encoded `POST`, as RFC 6749 §4.1.3 requires. Default.
+    #[default]
+    Post,
+    /// Parameters in the query of a `GET`, as older Facebook Graph API versions accepted.
+    Get,
+}
+
+/// Where the provider sends the browser back to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Callback {
+    /// A path on this app, joined to the public URL (or the request's own origin).
+    Path(String),
+    /// An absolute URL, used exactly.
+    Absolute(Url),
+}
+
+impl Callback {
+    /// The path the callback arrives on.
+    pub(crate) fn path(&self) -> &str {
+        match self {
+            Self::Path(path) => path,
+            Self::Absolute(url) => url.path(),
+        }
+    }
+}
+
+/// One remote application (provider) the app signs users in with: the counterpart of
+/// Flask-OAuth's `OAuthRemoteApp`.
+///
+/// A remote app with a `request_token_url` speaks OAuth 1.0a; without one it speaks OAuth 2.
+/// Build it with [`RemoteApp::builder`] (any provider) or [`RemoteApp::from_provider`] (a preset),
+/// and register it on the [`OAuth`](crate::OAuth) builder. Every URL is parsed and checked once,
+/// when [`OAuth::build`](crate::OAuth::build) runs, so a bad configuration stops the app at start.
+///
+/// ```
+/// use actix_oauth::{ClientAuth, RemoteApp};
+///
+/// let github = RemoteApp::builder("github")
+///     .authorize_url("https://github.com/login/oauth/authorize")
+///     .access_token_url("https://github.com/login/oauth/access_token")
+///     .base_url("https://api.github.com/")
+///     .consumer_key("my-client-id")
+///     .consumer_secret("my-client-secret")
+///     .scope(["read:user", "user:email"])
+///     .client_auth(ClientAuth::RequestBody);
+/// ```
+pub struct RemoteApp {
+    pub(crate) name: String,
+    pub(crate) base_url: Option<Url>,
+    pub(crate) request_token_url: Option<Url>,
+    pub(crate) access_token_url: Url,
+    pub(crate) authorize_url: Url,
+    pub(crate) userinfo_url: Option<Url>,
+    pub(crate) consumer_key: ClientId,
+    pub(crate) consumer_secret: ClientSecret,
+    pub(crate) request_token_params: Vec<(String, String)>,
+    pub(crate) access_token_params: Vec<(String, String)>,
+    pub(crate) authorize_params: Vec<(String, String)>,
+    pub(crate) token_request_headers: Vec<(String, String)>,
+    pub(crate) access_token_method: TokenMethod,
+    pub(crate) scope: Vec<String>,
+    pub(crate) pkce: bool,
+    pub(crate) client_auth: ClientAuth,
+    pub(crate) callback: Callback,
+    /// The `oauth2` crate's client, built once, that writes authorization URLs.
+    pub(crate) authorize_client: ::oauth2::basic::BasicClient<::oauth2::EndpointSet>,
+}
+
+impl fmt::Debug for RemoteApp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemoteApp")
+            .field("name", &self.name)
+            .field("protocol", &if self.is_oauth1() { "OAuth 1.0a" } else { "OAuth 2" })
+            .field("authorize_url", &self.authorize_url.as_str())
+            .field("access_token_url", &self.access_token_url.as_str())
+            .field("base_url", &self.base_url.as_ref().map(Url::as_str))
+            .field("consumer_key", &self.consumer_key.as_str())
+            .field("consumer_secret", &"[redacted]")
+            .field("scope", &self.scope)
+            .field("pkce", &self.pkce)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RemoteApp {
+    /// Starts a remote app named `name`; the name is how handlers and routes refer to it.
+    pub fn builder(name: impl Into<String>) -> RemoteAppBuilder {
+        let name = name.into();
+        RemoteAppBuilder {
+            callback: format!("/auth/{name}/callback"),
+            name,
+            base_url: None,
+            request_token_url: None,
+            access_token_url: None,
+            authorize_url: None,
+            userinfo_url: None,
+            consumer_key: None,
+            consumer_secret: None,
+            request_token_params: Vec::new(),
+            access_token_params: Vec::new(),
+            authorize_params: Vec::new(),
+            token_request_headers: Vec::new(),
+            access_token_method: TokenMethod::default(),
+            scope: Vec::new(),
+            pkce: true,
+            client_auth: ClientAuth::default(),
+        }
+    }
+
+    /// Starts a remote app from a provider's preset (its name, endpoints and quirks), with the
+    /// credentials the provider issued to this app. Any preset value can still be overridden.
+    pub fn from_provider<P: Provider>(
+        consumer_key: impl Into<String>,
+        consumer_secret: impl Into<String>,
+    ) -> RemoteAppBuilder {
+        P::preset(Self::builder(P::NAME))
+            .consumer_key(consumer_key)
+            .consumer_secret(consumer_secret)
+    }
+
+    /// The name the app was registered under.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether this remote app speaks OAuth 1.0a (it has a request token URL).
+    pub fn is_oauth1(&self) -> bool {
+        self.request_token_url.is_some()
+    }
+
+    /// The base URL relative API paths are joined to, if any.
+    pub fn base_url(&self) -> Option<&Url> {
+        self.base_url.as_ref()
+    }
+
+    /// The authorization endpoint.
+    pub fn authorize_url(&self) -> &Url {
+        &self.authorize_url
+    }
+
+    /// The token endpoint.
+    pub fn access_token_url(&self) -> &Url {
+        &self.access_token_url
+    }
+
+    /// The user info endpoint, if configured.
+    pub fn userinfo_url(&self) -> Option<&Url> {
+        self.userinfo_url.as_ref()
+    }
+
+    /// The client id (OAuth 2) or consumer key (OAuth 1.0a).
+    pub fn consumer_key(&self) -> &ClientId {
+        &self.consumer_key
+    }
+
+    /// The path on this app the provider redirects back to.
+    pub fn callback_path(&self) -> &str {
+        self.callback.path()
+    }
+}
+
+/// Builder for [`RemoteApp`]; every setter documents its default. Nothing is checked until
+/// [`RemoteAppBuilder::build`] (called for you by [`OAuth::build`](crate::OAuth::build)).
+#[derive(Clone)]
+#[must_use]
+pub struct RemoteAppBuilder {
+    name: String,
+    base_url: Option<String>,
+    request_token_url: Option<String>,
+    access_token_url: Option<String>,
+    authorize_url: Option<String>,
+    userinfo_url: Option<String>,
+    consumer_key: Option<String>,
+    consumer_secret: Option<String>,
+    request_token_params: Vec<(String, String)>,
+    access_token_params: Vec<(String, String)>,
+    authorize_params: Vec<(String, String)>,
+    token_request_headers: Vec<(String, String)>,
+    access_token_method: TokenMethod,
+    scope: Vec<String>,
+    pkce: bool,
+    client_auth: ClientAuth,
+    callback: String,
+}
+
+impl fmt::Debug for RemoteAppBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemoteAppBuilder")
+            .field("name", &self.name)
+            .field("authorize_url", &self.authorize_url)
+            .field("consumer_key", &self.consumer_key)
+            .field("consumer_secret", &self.consumer_secret.as_ref().map(|_| "[redacted]"))
+            .finish_non_exhaustive()
+    }
+}
+
+macro_rules! url_setter {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        pub fn $name(mut self, url: impl Into<String>) -> Self {
+            self.$name = Some(url.into());
+            self
+        }
+    };
+}
+
+impl RemoteAppBuilder {
+    /// The name this builder will register under.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    url_setter!(
+        /// The URL relative API paths are joined to. Default: none (API calls need absolute URLs).
+        base_url
+    );
+    url_setter!(
+        /// The OAuth 1.0a temporary-credentials (request token) URL. Setting it makes the remote
+        /// app speak OAuth 1.0a. Default: none (OAuth 2).
+        request_token_url
+    );
+    url_setter!(
+        /// The token endpoint (OAuth 2) or token-credentials URL (OAuth 1.0a). Required.
+        access_token_url
+    );
+    url_setter!(
+        /// The authorization endpoint the browser is sent to. Required.
+        authorize_url
+    );
+    url_setter!(
+        /// The endpoint that describes the signed-in user (OpenID Connect userinfo or the
+        /// provider's own). Default: none.
+        userinfo_url
+    );
+
+    /// The client id (OAuth 2) or consumer key (OAuth 1.0a) the provider issued. Required.
+    pub fn consumer_key(mut self, key: impl Into<String>) -> Self {
+        self.consumer_key = Some(key.into());
+        self
+    }
+
+    /// The client secret (OAuth 2) or consumer secret (OAuth 1.0a) the provider issued. Required.
+    ///
+    /// # Security
+    /// Kept in a type that never prints it (`Debug` shows `[redacted]`).
+    pub fn consumer_secret(mut self, secret: impl Into<String>) -> Self {
+        self.consumer_secret = Some(secret.into());
+        self
+    }
+
+    /// Another name for [`consumer_key`](Self::consumer_key), in OAuth 2's words.
+    pub fn client_id(self, id: impl Into<String>) -> Self {
+        self.consumer_key(id)
+    }
+
+    /// Another name for [`consumer_secret`](Self::consumer_secret), in OAuth 2's words.
+    pub fn client_secret(self, secret: impl Into<String>) -> Self {
+        self.consumer_secret(secret)
+    }
+
+    /// Adds a parameter for the request token URL (OAuth 1.0a) or, as in Flask-OAuth, for the
+    /// authorization URL (OAuth 2). Default: none.
+    pub fn request_token_param(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.request_token_params.push((key.into(), value.into()));
+        self
+    }
+
+    /// Adds a parameter sent to the access token URL. Default: none.
+    pub fn access_token_param(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.access_token_params.push((key.into(), value.into()));
+        self
+    }
+
+    /// Adds a parameter to the authorization URL the browser is sent to (e.g. `prompt`,
+    /// `access_type`). Default: none.
+    pub fn authorize_param(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.authorize_params.push((key.into(), value.into()));
+        self
+    }
+
+    /// Adds a header to every token endpoint request, for providers that negotiate (GitHub
+    /// answers JSON only with `Accept: application/json`). Default: `Accept: application/json`
+    /// is always sent.
+    pub fn token_request_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.token_request_headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The HTTP method of the access token request. Default: [`TokenMethod::Post`].
+    pub fn access_token_method(mut self, method: TokenMethod) -> Self {
+        self.access_token_method = method;
+        self
+    }
+
+    /// The OAuth 2 scopes to request, sent space-separated. Default: none.
+    pub fn scope<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scope = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Whether to use PKCE with S256 (RFC 7636) on OAuth 2. Default: `true`.
+    ///
+    /// # Security
+    /// PKCE binds the authorization code to this browser's handshake; RFC 9700 §2.1.1 requires
+    /// it. Turn it off only for a provider that rejects the parameters.
+    pub fn pkce(mut self, enabled: bool) -> Self {
+        self.pkce = enabled;
+        self
+    }
+
+    /// How the client authenticates at the token endpoint. Default: [`ClientAuth::Basic`].
+    pub fn client_auth(mut self, auth: ClientAuth) -> Self {
+        self.client_auth = auth;
+        self
+    }
+
+    /// Where the provider sends the browser back: a path on this app (joined to the public URL
+    /// set with [`OAuth::public_url`](crate::OAuth::public_url), or to the request's origin) or
+    /// an absolute URL. It must be registered at the provider exactly as it is sent.
+    /// Default: `/auth/{name}/callback`.
+    pub fn callback(mut self, path_or_url: impl Into<String>) -> Self {
+        self.callback = path_or_url.into();
+        self
+    }
+
+    /// Checks and parses everything. Errors name the remote app and the field.
+    pub fn build(self) -> Result<RemoteApp, OAuthError> {
+        let name = self.name;
+        let err = |field: &str, why: &str| {
+            OAuthError::config(format!("remote app `{name}`: `{field}` {why}."))
+        };
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+            return Err(OAuthError::config(format!(
+                "remote app name `{name}` must be non-empty ASCII letters, digits, `-`, `_` or `.`."
+            )));
+        }
+        let parse = |field: &str, value: Option<String>| -> Result<Option<Url>, OAuthError> {
+            value
+                .map(|v| {
+                    let url = Url::parse(&v)
+                        .map_err(|e| err(field, &format!("is not a valid absolute URL ({e})")))?;
+                    check_scheme(&url).map_err(|why| err(field, why))?;
+                    Ok(url)
+                })
+                .transpose()
+        };
+        let required = |field: &str, value: Option<Url>| value.ok_or_else(|| err(field, "is required"));
+        let authorize_url = required("authorize_url", parse("authorize_url", self.authorize_url)?)?;
+        let access_token_url =
+            required("access_token_url", parse("access_token_url", self.access_token_url)?)?;
+        let request_token_url = parse("request_token_url", self.request_token_url)?;
+        let userinfo_url = parse("userinfo_url", self.userinfo_url)?;
+        let base_url = parse("base_url", self.base_url)?.map(|mut url| {
+            // Relative paths are joined under the base, never beside its last segment.
+            if !url.path().ends_with('/') {
+                let path = format!("{}/", url.path());
+                url.set_path(&path);
+            }
+            url
+        });
+        let consumer_key = match self.consumer_key {
+            Some(key) if !key.is_empty() => ClientId::new(key),
+            _ => return Err(err("consumer_key", "is required")),
+        };
+        let consumer_secret = match self.consumer_secret {
+            Some(secret) if !secret.is_empty() => ClientSecret::new(secret),
+            _ => return Err(err("consumer_secret", "is required")),
+        };
+        let callback = if self.callback.starts_with('/') && !self.callback.starts_with("//") {
+            Callback::Path(self.callback)
+        } else {
+            let url = Url::parse(&self.callback).map_err(|_| {
+                err("callback", "must be an absolute path like `/auth/x/callback` or an absolute URL")
+            })?;
+            check_scheme(&url).map_err(|why| err("callback", why))?;
+            Callback::Absolute(url)
+        };
+        for (header, value) in &self.token_request_headers {
+            if awc::http::header::HeaderName::from_bytes(header.as_bytes()).is_err()
+                || awc::http::header::HeaderValue::from_str(value).is_err()
+            {
+                return Err(err("token_request_header", "has an invalid header name or value"));
+            }
+        }
+        let mut scope = self.scope;
+        let mut request_token_params = self.request_token_params;
+        if request_token_url.is_none() {
+            // Flask-OAuth's Facebook recipe passes `scope` in `request_token_params`.
+            request_token_params.retain(|(key, value)| {
+                if key == "scope" {
+                    scope.extend(value.split([' ', ',']).filter(|s| !s.is_empty()).map(str::to_owned));
+                    false
+                } else {
+                    true
+                }
+            });
+            for (key, _) in request_token_params.iter().chain(&self.authorize_params) {
+                if crate::oauth2::RESERVED_AUTHORIZE_PARAMS.contains(&key.as_str()) || key == "scope" {
+                    return Err(err(
+                        "authorize_param",
+                        &format!("may not set `{key}`, which the handshake sets itself"),
+                    ));
+                }
+            }
+        }
+        let authorize_client = ::oauth2::basic::BasicClient::new(consumer_key.clone())
+            .set_auth_uri(::oauth2::AuthUrl::from_url(authorize_url.clone()));
+        Ok(RemoteApp {
+            authorize_client,
+            name,
+            base_url,
+            request_token_url,
+            access_token_url,
+            authorize_url,
+            userinfo_url,
+            consumer_key,
+            consumer_secret,
+            request_token_params,
+            access_token_params: self.access_token_params,
+            authorize_params: self.authorize_params,
+            token_request_headers: self.token_request_headers,
+            access_token_method: self.access_token_method,
+            scope,
+            pkce: self.pkce,
+            client_auth: self.client_auth,
+            callback,
+        })
+    }
+}
+
+/// `https` everywhere; plain `http` only to this machine (development providers and tests).
+fn check_scheme(url: &Url) -> Result<(), &'static str> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url) => Ok(()),
+        "http" => Err("must use https (plain http is accepted only for loopback hosts)"),
+        _ => Err("must be an http(s) URL"),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minimal() -> RemoteAppBuilder {
+        RemoteApp::builder("idp")
+            .authorize_url("https://idp.example/authorize")
+            .access_token_url("https://idp.example/token")
+            .consumer_key("id")
+            .consumer_secret("secret")
+    }
+
+    #[test]
+    fn builds_and_redacts() {
+        let app = minimal().base_url("https://api.example/v1").build().unwrap();
+        assert!(!app.is_oauth1());
+        assert_eq!(app.base_url().unwrap().as_str(), "https://api.example/v1/");
+        assert_eq!(app.callback_path(), "/auth/idp/callback");
+        let debug = format!("{app:?}");
+        assert!(!debug.contains("secret\""), "{debug}");
+        assert!(debug.contains("[redacted]"));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = minimal().authorize_url("not a url").build().unwrap_err();
+        assert!(e.to_string().contains("`authorize_url`"), "{e}");
+        let e = minimal().consumer_secret("").build().unwrap_err();
+        assert!(e.to_string().contains("`consumer_secret` is required"), "{e}");
+        let e = minimal().access_token_url("http://idp.example/token").build().unwrap_err();
+        assert!(e.to_string().contains("https"), "{e}");
+        assert!(minimal().access_token_url("http://127.0.0.1:9/token").build().is_ok());
+        assert!(minimal().callback("//evil.example/cb").build().is_err());
+    }
+}

@@ -1,0 +1,340 @@
+//! Test helpers: an app under test on a real loopback port, a cookie-keeping browser, and fake
+//! provider endpoints.
+#![allow(dead_code)]
+
+use std::{
+    collections::BTreeMap,
+    net::TcpListener,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use actix_oauth::{AuthorizedResponse, OAuthExtension, OAuthMiddleware, Provider};
+use actix_session::{config::CookieContentSecurity, storage::CookieSessionStore, SessionMiddleware};
+use actix_web::{
+    cookie::Key,
+    dev::ServerHandle,
+    web::{self, Bytes},
+    App, HttpRequest, HttpResponse, HttpServer,
+};
+use serde_json::{json, Value};
+use url::Url;
+
+/// A provider named `fake`, pointed at fake endpoints by each test.
+pub struct Fake;
+impl Provider for Fake {
+    const NAME: &'static str = "fake";
+}
+
+/// A bound loopback listener and its base URL, so URLs are known before the server starts.
+pub fn listener() -> (TcpListener, Url) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let port = listener.local_addr().expect("local addr").port();
+    (listener, Url::parse(&format!("http://127.0.0.1:{port}/")).expect("url"))
+}
+
+/// A server started by a test; stopped when dropped.
+pub struct Running {
+    pub url: Url,
+    handle: ServerHandle,
+}
+
+impl Running {
+    pub fn url(&self, path: &str) -> String {
+        self.url.join(path.trim_start_matches('/')).expect("join").to_string()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+async fn login(req: HttpRequest, oauth: OAuthExtension, path: web::Path<String>) -> Result<HttpResponse, actix_oauth::OAuthError> {
+    let next = web::Query::<BTreeMap<String, String>>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.get("next").cloned());
+    oauth.authorize(&req, &path, next.as_deref()).await
+}
+
+async fn callback<P: Provider>(resp: Option<AuthorizedResponse<P>>) -> HttpResponse {
+    match resp {
+        None => HttpResponse::Ok().json(json!({ "denied": true })),
+        Some(resp) => HttpResponse::Ok().json(json!({
+            "provider": resp.provider(),
+            "next": resp.next(),
+            "token_type": resp.token().token_type(),
+            "scope": resp.token().scope(),
+            "expires_in": resp.token().expires_in().map(|d| d.as_secs()),
+            "has_refresh_token": resp.token().refresh_token().is_some(),
+            "extra": resp.token().extra(),
+        })),
+    }
+}
+
+async fn token(req: HttpRequest, oauth: OAuthExtension, path: web::Path<String>) -> Result<HttpResponse, actix_oauth::OAuthError> {
+    let token = oauth.session_token(&req, &path)?;
+    Ok(HttpResponse::Ok().json(json!({ "token_type": token.token_type() })))
+}
+
+async fn userinfo(req: HttpRequest, oauth: OAuthExtension, path: web::Path<String>) -> Result<HttpResponse, actix_oauth::OAuthError> {
+    let token = oauth.session_token(&req, &path)?;
+    Ok(HttpResponse::Ok().json(oauth.userinfo(&path, &token).await?))
+}
+
+/// Starts the app under test: cookie sessions, the middleware, `/auth/{provider}`, the callbacks
+/// of `dev` and `fake`, `/token/{provider}` and `/userinfo/{provider}`.
+pub fn start_app(oauth: OAuthExtension, listener: TcpListener) -> Running {
+    start_app_with(oauth, listener, true)
+}
+
+/// As [`start_app`], optionally without [`OAuthMiddleware`].
+pub fn start_app_with(oauth: OAuthExtension, listener: TcpListener, middleware: bool) -> Running {
+    let port = listener.local_addr().expect("addr").port();
+    let key = Key::generate();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(oauth.clone())
+            .wrap(actix_web::middleware::Condition::new(middleware, OAuthMiddleware::new()))
+            .wrap(
+                SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+                    .cookie_secure(false)
+                    .cookie_content_security(CookieContentSecurity::Private)
+                    .build(),
+            )
+            .route("/auth/{provider}", web::get().to(login))
+            .route("/auth/dev/callback", web::get().to(callback::<actix_oauth::providers::Dev>))
+            .route("/auth/fake/callback", web::get().to(callback::<Fake>))
+            .route("/token/{provider}", web::get().to(token))
+            .route("/userinfo/{provider}", web::get().to(userinfo))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)
+    .expect("listen")
+    .run();
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    Running {
+        url: Url::parse(&format!("http://127.0.0.1:{port}/")).expect("url"),
+        handle,
+    }
+}
+
+/// A cookie-keeping HTTP client that never follows redirects, like a browser driven step by step.
+#[derive(Clone)]
+pub struct Browser {
+    client: awc::Client,
+    jar: Arc<Mutex<BTreeMap<String, String>>>,
+}
+
+/// What a request answered.
+#[derive(Debug)]
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub content_type: String,
+    pub body: Bytes,
+}
+
+impl Page {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    /// The query parameters of the redirect target.
+    pub fn location_query(&self) -> BTreeMap<String, String> {
+        let location = self.location.as_deref().expect("a redirect");
+        Url::parse(location).expect("absolute location").query_pairs().into_owned().collect()
+    }
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Browser {
+    pub fn new() -> Self {
+        Self {
+            client: awc::Client::builder()
+                .disable_redirects()
+                .timeout(Duration::from_secs(20))
+                .finish(),
+            jar: Arc::default(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        let jar = self.jar.lock().unwrap();
+        jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn finish(&self, mut res: awc::ClientResponse<impl futures_util::Stream<Item = Result<Bytes, awc::error::PayloadError>> + Unpin>) -> Page {
+        for value in res.headers().get_all("set-cookie") {
+            let text = value.to_str().expect("ascii cookie");
+            let pair = text.split(';').next().unwrap_or("");
+            if let Some((name, val)) = pair.split_once('=') {
+                let mut jar = self.jar.lock().unwrap();
+                let expired = text.to_ascii_lowercase().contains("max-age=0");
+                if val.is_empty() || expired {
+                    jar.remove(name.trim());
+                } else {
+                    jar.insert(name.trim().to_owned(), val.trim().to_owned());
+                }
+            }
+        }
+        let body = res.body().limit(8 * 1024 * 1024).await.expect("body");
+        Page {
+            status: res.status().as_u16(),
+            location: res.headers().get("location").map(|v| v.to_str().expect("ascii").to_owned()),
+            content_type: res
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap_or("").to_owned())
+                .unwrap_or_default(),
+            body,
+        }
+    }
+
+    pub async fn get(&self, url: &str) -> Page {
+        let res = self
+            .client
+            .get(url)
+            .insert_header(("cookie", self.cookie_header()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        self.finish(res).await
+    }
+
+    pub async fn post_form(&self, url: &str, form: &[(String, String)]) -> Page {
+        let res = self
+            .client
+            .post(url)
+            .insert_header(("cookie", self.cookie_header()))
+            .send_form(&form)
+            .await
+            .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+        self.finish(res).await
+    }
+
+    pub fn has_cookies(&self) -> bool {
+        !self.jar.lock().unwrap().is_empty()
+    }
+}
+
+/// A request a fake endpoint received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: BTreeMap<String, String>,
+    pub body: String,
+}
+
+impl Recorded {
+    pub fn form(&self) -> BTreeMap<String, String> {
+        serde_urlencoded::from_str(&self.body).expect("form body")
+    }
+}
+
+/// How a fake endpoint answers.
+#[derive(Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+    pub delay: Duration,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Answer {
+    pub fn new(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            status,
+            content_type,
+            body: body.into(),
+            delay: Duration::ZERO,
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn json(body: &str) -> Self {
+        Self::new(200, "application/json", body)
+    }
+}
+
+/// A fake provider endpoint answering every request with one [`Answer`] and recording requests.
+pub struct FakeEndpoint {
+    pub server: Running,
+    pub requests: Arc<Mutex<Vec<Recorded>>>,
+}
+
+impl FakeEndpoint {
+    pub fn start(answer: Answer) -> Self {
+        let requests: Arc<Mutex<Vec<Recorded>>> = Arc::default();
+        let seen = Arc::clone(&requests);
+        let (listener, url) = listener();
+        let server = HttpServer::new(move || {
+            let answer = answer.clone();
+            let seen = Arc::clone(&seen);
+            App::new().default_service(web::to(move |req: HttpRequest, body: Bytes| {
+                let answer = answer.clone();
+                let seen = Arc::clone(&seen);
+                async move {
+                    seen.lock().unwrap().push(Recorded {
+                        method: req.method().to_string(),
+                        path: req.path().to_owned(),
+                        query: req.query_string().to_owned(),
+                        headers: req
+                            .headers()
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+                            .collect(),
+                        body: String::from_utf8_lossy(&body).into_owned(),
+                    });
+                    if !answer.delay.is_zero() {
+                        actix_rt::time::sleep(answer.delay).await;
+                    }
+                    let mut res = HttpResponse::build(
+                        actix_web::http::StatusCode::from_u16(answer.status).expect("status"),
+                    );
+                    res.content_type(answer.content_type);
+                    for (k, v) in &answer.headers {
+                        res.insert_header((*k, v.clone()));
+                    }
+                    res.body(answer.body.clone())
+                }
+            }))
+        })
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(1)
+        .listen(listener)
+        .expect("listen")
+        .run();
+        let handle = server.handle();
+        actix_rt::spawn(server);
+        Self {
+            server: Running { url, handle },
+            requests,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        self.server.url(path)
+    }
+
+    pub fn recorded(&self) -> Vec<Recorded> {
+        self.requests.lock().unwrap().clone()
+    }
+}
