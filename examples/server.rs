@@ -1,1 +1,259 @@
-fn main() {}
+//! The example server: sign in with the built-in development provider, offline.
+//!
+//! ```text
+//! cargo run --example server        # http://127.0.0.1:8080
+//! BIND=127.0.0.1:3000 PUBLIC_URL=http://127.0.0.1:3000 cargo run --example server
+//! ```
+//!
+//! Routes: `GET /`, `GET /auth/{provider}?next=/path`, `GET /auth/{provider}/callback`,
+//! `GET /me`, `POST /logout`, `GET /healthz`.
+
+use std::net::SocketAddr;
+
+use actix_oauth::{
+    dev::{DevProvider, DevUser},
+    providers::Any,
+    AuthorizedResponse, OAuth, OAuthError, OAuthExtension, OAuthMiddleware, RemoteApp,
+};
+use actix_session::{storage::CookieSessionStore, Session, SessionMiddleware};
+use actix_web::{
+    cookie::Key,
+    http::header::{ContentType, LOCATION},
+    web, App, HttpRequest, HttpResponse, HttpServer,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// One identity the signed-in user holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Identity {
+    provider: String,
+    subject: String,
+    username: Option<String>,
+    name: Option<String>,
+    email: Option<String>,
+}
+
+const IDENTITIES: &str = "identities";
+
+fn identities(session: &Session) -> Vec<Identity> {
+    session.get(IDENTITIES).ok().flatten().unwrap_or_default()
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+async fn home(
+    session: Session,
+    oauth: OAuthExtension,
+    query: web::Query<Vec<(String, String)>>,
+) -> HttpResponse {
+    let message = query
+        .iter()
+        .find(|(k, _)| k == "message")
+        .map(|(_, v)| format!("<p class=\"message\">{}</p>", escape(v)))
+        .unwrap_or_default();
+    let ids = identities(&session);
+    let who = match ids.first() {
+        None => "<p>You are not signed in.</p>".to_owned(),
+        Some(first) => {
+            let list: String = ids
+                .iter()
+                .map(|i| {
+                    format!(
+                        "<li>{} — {}</li>",
+                        escape(&i.provider),
+                        escape(i.username.as_deref().unwrap_or(&i.subject))
+                    )
+                })
+                .collect();
+            format!(
+                "<p>Signed in as <strong id=\"who\">{}</strong>.</p><ul id=\"identities\">{list}</ul>\
+                 <form method=\"post\" action=\"/logout\"><button id=\"logout\">Sign out</button></form>",
+                escape(first.name.as_deref().unwrap_or(&first.subject))
+            )
+        }
+    };
+    let buttons: String = oauth
+        .remote_app_names()
+        .iter()
+        .map(|name| {
+            format!(
+                "<p><a class=\"button\" id=\"signin-{0}\" href=\"/auth/{0}\">Sign in with {0}</a></p>",
+                escape(name)
+            )
+        })
+        .collect();
+    HttpResponse::Ok().content_type(ContentType::html()).body(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>actix-oauth example</title>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}}\
+         .button{{display:inline-block;padding:.5rem 1rem;border:1px solid #333;border-radius:.4rem;text-decoration:none;color:#111}}\
+         .message{{background:#fff3cd;padding:.5rem 1rem;border-radius:.4rem}}</style></head>\
+         <body><h1>actix-oauth example</h1>{message}{who}<h2>Sign in</h2>{buttons}</body></html>"
+    ))
+}
+
+#[derive(Deserialize)]
+struct Next {
+    next: Option<String>,
+}
+
+async fn login(
+    req: HttpRequest,
+    oauth: OAuthExtension,
+    provider: web::Path<String>,
+    query: web::Query<Next>,
+) -> Result<HttpResponse, OAuthError> {
+    oauth
+        .authorize(&req, &provider, query.next.as_deref())
+        .await
+}
+
+async fn callback(
+    resp: Option<AuthorizedResponse<Any>>,
+    oauth: OAuthExtension,
+    session: Session,
+) -> Result<HttpResponse, OAuthError> {
+    let Some(resp) = resp else {
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((LOCATION, "/?message=You+declined+the+sign-in."))
+            .finish());
+    };
+    let provider = resp.provider().to_owned();
+    let info = oauth.userinfo(&provider, resp.token()).await?;
+    let text = |key: &str| info.get(key).and_then(Value::as_str).map(str::to_owned);
+    let subject = text("sub")
+        .or_else(|| {
+            info.get("id")
+                .map(|id| id.to_string().trim_matches('"').to_owned())
+        })
+        .ok_or_else(|| OAuthError::TokenMissing(format!("{provider} subject")))?;
+    let identity = Identity {
+        provider,
+        subject,
+        username: text("preferred_username").or_else(|| text("login")),
+        name: text("name"),
+        email: text("email"),
+    };
+    let mut ids = identities(&session);
+    ids.retain(|i| !(i.provider == identity.provider && i.subject == identity.subject));
+    ids.push(identity);
+    session
+        .insert(IDENTITIES, ids)
+        .map_err(|e| OAuthError::Session(e.to_string()))?;
+    Ok(resp.redirect_next())
+}
+
+async fn me(session: Session) -> HttpResponse {
+    let ids = identities(&session);
+    let Some(first) = ids.first() else {
+        return HttpResponse::Unauthorized().json(json!({ "error": "not_signed_in" }));
+    };
+    HttpResponse::Ok().json(json!({
+        "user_id": format!("{}:{}", first.provider, first.subject),
+        "name": first.name,
+        "email": first.email,
+        "identities": ids.iter().map(|i| json!({
+            "provider": i.provider, "subject": i.subject, "username": i.username,
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+async fn logout(session: Session) -> HttpResponse {
+    session.purge();
+    HttpResponse::SeeOther()
+        .insert_header((LOCATION, "/"))
+        .finish()
+}
+
+fn arg(name: &str) -> Option<String> {
+    let mut args = std::env::args();
+    while let Some(a) = args.next() {
+        if a == name {
+            return args.next();
+        }
+        if let Some(v) = a.strip_prefix(&format!("{name}=")) {
+            return Some(v.to_owned());
+        }
+    }
+    None
+}
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    let bind: SocketAddr = arg("--bind")
+        .or_else(|| std::env::var("BIND").ok())
+        .unwrap_or_else(|| "127.0.0.1:8080".to_owned())
+        .parse()
+        .map_err(|e| std::io::Error::other(format!("BIND is not an address: {e}")))?;
+    let public_url = std::env::var("PUBLIC_URL")
+        .unwrap_or_else(|_| format!("http://{bind}"))
+        .trim_end_matches('/')
+        .to_owned();
+
+    let dev = DevProvider::builder()
+        .client(
+            "example",
+            "example-secret",
+            [format!("{public_url}/auth/dev/callback")],
+        )
+        .user(
+            DevUser::new("alice")
+                .name("Alice Example")
+                .email("alice@example.test"),
+        )
+        .user(
+            DevUser::new("bob")
+                .name("Bob Example")
+                .email("bob@example.test"),
+        )
+        .start()?;
+    let oauth = OAuth::new()
+        .remote_app(
+            RemoteApp::builder("dev")
+                .authorize_url(dev.authorize_url().as_str())
+                .access_token_url(dev.token_url().as_str())
+                .userinfo_url(dev.userinfo_url().as_str())
+                .base_url(dev.api_url().as_str())
+                .consumer_key("example")
+                .consumer_secret("example-secret")
+                .scope(["openid", "profile", "email"]),
+        )
+        .public_url(&public_url)
+        .build()
+        .map_err(std::io::Error::other)?;
+
+    let key = Key::generate();
+    let secure = public_url.starts_with("https://");
+    println!(
+        "actix-oauth example listening on http://{bind} (public URL {public_url}); providers: {}",
+        oauth.remote_app_names().join(", ")
+    );
+    HttpServer::new(move || {
+        App::new()
+            .app_data(oauth.clone())
+            .wrap(OAuthMiddleware::new())
+            .wrap(
+                SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+                    .cookie_secure(secure)
+                    .build(),
+            )
+            .route("/", web::get().to(home))
+            .route("/auth/{provider}", web::get().to(login))
+            .route("/auth/{provider}/callback", web::get().to(callback))
+            .route("/me", web::get().to(me))
+            .route("/logout", web::post().to(logout))
+            .route(
+                "/healthz",
+                web::get().to(|| async { HttpResponse::Ok().body("ok") }),
+            )
+    })
+    .bind(bind)?
+    .run()
+    .await
+}

@@ -191,9 +191,11 @@ impl ResponseError for OAuthError {
         match self {
             Self::Configuration(_) | Self::Session(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Denied => StatusCode::FORBIDDEN,
-            Self::StateMissing(_) | Self::StateMismatch | Self::Malformed { what: "callback", .. } => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::StateMissing(_)
+            | Self::StateMismatch
+            | Self::Malformed {
+                what: "callback", ..
+            } => StatusCode::BAD_REQUEST,
             Self::TokenMissing(_) => StatusCode::UNAUTHORIZED,
             // A grant the user can retry (an expired or already used code) is the browser's
             // request gone stale, not the provider failing.
@@ -255,7 +257,9 @@ mod tests {
         assert_eq!(err.status_code(), StatusCode::BAD_GATEWAY);
         let body = err.error_response().into_body();
         let bytes = actix_web::body::to_bytes(body);
-        let bytes = futures_util::FutureExt::now_or_never(bytes).unwrap().unwrap();
+        let bytes = futures_util::FutureExt::now_or_never(bytes)
+            .unwrap()
+            .unwrap();
         let text = std::str::from_utf8(&bytes).unwrap();
         assert!(text.contains("&lt;script&gt;"));
         assert!(!text.contains("<script>"));

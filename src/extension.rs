@@ -4,14 +4,17 @@ use std::{collections::HashMap, fmt, future::Ready, sync::Arc, time::Duration};
 
 use ::oauth2::http::{self, header};
 use actix_session::SessionExt as _;
-use actix_web::{dev::ServiceRequest, http::header::LOCATION, FromRequest, HttpMessage as _, HttpRequest, HttpResponse};
+use actix_web::{
+    dev::ServiceRequest, http::header::LOCATION, FromRequest, HttpMessage as _, HttpRequest,
+    HttpResponse,
+};
 use serde_json::Value;
 use url::Url;
 
 use crate::{
     error::OAuthError,
-    oauth2::{self as oauth2_flow, TokenResponse},
     oauth2::token::now_unix,
+    oauth2::{self as oauth2_flow, TokenResponse},
     provider::Provider,
     remote_app::{Callback, RemoteApp, RemoteAppBuilder},
     session::{self, Pending},
@@ -116,22 +119,31 @@ impl OAuth {
         let public_url = self
             .public_url
             .map(|url| {
-                let parsed = Url::parse(&url)
-                    .map_err(|e| OAuthError::config(format!("`public_url` `{url}` is not an absolute URL ({e}).")))?;
+                let parsed = Url::parse(&url).map_err(|e| {
+                    OAuthError::config(format!(
+                        "`public_url` `{url}` is not an absolute URL ({e})."
+                    ))
+                })?;
                 if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
-                    return Err(OAuthError::config("`public_url` must be an http(s) origin."));
+                    return Err(OAuthError::config(
+                        "`public_url` must be an http(s) origin.",
+                    ));
                 }
                 Ok(parsed.as_str().trim_end_matches('/').to_owned())
             })
             .transpose()?;
         if self.max_pending == 0 {
-            return Err(OAuthError::config("`max_pending_handshakes` must be at least 1."));
+            return Err(OAuthError::config(
+                "`max_pending_handshakes` must be at least 1.",
+            ));
         }
         let mut apps = HashMap::new();
         let mut callbacks = HashMap::new();
         for builder in self.apps {
             let app = builder.build()?;
-            if let Some(previous) = callbacks.insert(app.callback_path().to_owned(), app.name.clone()) {
+            if let Some(previous) =
+                callbacks.insert(app.callback_path().to_owned(), app.name.clone())
+            {
                 return Err(OAuthError::config(format!(
                     "remote apps `{previous}` and `{}` share the callback path `{}`.",
                     app.name,
@@ -139,7 +151,10 @@ impl OAuth {
                 )));
             }
             if apps.contains_key(&app.name) {
-                return Err(OAuthError::config(format!("remote app `{}` is registered twice.", app.name)));
+                return Err(OAuthError::config(format!(
+                    "remote app `{}` is registered twice.",
+                    app.name
+                )));
             }
             apps.insert(app.name.clone(), app);
         }
@@ -301,26 +316,30 @@ impl OAuthExtension {
     ) -> Result<Option<Authorized>, OAuthError> {
         let app = self.remote_app(provider)?;
         let query = CallbackQuery::parse(req.query_string())?;
-        let state = query
-            .get("state")
-            .ok_or(OAuthError::StateMissing("the callback carries no `state` parameter."))?;
+        let state = query.get("state").ok_or(OAuthError::StateMissing(
+            "the callback carries no `state` parameter.",
+        ))?;
         let session = req.get_session();
-        let pending = session::take_pending(&session, &app.name, state, self.inner.handshake_lifetime)?;
+        let pending =
+            session::take_pending(&session, &app.name, state, self.inner.handshake_lifetime)?;
         if let Some(error) = query.get("error") {
             if error == "access_denied" {
                 return Ok(None);
             }
             return Err(OAuthError::Provider {
                 error: error.chars().take(256).collect(),
-                description: query.get("error_description").map(|d| d.chars().take(256).collect()),
-                uri: query.get("error_uri").map(|d| d.chars().take(256).collect()),
+                description: query
+                    .get("error_description")
+                    .map(|d| d.chars().take(256).collect()),
+                uri: query
+                    .get("error_uri")
+                    .map(|d| d.chars().take(256).collect()),
                 status: None,
             });
         }
-        let code = query
-            .get("code")
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| OAuthError::malformed("callback", "it carries neither `code` nor `error`."))?;
+        let code = query.get("code").filter(|c| !c.is_empty()).ok_or_else(|| {
+            OAuthError::malformed("callback", "it carries neither `code` nor `error`.")
+        })?;
         let token = oauth2_flow::exchange_code(
             &self.inner.http,
             app,
@@ -363,7 +382,11 @@ impl OAuthExtension {
     }
 
     /// The token sign-in stored in this browser's session for remote app `provider`.
-    pub fn session_token(&self, req: &HttpRequest, provider: &str) -> Result<TokenResponse, OAuthError> {
+    pub fn session_token(
+        &self,
+        req: &HttpRequest,
+        provider: &str,
+    ) -> Result<TokenResponse, OAuthError> {
         self.remote_app(provider)?;
         session::load_token(&req.get_session(), provider)
             .ok_or_else(|| OAuthError::TokenMissing(provider.to_owned()))
@@ -375,28 +398,42 @@ impl OAuthExtension {
     }
 
     /// Fetches the remote app's user info endpoint with a bearer token and returns its JSON.
-    pub async fn userinfo(&self, provider: &str, token: &TokenResponse) -> Result<Value, OAuthError> {
+    pub async fn userinfo(
+        &self,
+        provider: &str,
+        token: &TokenResponse,
+    ) -> Result<Value, OAuthError> {
         let app = self.remote_app(provider)?;
-        let url = app
-            .userinfo_url
-            .as_ref()
-            .ok_or_else(|| OAuthError::config(format!("remote app `{provider}` has no `userinfo_url`.")))?;
+        let url = app.userinfo_url.as_ref().ok_or_else(|| {
+            OAuthError::config(format!("remote app `{provider}` has no `userinfo_url`."))
+        })?;
         let request = http::Request::get(url.as_str())
-            .header(header::AUTHORIZATION, format!("Bearer {}", token.access_token().secret()))
+            .header(
+                header::AUTHORIZATION,
+                format!("Bearer {}", token.access_token().secret()),
+            )
             .header(header::ACCEPT, "application/json")
             .body(Vec::new())
             .map_err(|e| OAuthError::config(e.to_string()))?;
         let response = self.inner.http.send(request).await?;
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
-            let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-            return Err(crate::oauth2::token::decode_fields(content_type, response.body())
-                .and_then(|f| crate::oauth2::token::provider_error(&f, Some(status)))
-                .unwrap_or_else(|| OAuthError::unexpected_status(status, response.body())));
+            let content_type = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok());
+            return Err(
+                crate::oauth2::token::decode_fields(content_type, response.body())
+                    .and_then(|f| crate::oauth2::token::provider_error(&f, Some(status)))
+                    .unwrap_or_else(|| OAuthError::unexpected_status(status, response.body())),
+            );
         }
         match serde_json::from_slice::<Value>(response.body()) {
             Ok(value @ Value::Object(_)) => Ok(value),
-            _ => Err(OAuthError::malformed("user info", "it is not a JSON object.")),
+            _ => Err(OAuthError::malformed(
+                "user info",
+                "it is not a JSON object.",
+            )),
         }
     }
 }
@@ -413,14 +450,20 @@ impl CallbackQuery {
             .map_err(|_| OAuthError::malformed("callback", "its query is not form-encoded."))?;
         for key in ["state", "code", "error"] {
             if pairs.iter().filter(|(k, _)| k == key).count() > 1 {
-                return Err(OAuthError::malformed("callback", format!("`{key}` appears more than once.")));
+                return Err(OAuthError::malformed(
+                    "callback",
+                    format!("`{key}` appears more than once."),
+                ));
             }
         }
         Ok(Self(pairs))
     }
 
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -432,18 +475,24 @@ pub trait OAuthExt {
 }
 
 fn missing() -> OAuthError {
-    OAuthError::config("no OAuthExtension is registered; add `.app_data(oauth.clone())` to the App.")
+    OAuthError::config(
+        "no OAuthExtension is registered; add `.app_data(oauth.clone())` to the App.",
+    )
 }
 
 impl OAuthExt for HttpRequest {
     fn oauth(&self) -> Result<OAuthExtension, OAuthError> {
-        self.app_data::<OAuthExtension>().cloned().ok_or_else(missing)
+        self.app_data::<OAuthExtension>()
+            .cloned()
+            .ok_or_else(missing)
     }
 }
 
 impl OAuthExt for ServiceRequest {
     fn oauth(&self) -> Result<OAuthExtension, OAuthError> {
-        self.app_data::<OAuthExtension>().cloned().ok_or_else(missing)
+        self.app_data::<OAuthExtension>()
+            .cloned()
+            .ok_or_else(missing)
     }
 }
 

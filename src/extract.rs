@@ -98,7 +98,21 @@ impl<P: Provider> FromRequest for AuthorizedResponse<P> {
         let req = req.clone();
         Box::pin(async move {
             let oauth = req.oauth()?;
-            match oauth.complete_cached(&req, P::NAME).await? {
+            let name = if P::NAME.is_empty() {
+                // `providers::Any`: whichever remote app this callback path belongs to.
+                oauth
+                    .callback_for(req.path())
+                    .ok_or_else(|| {
+                        OAuthError::config(format!(
+                            "no remote app has the callback path `{}`.",
+                            req.path()
+                        ))
+                    })?
+                    .to_owned()
+            } else {
+                P::NAME.to_owned()
+            };
+            match oauth.complete_cached(&req, &name).await? {
                 Some(inner) => Ok(Self {
                     inner,
                     _provider: PhantomData,

@@ -87,3 +87,8 @@ pub use self::{
 };
 /// Re-exports of the `oauth2` crate's token types used in this crate's API.
 pub use ::oauth2::{AccessToken, ClientId, RefreshToken};
+
+/// The README's examples, compiled as doctests so the quick start stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

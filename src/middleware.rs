@@ -91,13 +91,22 @@ where
                 let result = oauth.complete_cached(&http_req, &provider).await;
                 let req = ServiceRequest::from_parts(http_req, payload);
                 if let Err(err) = result {
-                    log::info!("actix-oauth: sign-in with `{provider}` failed: {err} ({})", err.kind());
+                    log::info!(
+                        "actix-oauth: sign-in with `{provider}` failed: {err} ({})",
+                        err.kind()
+                    );
                     let response = err.error_response().map_into_right_body();
                     return Ok(req.into_response(response));
                 }
-                return service.call(req).await.map(ServiceResponse::map_into_left_body);
+                return service
+                    .call(req)
+                    .await
+                    .map(ServiceResponse::map_into_left_body);
             }
-            service.call(req).await.map(ServiceResponse::map_into_left_body)
+            service
+                .call(req)
+                .await
+                .map(ServiceResponse::map_into_left_body)
         })
     }
 }

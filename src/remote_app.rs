@@ -94,7 +94,14 @@ impl fmt::Debug for RemoteApp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RemoteApp")
             .field("name", &self.name)
-            .field("protocol", &if self.is_oauth1() { "OAuth 1.0a" } else { "OAuth 2" })
+            .field(
+                "protocol",
+                &if self.is_oauth1() {
+                    "OAuth 1.0a"
+                } else {
+                    "OAuth 2"
+                },
+            )
             .field("authorize_url", &self.authorize_url.as_str())
             .field("access_token_url", &self.access_token_url.as_str())
             .field("base_url", &self.base_url.as_ref().map(Url::as_str))
@@ -213,7 +220,10 @@ impl fmt::Debug for RemoteAppBuilder {
             .field("name", &self.name)
             .field("authorize_url", &self.authorize_url)
             .field("consumer_key", &self.consumer_key)
-            .field("consumer_secret", &self.consumer_secret.as_ref().map(|_| "[redacted]"))
+            .field(
+                "consumer_secret",
+                &self.consumer_secret.as_ref().map(|_| "[redacted]"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -305,7 +315,11 @@ impl RemoteAppBuilder {
     /// Adds a header to every token endpoint request, for providers that negotiate (GitHub
     /// answers JSON only with `Accept: application/json`). Default: `Accept: application/json`
     /// is always sent.
-    pub fn token_request_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn token_request_header(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
         self.token_request_headers.push((name.into(), value.into()));
         self
     }
@@ -357,7 +371,11 @@ impl RemoteAppBuilder {
         let err = |field: &str, why: &str| {
             OAuthError::config(format!("remote app `{name}`: `{field}` {why}."))
         };
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
             return Err(OAuthError::config(format!(
                 "remote app name `{name}` must be non-empty ASCII letters, digits, `-`, `_` or `.`."
             )));
@@ -372,10 +390,13 @@ impl RemoteAppBuilder {
                 })
                 .transpose()
         };
-        let required = |field: &str, value: Option<Url>| value.ok_or_else(|| err(field, "is required"));
+        let required =
+            |field: &str, value: Option<Url>| value.ok_or_else(|| err(field, "is required"));
         let authorize_url = required("authorize_url", parse("authorize_url", self.authorize_url)?)?;
-        let access_token_url =
-            required("access_token_url", parse("access_token_url", self.access_token_url)?)?;
+        let access_token_url = required(
+            "access_token_url",
+            parse("access_token_url", self.access_token_url)?,
+        )?;
         let request_token_url = parse("request_token_url", self.request_token_url)?;
         let userinfo_url = parse("userinfo_url", self.userinfo_url)?;
         let base_url = parse("base_url", self.base_url)?.map(|mut url| {
@@ -398,7 +419,10 @@ impl RemoteAppBuilder {
             Callback::Path(self.callback)
         } else {
             let url = Url::parse(&self.callback).map_err(|_| {
-                err("callback", "must be an absolute path like `/auth/x/callback` or an absolute URL")
+                err(
+                    "callback",
+                    "must be an absolute path like `/auth/x/callback` or an absolute URL",
+                )
             })?;
             check_scheme(&url).map_err(|why| err("callback", why))?;
             Callback::Absolute(url)
@@ -407,7 +431,10 @@ impl RemoteAppBuilder {
             if awc::http::header::HeaderName::from_bytes(header.as_bytes()).is_err()
                 || awc::http::header::HeaderValue::from_str(value).is_err()
             {
-                return Err(err("token_request_header", "has an invalid header name or value"));
+                return Err(err(
+                    "token_request_header",
+                    "has an invalid header name or value",
+                ));
             }
         }
         let mut scope = self.scope;
@@ -416,14 +443,21 @@ impl RemoteAppBuilder {
             // Flask-OAuth's Facebook recipe passes `scope` in `request_token_params`.
             request_token_params.retain(|(key, value)| {
                 if key == "scope" {
-                    scope.extend(value.split([' ', ',']).filter(|s| !s.is_empty()).map(str::to_owned));
+                    scope.extend(
+                        value
+                            .split([' ', ','])
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_owned),
+                    );
                     false
                 } else {
                     true
                 }
             });
             for (key, _) in request_token_params.iter().chain(&self.authorize_params) {
-                if crate::oauth2::RESERVED_AUTHORIZE_PARAMS.contains(&key.as_str()) || key == "scope" {
+                if crate::oauth2::RESERVED_AUTHORIZE_PARAMS.contains(&key.as_str())
+                    || key == "scope"
+                {
                     return Err(err(
                         "authorize_param",
                         &format!("may not set `{key}`, which the handshake sets itself"),
@@ -489,7 +523,10 @@ mod tests {
 
     #[test]
     fn builds_and_redacts() {
-        let app = minimal().base_url("https://api.example/v1").build().unwrap();
+        let app = minimal()
+            .base_url("https://api.example/v1")
+            .build()
+            .unwrap();
         assert!(!app.is_oauth1());
         assert_eq!(app.base_url().unwrap().as_str(), "https://api.example/v1/");
         assert_eq!(app.callback_path(), "/auth/idp/callback");
@@ -503,10 +540,19 @@ mod tests {
         let e = minimal().authorize_url("not a url").build().unwrap_err();
         assert!(e.to_string().contains("`authorize_url`"), "{e}");
         let e = minimal().consumer_secret("").build().unwrap_err();
-        assert!(e.to_string().contains("`consumer_secret` is required"), "{e}");
-        let e = minimal().access_token_url("http://idp.example/token").build().unwrap_err();
+        assert!(
+            e.to_string().contains("`consumer_secret` is required"),
+            "{e}"
+        );
+        let e = minimal()
+            .access_token_url("http://idp.example/token")
+            .build()
+            .unwrap_err();
         assert!(e.to_string().contains("https"), "{e}");
-        assert!(minimal().access_token_url("http://127.0.0.1:9/token").build().is_ok());
+        assert!(minimal()
+            .access_token_url("http://127.0.0.1:9/token")
+            .build()
+            .is_ok());
         assert!(minimal().callback("//evil.example/cb").build().is_err());
     }
 }

@@ -38,7 +38,10 @@ pub(crate) struct Pending {
 }
 
 /// Reads the pending handshakes, dropping those older than `lifetime_secs`.
-pub(crate) fn load_pending(session: &Session, lifetime_secs: u64) -> Result<Vec<Pending>, OAuthError> {
+pub(crate) fn load_pending(
+    session: &Session,
+    lifetime_secs: u64,
+) -> Result<Vec<Pending>, OAuthError> {
     let mut pending: Vec<Pending> = match session.get(PENDING_KEY) {
         Ok(list) => list.unwrap_or_default(),
         // A value we cannot read (an older version's, or tampered) is no handshake.
@@ -120,7 +123,11 @@ struct StoredToken {
 }
 
 /// Stores the token sign-in obtained, for the default token getter.
-pub(crate) fn store_token(session: &Session, provider: &str, token: &TokenResponse) -> Result<(), OAuthError> {
+pub(crate) fn store_token(
+    session: &Session,
+    provider: &str,
+    token: &TokenResponse,
+) -> Result<(), OAuthError> {
     let stored = StoredToken {
         access_token: token.access_token().clone(),
         token_type: Some(token.token_type().to_owned()).filter(|t| t != "bearer"),
@@ -135,7 +142,10 @@ pub(crate) fn store_token(session: &Session, provider: &str, token: &TokenRespon
 
 /// The token stored for a remote app, if any.
 pub(crate) fn load_token(session: &Session, provider: &str) -> Option<TokenResponse> {
-    let stored: StoredToken = session.get(&format!("{TOKEN_KEY_PREFIX}{provider}")).ok().flatten()?;
+    let stored: StoredToken = session
+        .get(&format!("{TOKEN_KEY_PREFIX}{provider}"))
+        .ok()
+        .flatten()?;
     Some(
         TokenResponse::new(stored.access_token)
             .with_token_type(stored.token_type.unwrap_or_else(|| "bearer".to_owned()))

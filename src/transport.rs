@@ -127,7 +127,10 @@ impl AwcHttpClient {
         if !parts.headers.contains_key(http::header::USER_AGENT) {
             outbound = outbound.insert_header(("user-agent", self.user_agent.as_str()));
         }
-        let mut response = outbound.send_body(body).await.map_err(|e| self.send_error(e))?;
+        let mut response = outbound
+            .send_body(body)
+            .await
+            .map_err(|e| self.send_error(e))?;
         let status = response.status().as_u16();
         let mut builder = http::Response::builder().status(status);
         for (name, value) in response.headers() {
@@ -166,8 +169,7 @@ impl AwcHttpClient {
 
 impl<'c> ::oauth2::AsyncHttpClient<'c> for AwcHttpClient {
     type Error = OAuthError;
-    type Future =
-        Pin<Box<dyn Future<Output = Result<http::Response<Vec<u8>>, OAuthError>> + 'c>>;
+    type Future = Pin<Box<dyn Future<Output = Result<http::Response<Vec<u8>>, OAuthError>> + 'c>>;
 
     fn call(&'c self, request: http::Request<Vec<u8>>) -> Self::Future {
         let future: LocalBoxFuture<'c, _> = Box::pin(self.send(request));

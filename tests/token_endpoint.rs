@@ -39,7 +39,11 @@ async fn sign_in(app: RemoteAppBuilder, timeout: Duration) -> Run {
     let callback = browser
         .get(&app.url(&format!("/auth/fake/callback?code=the-code&state={state}")))
         .await;
-    Run { browser, app, callback }
+    Run {
+        browser,
+        app,
+        callback,
+    }
 }
 
 async fn sign_in_against(answer: Answer) -> (Run, FakeEndpoint) {
@@ -50,8 +54,16 @@ async fn sign_in_against(answer: Answer) -> (Run, FakeEndpoint) {
 
 fn assert_failed(page: &Page, status: u16, kind: &str) {
     assert_eq!(page.status, status, "{}", page.text());
-    assert!(page.content_type.starts_with("text/html"), "{}", page.content_type);
-    assert!(page.text().contains(&format!("<code>{kind}</code>")), "{}", page.text());
+    assert!(
+        page.content_type.starts_with("text/html"),
+        "{}",
+        page.content_type
+    );
+    assert!(
+        page.text().contains(&format!("<code>{kind}</code>")),
+        "{}",
+        page.text()
+    );
 }
 
 async fn assert_not_signed_in(run: &Run) {
@@ -124,8 +136,10 @@ async fn error_in_a_200_answer_like_github() {
 
 #[actix_rt::test]
 async fn expires_in_as_a_string_like_azure() {
-    let (run, _fake) =
-        sign_in_against(Answer::json(r#"{"access_token":"a","token_type":"Bearer","expires_in":"3599","ext_expires_in":"3599"}"#)).await;
+    let (run, _fake) = sign_in_against(Answer::json(
+        r#"{"access_token":"a","token_type":"Bearer","expires_in":"3599","ext_expires_in":"3599"}"#,
+    ))
+    .await;
     let body = run.callback.json();
     assert!(body["expires_in"].as_u64().unwrap() > 3500, "{body}");
     assert_eq!(body["extra"]["ext_expires_in"], "3599");
@@ -133,8 +147,10 @@ async fn expires_in_as_a_string_like_azure() {
 
 #[actix_rt::test]
 async fn no_token_type_like_linkedin_and_slack() {
-    let (run, _fake) =
-        sign_in_against(Answer::json(r#"{"ok":true,"access_token":"xoxp-1","scope":"identify","team":{"id":"T1"}}"#)).await;
+    let (run, _fake) = sign_in_against(Answer::json(
+        r#"{"ok":true,"access_token":"xoxp-1","scope":"identify","team":{"id":"T1"}}"#,
+    ))
+    .await;
     let body = run.callback.json();
     assert_eq!(body["token_type"], "bearer", "{body}");
     assert_eq!(body["extra"]["team"]["id"], "T1");
@@ -142,13 +158,20 @@ async fn no_token_type_like_linkedin_and_slack() {
 
 #[actix_rt::test]
 async fn status_201() {
-    let (run, _fake) = sign_in_against(Answer::new(201, "application/json", r#"{"access_token":"a"}"#)).await;
+    let (run, _fake) = sign_in_against(Answer::new(
+        201,
+        "application/json",
+        r#"{"access_token":"a"}"#,
+    ))
+    .await;
     assert_eq!(run.callback.status, 200, "{}", run.callback.text());
 }
 
 #[actix_rt::test]
 async fn get_token_method_and_body_client_auth_like_facebook() {
-    let fake = FakeEndpoint::start(Answer::json(r#"{"access_token":"fb","token_type":"bearer","expires_in":5183944}"#));
+    let fake = FakeEndpoint::start(Answer::json(
+        r#"{"access_token":"fb","token_type":"bearer","expires_in":5183944}"#,
+    ));
     let app = fake_app(&fake.url("token"))
         .access_token_method(TokenMethod::Get)
         .client_auth(ClientAuth::RequestBody)
@@ -158,7 +181,8 @@ async fn get_token_method_and_body_client_auth_like_facebook() {
     let req = &fake.recorded()[0];
     assert_eq!(req.method, "GET");
     assert!(!req.headers.contains_key("authorization"));
-    let query: std::collections::BTreeMap<String, String> = serde_urlencoded::from_str(&req.query).unwrap();
+    let query: std::collections::BTreeMap<String, String> =
+        serde_urlencoded::from_str(&req.query).unwrap();
     assert_eq!(query["client_id"], "client id");
     assert_eq!(query["client_secret"], "s3cr:t+/");
     assert_eq!(query["extra"], "1");
@@ -175,21 +199,35 @@ async fn provider_error_status_keeps_error_and_description() {
     .await;
     assert_failed(&run.callback, 502, "provider");
     assert!(run.callback.text().contains("invalid_client"));
-    assert!(run.callback.text().contains("Client authentication failed."));
+    assert!(run
+        .callback
+        .text()
+        .contains("Client authentication failed."));
 }
 
 #[actix_rt::test]
 async fn provider_answering_500_html() {
-    let (run, _fake) = sign_in_against(Answer::new(500, "text/html", "<html><body>Internal error</body></html>")).await;
+    let (run, _fake) = sign_in_against(Answer::new(
+        500,
+        "text/html",
+        "<html><body>Internal error</body></html>",
+    ))
+    .await;
     assert_failed(&run.callback, 502, "unexpected_status");
     assert_not_signed_in(&run).await;
 }
 
 #[actix_rt::test]
 async fn provider_answering_garbage() {
-    let (run, _fake) = sign_in_against(Answer::new(200, "text/html", "<html>totally not a token</html>")).await;
+    let (run, _fake) = sign_in_against(Answer::new(
+        200,
+        "text/html",
+        "<html>totally not a token</html>",
+    ))
+    .await;
     assert_failed(&run.callback, 502, "malformed");
-    let (run, _fake) = sign_in_against(Answer::new(200, "application/json", "{\"access_token\": ")).await;
+    let (run, _fake) =
+        sign_in_against(Answer::new(200, "application/json", "{\"access_token\": ")).await;
     assert_failed(&run.callback, 502, "malformed");
 }
 
@@ -202,10 +240,15 @@ async fn provider_speaking_no_http() {
             let _ = stream.write_all(b"\x00\x01garbage garbage\r\n\r\n");
         }
     });
-    let run = sign_in(fake_app(&format!("http://127.0.0.1:{port}/token")), Duration::from_secs(5)).await;
+    let run = sign_in(
+        fake_app(&format!("http://127.0.0.1:{port}/token")),
+        Duration::from_secs(5),
+    )
+    .await;
     assert_eq!(run.callback.status / 100, 5, "{}", run.callback.text());
     assert!(
-        run.callback.text().contains("<code>malformed</code>") || run.callback.text().contains("<code>transport</code>"),
+        run.callback.text().contains("<code>malformed</code>")
+            || run.callback.text().contains("<code>transport</code>"),
         "{}",
         run.callback.text()
     );
@@ -219,7 +262,11 @@ async fn provider_down() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let run = sign_in(fake_app(&format!("http://127.0.0.1:{port}/token")), Duration::from_secs(5)).await;
+    let run = sign_in(
+        fake_app(&format!("http://127.0.0.1:{port}/token")),
+        Duration::from_secs(5),
+    )
+    .await;
     assert_failed(&run.callback, 502, "transport");
     assert_not_signed_in(&run).await;
 }
@@ -239,7 +286,10 @@ async fn provider_too_slow_times_out_promptly() {
 
 #[actix_rt::test]
 async fn answer_over_the_size_cap() {
-    let big = format!("{{\"access_token\":\"a\",\"pad\":\"{}\"}}", "x".repeat(2 * 1024 * 1024));
+    let big = format!(
+        "{{\"access_token\":\"a\",\"pad\":\"{}\"}}",
+        "x".repeat(2 * 1024 * 1024)
+    );
     let (run, _fake) = sign_in_against(Answer::json(&big)).await;
     assert_failed(&run.callback, 502, "response_too_large");
 }

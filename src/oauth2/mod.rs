@@ -39,8 +39,9 @@ pub(crate) fn authorization_request(
     app: &RemoteApp,
     redirect_uri: &str,
 ) -> Result<AuthorizationStart, OAuthError> {
-    let redirect = RedirectUrl::new(redirect_uri.to_owned())
-        .map_err(|e| OAuthError::config(format!("the redirect URI `{redirect_uri}` is invalid: {e}")))?;
+    let redirect = RedirectUrl::new(redirect_uri.to_owned()).map_err(|e| {
+        OAuthError::config(format!("the redirect URI `{redirect_uri}` is invalid: {e}"))
+    })?;
     let mut request = app
         .authorize_client
         .authorize_url(|| CsrfToken::new_random_len(STATE_BYTES))
@@ -57,7 +58,11 @@ pub(crate) fn authorization_request(
         request = request.add_extra_param(key.as_str(), value.as_str());
     }
     let (url, state) = request.url();
-    Ok(AuthorizationStart { url, state, verifier })
+    Ok(AuthorizationStart {
+        url,
+        state,
+        verifier,
+    })
 }
 
 /// Parameter names the authorization request sets itself; extra parameters may not override them.
@@ -96,7 +101,11 @@ pub(crate) async fn token_request(
     app: &RemoteApp,
     mut params: Vec<(&str, &str)>,
 ) -> Result<TokenResponse, OAuthError> {
-    params.extend(app.access_token_params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    params.extend(
+        app.access_token_params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    );
     let mut builder = http::Request::builder();
     match app.client_auth {
         ClientAuth::Basic => {
@@ -104,7 +113,8 @@ pub(crate) async fn token_request(
             let id: String = form_urlencoded::byte_serialize(app.consumer_key.as_bytes()).collect();
             let secret: String =
                 form_urlencoded::byte_serialize(app.consumer_secret.secret().as_bytes()).collect();
-            let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+            let credentials =
+                base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
             builder = builder.header(header::AUTHORIZATION, format!("Basic {credentials}"));
         }
         ClientAuth::RequestBody => {
@@ -122,8 +132,9 @@ pub(crate) async fn token_request(
     for (name, value) in &app.token_request_headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
-    let form = serde_urlencoded::to_string(&params)
-        .map_err(|e| OAuthError::config(format!("a token request parameter cannot be encoded: {e}")))?;
+    let form = serde_urlencoded::to_string(&params).map_err(|e| {
+        OAuthError::config(format!("a token request parameter cannot be encoded: {e}"))
+    })?;
     let request = match app.access_token_method {
         TokenMethod::Post => builder
             .method(http::Method::POST)
@@ -133,7 +144,10 @@ pub(crate) async fn token_request(
         TokenMethod::Get => {
             let mut url = app.access_token_url.clone();
             url.query_pairs_mut().extend_pairs(&params);
-            builder.method(http::Method::GET).uri(url.as_str()).body(Vec::new())
+            builder
+                .method(http::Method::GET)
+                .uri(url.as_str())
+                .body(Vec::new())
         }
     }
     .map_err(|e| OAuthError::config(format!("the token request cannot be built: {e}")))?;
@@ -152,10 +166,14 @@ mod tests {
     /// RFC 7636 Appendix B: the verifier and S256 challenge.
     #[test]
     fn pkce_rfc7636_appendix_b() {
-        let verifier =
-            ::oauth2::PkceCodeVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".to_owned());
+        let verifier = ::oauth2::PkceCodeVerifier::new(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".to_owned(),
+        );
         let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
-        assert_eq!(challenge.as_str(), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+        assert_eq!(
+            challenge.as_str(),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
         assert_eq!(challenge.method().as_str(), "S256");
     }
 }

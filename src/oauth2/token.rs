@@ -139,13 +139,21 @@ impl TokenResponse {
     ) -> Result<Self, OAuthError> {
         let fields = decode_fields(content_type, body);
         if !(200..300).contains(&status) {
-            return Err(match fields.as_ref().and_then(|f| provider_error(f, Some(status))) {
-                Some(err) => err,
-                None => OAuthError::unexpected_status(status, body),
-            });
+            return Err(
+                match fields
+                    .as_ref()
+                    .and_then(|f| provider_error(f, Some(status)))
+                {
+                    Some(err) => err,
+                    None => OAuthError::unexpected_status(status, body),
+                },
+            );
         }
         let fields = fields.ok_or_else(|| {
-            OAuthError::malformed("token response", "the body is neither a JSON object nor form-encoded fields")
+            OAuthError::malformed(
+                "token response",
+                "the body is neither a JSON object nor form-encoded fields",
+            )
         })?;
         if let Some(err) = provider_error(&fields, Some(status)) {
             return Err(err);
@@ -170,22 +178,29 @@ impl TokenResponse {
             None | Some(Value::Null) => None,
             Some(value) => {
                 let secs = match &value {
-                    Value::Number(n) => n.as_u64().or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
+                    Value::Number(n) => n
+                        .as_u64()
+                        .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
                     Value::String(s) => s.trim().parse::<u64>().ok(),
                     _ => None,
                 };
-                let secs = secs.ok_or_else(|| malformed("`expires_in` is not a number of seconds"))?;
+                let secs =
+                    secs.ok_or_else(|| malformed("`expires_in` is not a number of seconds"))?;
                 Some(now_unix().saturating_add(secs))
             }
         };
-        let string = |fields: &mut Map<String, Value>, key: &str| -> Result<Option<String>, OAuthError> {
-            match fields.remove(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) if s.is_empty() => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s)),
-                Some(_) => Err(OAuthError::malformed("token response", format!("`{key}` is not a string"))),
-            }
-        };
+        let string =
+            |fields: &mut Map<String, Value>, key: &str| -> Result<Option<String>, OAuthError> {
+                match fields.remove(key) {
+                    None | Some(Value::Null) => Ok(None),
+                    Some(Value::String(s)) if s.is_empty() => Ok(None),
+                    Some(Value::String(s)) => Ok(Some(s)),
+                    Some(_) => Err(OAuthError::malformed(
+                        "token response",
+                        format!("`{key}` is not a string"),
+                    )),
+                }
+            };
         let refresh_token = string(&mut fields, "refresh_token")?.map(RefreshToken::new);
         let id_token = string(&mut fields, "id_token")?;
         let scope = match fields.remove("scope") {
@@ -215,7 +230,13 @@ impl TokenResponse {
 /// `None` when it is neither.
 pub(crate) fn decode_fields(content_type: Option<&str>, body: &[u8]) -> Option<Map<String, Value>> {
     let media = content_type
-        .map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|ct| {
+            ct.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default();
     let trimmed = body.trim_ascii_start();
     if media.ends_with("json") || media.ends_with("+json") || trimmed.starts_with(b"{") {
@@ -229,7 +250,10 @@ pub(crate) fn decode_fields(content_type: Option<&str>, body: &[u8]) -> Option<M
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(text.trim()).ok()?;
         // Arbitrary text parses as one key with an empty value; only a body that carries a
         // token or an error is a form-encoded token answer.
-        if !pairs.iter().any(|(k, _)| k == "access_token" || k == "error") {
+        if !pairs
+            .iter()
+            .any(|(k, _)| k == "access_token" || k == "error")
+        {
             return None;
         }
         let mut map = Map::new();
@@ -245,8 +269,16 @@ pub(crate) fn decode_fields(content_type: Option<&str>, body: &[u8]) -> Option<M
 }
 
 /// An RFC 6749 §5.2 error in decoded fields, if there is one.
-pub(crate) fn provider_error(fields: &Map<String, Value>, status: Option<u16>) -> Option<OAuthError> {
-    let text = |key: &str| fields.get(key).and_then(Value::as_str).map(|s| clip(s, 256));
+pub(crate) fn provider_error(
+    fields: &Map<String, Value>,
+    status: Option<u16>,
+) -> Option<OAuthError> {
+    let text = |key: &str| {
+        fields
+            .get(key)
+            .and_then(Value::as_str)
+            .map(|s| clip(s, 256))
+    };
     let error = text("error")?;
     Some(OAuthError::Provider {
         error,
@@ -271,10 +303,20 @@ mod tests {
 
     #[test]
     fn quirks_accepted() {
-        let t = parse(200, "application/json", r#"{"access_token":"a","token_type":"Bearer","expires_in":"3600"}"#).unwrap();
+        let t = parse(
+            200,
+            "application/json",
+            r#"{"access_token":"a","token_type":"Bearer","expires_in":"3600"}"#,
+        )
+        .unwrap();
         assert_eq!(t.access_token().secret(), "a");
         assert!(t.expires_in().unwrap() > Duration::from_secs(3590));
-        let t = parse(201, "application/x-www-form-urlencoded", "access_token=b&scope=repo%2Cuser").unwrap();
+        let t = parse(
+            201,
+            "application/x-www-form-urlencoded",
+            "access_token=b&scope=repo%2Cuser",
+        )
+        .unwrap();
         assert_eq!(t.token_type(), "bearer");
         assert_eq!(t.scope(), Some("repo,user"));
         let t = parse(200, "text/plain; charset=utf-8", "access_token=c&expires=5").unwrap();
@@ -286,7 +328,13 @@ mod tests {
         let e = parse(200, "application/json", r#"{"error":"bad_verification_code","error_description":"The code passed is incorrect or expired."}"#).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Provider);
         let e = parse(400, "application/json", r#"{"error":"invalid_grant"}"#).unwrap_err();
-        assert!(matches!(e, OAuthError::Provider { status: Some(400), .. }));
+        assert!(matches!(
+            e,
+            OAuthError::Provider {
+                status: Some(400),
+                ..
+            }
+        ));
         let e = parse(500, "text/html", "<html>oops</html>").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::UnexpectedStatus);
         let e = parse(200, "text/html", "<html>hello</html>").unwrap_err();
@@ -297,13 +345,23 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Malformed);
         let e = parse(200, "", "hello world").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Malformed);
-        let e = parse(200, "application/json", r#"{"access_token":"a","expires_in":-5}"#).unwrap_err();
+        let e = parse(
+            200,
+            "application/json",
+            r#"{"access_token":"a","expires_in":-5}"#,
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Malformed);
     }
 
     #[test]
     fn debug_redacts() {
-        let t = parse(200, "application/json", r#"{"access_token":"sekrit","refresh_token":"rsekrit","id_token":"isekrit"}"#).unwrap();
+        let t = parse(
+            200,
+            "application/json",
+            r#"{"access_token":"sekrit","refresh_token":"rsekrit","id_token":"isekrit"}"#,
+        )
+        .unwrap();
         let d = format!("{t:?}");
         assert!(!d.contains("sekrit"), "{d}");
     }

@@ -72,3 +72,15 @@ pub struct Dev;
 impl Provider for Dev {
     const NAME: &'static str = "dev";
 }
+
+/// Whichever remote app the callback path belongs to: for apps whose providers are configured at
+/// run time (e.g. from a file), `AuthorizedResponse<Any>` on a route such as
+/// `/auth/{provider}/callback` completes the handshake of the remote app whose callback path the
+/// request arrived on. [`AuthorizedResponse::provider`](crate::AuthorizedResponse::provider)
+/// tells which.
+#[derive(Debug)]
+pub struct Any;
+
+impl Provider for Any {
+    const NAME: &'static str = "";
+}

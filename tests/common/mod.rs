@@ -10,7 +10,9 @@ use std::{
 };
 
 use actix_oauth::{AuthorizedResponse, OAuthExtension, OAuthMiddleware, Provider};
-use actix_session::{config::CookieContentSecurity, storage::CookieSessionStore, SessionMiddleware};
+use actix_session::{
+    config::CookieContentSecurity, storage::CookieSessionStore, SessionMiddleware,
+};
 use actix_web::{
     cookie::Key,
     dev::ServerHandle,
@@ -30,7 +32,10 @@ impl Provider for Fake {
 pub fn listener() -> (TcpListener, Url) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
     let port = listener.local_addr().expect("local addr").port();
-    (listener, Url::parse(&format!("http://127.0.0.1:{port}/")).expect("url"))
+    (
+        listener,
+        Url::parse(&format!("http://127.0.0.1:{port}/")).expect("url"),
+    )
 }
 
 /// A server started by a test; stopped when dropped.
@@ -41,7 +46,10 @@ pub struct Running {
 
 impl Running {
     pub fn url(&self, path: &str) -> String {
-        self.url.join(path.trim_start_matches('/')).expect("join").to_string()
+        self.url
+            .join(path.trim_start_matches('/'))
+            .expect("join")
+            .to_string()
     }
 }
 
@@ -51,7 +59,11 @@ impl Drop for Running {
     }
 }
 
-async fn login(req: HttpRequest, oauth: OAuthExtension, path: web::Path<String>) -> Result<HttpResponse, actix_oauth::OAuthError> {
+async fn login(
+    req: HttpRequest,
+    oauth: OAuthExtension,
+    path: web::Path<String>,
+) -> Result<HttpResponse, actix_oauth::OAuthError> {
     let next = web::Query::<BTreeMap<String, String>>::from_query(req.query_string())
         .ok()
         .and_then(|q| q.get("next").cloned());
@@ -73,12 +85,20 @@ async fn callback<P: Provider>(resp: Option<AuthorizedResponse<P>>) -> HttpRespo
     }
 }
 
-async fn token(req: HttpRequest, oauth: OAuthExtension, path: web::Path<String>) -> Result<HttpResponse, actix_oauth::OAuthError> {
+async fn token(
+    req: HttpRequest,
+    oauth: OAuthExtension,
+    path: web::Path<String>,
+) -> Result<HttpResponse, actix_oauth::OAuthError> {
     let token = oauth.session_token(&req, &path)?;
     Ok(HttpResponse::Ok().json(json!({ "token_type": token.token_type() })))
 }
 
-async fn userinfo(req: HttpRequest, oauth: OAuthExtension, path: web::Path<String>) -> Result<HttpResponse, actix_oauth::OAuthError> {
+async fn userinfo(
+    req: HttpRequest,
+    oauth: OAuthExtension,
+    path: web::Path<String>,
+) -> Result<HttpResponse, actix_oauth::OAuthError> {
     let token = oauth.session_token(&req, &path)?;
     Ok(HttpResponse::Ok().json(oauth.userinfo(&path, &token).await?))
 }
@@ -96,7 +116,10 @@ pub fn start_app_with(oauth: OAuthExtension, listener: TcpListener, middleware: 
     let server = HttpServer::new(move || {
         App::new()
             .app_data(oauth.clone())
-            .wrap(actix_web::middleware::Condition::new(middleware, OAuthMiddleware::new()))
+            .wrap(actix_web::middleware::Condition::new(
+                middleware,
+                OAuthMiddleware::new(),
+            ))
             .wrap(
                 SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
                     .cookie_secure(false)
@@ -104,7 +127,10 @@ pub fn start_app_with(oauth: OAuthExtension, listener: TcpListener, middleware: 
                     .build(),
             )
             .route("/auth/{provider}", web::get().to(login))
-            .route("/auth/dev/callback", web::get().to(callback::<actix_oauth::providers::Dev>))
+            .route(
+                "/auth/dev/callback",
+                web::get().to(callback::<actix_oauth::providers::Dev>),
+            )
             .route("/auth/fake/callback", web::get().to(callback::<Fake>))
             .route("/token/{provider}", web::get().to(token))
             .route("/userinfo/{provider}", web::get().to(userinfo))
@@ -145,13 +171,18 @@ impl Page {
     }
 
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
 
     /// The query parameters of the redirect target.
     pub fn location_query(&self) -> BTreeMap<String, String> {
         let location = self.location.as_deref().expect("a redirect");
-        Url::parse(location).expect("absolute location").query_pairs().into_owned().collect()
+        Url::parse(location)
+            .expect("absolute location")
+            .query_pairs()
+            .into_owned()
+            .collect()
     }
 }
 
@@ -174,10 +205,18 @@ impl Browser {
 
     fn cookie_header(&self) -> String {
         let jar = self.jar.lock().unwrap();
-        jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+        jar.iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
-    async fn finish(&self, mut res: awc::ClientResponse<impl futures_util::Stream<Item = Result<Bytes, awc::error::PayloadError>> + Unpin>) -> Page {
+    async fn finish(
+        &self,
+        mut res: awc::ClientResponse<
+            impl futures_util::Stream<Item = Result<Bytes, awc::error::PayloadError>> + Unpin,
+        >,
+    ) -> Page {
         for value in res.headers().get_all("set-cookie") {
             let text = value.to_str().expect("ascii cookie");
             let pair = text.split(';').next().unwrap_or("");
@@ -194,7 +233,10 @@ impl Browser {
         let body = res.body().limit(8 * 1024 * 1024).await.expect("body");
         Page {
             status: res.status().as_u16(),
-            location: res.headers().get("location").map(|v| v.to_str().expect("ascii").to_owned()),
+            location: res
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().expect("ascii").to_owned()),
             content_type: res
                 .headers()
                 .get("content-type")

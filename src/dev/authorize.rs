@@ -1,0 +1,279 @@
+//! The authorization endpoint ([RFC 6749 §3.1], [§4.1.1]): the consent page and the decision.
+//!
+//! [RFC 6749 §3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1
+//! [§4.1.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use url::Url;
+
+use super::pages::{self, Consent};
+use super::params::Params;
+use super::state::{
+    is_pkce_string, is_valid_scope, Challenge, ChallengeMethod, Client, CodeRequest, Config,
+    Shared, DEFAULT_SCOPE,
+};
+
+/// Parameters the consent form adds; never carried over from the query.
+const FORM_FIELDS: [&str; 2] = ["decision", "user"];
+
+/// A validated authorization request.
+struct AuthorizeRequest<'a> {
+    client: &'a Client,
+    redirect_uri: &'a str,
+    redirect: Url,
+    state: Option<&'a str>,
+    scope: Option<&'a str>,
+    challenge: Option<Challenge>,
+}
+
+/// Why an authorization request is refused.
+enum Refusal<'a> {
+    /// The client or redirect URI cannot be trusted: show a page, never redirect
+    /// ([RFC 6749 §4.1.2.1]).
+    ///
+    /// [RFC 6749 §4.1.2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1
+    Page(&'static str),
+    /// Tell the client, at its redirect URI.
+    Redirect {
+        /// A registered redirect URI, which is known to parse.
+        to: &'a str,
+        state: Option<&'a str>,
+        error: &'static str,
+        description: &'static str,
+    },
+}
+
+impl Refusal<'_> {
+    fn into_response(self) -> HttpResponse {
+        match self {
+            Self::Page(message) => pages::bad_request(message),
+            Self::Redirect {
+                to,
+                state,
+                error,
+                description,
+            } => match Url::parse(to) {
+                Ok(to) => redirect(
+                    to,
+                    &[
+                        ("error", Some(error)),
+                        ("error_description", Some(description)),
+                        ("state", state),
+                    ],
+                ),
+                Err(_) => pages::bad_request("The registered redirect_uri is not a URL."),
+            },
+        }
+    }
+}
+
+/// A `302 Found` to `to` with `params` appended to whatever query it already has.
+fn redirect(mut to: Url, params: &[(&str, Option<&str>)]) -> HttpResponse {
+    {
+        let mut query = to.query_pairs_mut();
+        for (name, value) in params {
+            if let Some(value) = value {
+                query.append_pair(name, value);
+            }
+        }
+    }
+    HttpResponse::Found()
+        .insert_header((header::LOCATION, to.as_str()))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+fn refuse<'a>(
+    to: &'a str,
+    state: Option<&'a str>,
+    error: &'static str,
+    description: &'static str,
+) -> Refusal<'a> {
+    Refusal::Redirect {
+        to,
+        state,
+        error,
+        description,
+    }
+}
+
+/// Validates an authorization request, from the query (`GET`) or the consent form (`POST`).
+fn validate<'a>(
+    config: &'a Config,
+    params: &'a Params,
+) -> Result<AuthorizeRequest<'a>, Refusal<'a>> {
+    let client_id = params
+        .get("client_id")
+        .map_err(|_| Refusal::Page("The client_id parameter is repeated."))?
+        .ok_or(Refusal::Page("The client_id parameter is missing."))?;
+    let client = config
+        .client(client_id)
+        .ok_or(Refusal::Page("The client_id names no registered client."))?;
+    let redirect_uri = params
+        .get("redirect_uri")
+        .map_err(|_| Refusal::Page("The redirect_uri parameter is repeated."))?
+        .ok_or(Refusal::Page("The redirect_uri parameter is missing."))?;
+    if !client.redirect_uris.iter().any(|uri| uri == redirect_uri) {
+        return Err(Refusal::Page(
+            "The redirect_uri is not registered for this client.",
+        ));
+    }
+    let redirect = Url::parse(redirect_uri)
+        .map_err(|_| Refusal::Page("The registered redirect_uri is not a URL."))?;
+
+    // From here on the redirect URI is trusted: errors go back to the client.
+    let Ok(state) = params.get("state") else {
+        return Err(refuse(
+            redirect_uri,
+            None,
+            "invalid_request",
+            "The state parameter is repeated.",
+        ));
+    };
+    let fail = |error, description| refuse(redirect_uri, state, error, description);
+    let single = |name| {
+        params
+            .get(name)
+            .map_err(|_| fail("invalid_request", "A parameter is repeated."))
+    };
+    let response_type = single("response_type")?;
+    let scope = single("scope")?;
+    let code_challenge = single("code_challenge")?;
+    let code_challenge_method = single("code_challenge_method")?;
+
+    match response_type {
+        None => {
+            return Err(fail(
+                "invalid_request",
+                "The response_type parameter is missing.",
+            ))
+        }
+        Some("code") => {}
+        Some(_) => {
+            return Err(fail(
+                "unsupported_response_type",
+                "Only the response_type code is supported.",
+            ))
+        }
+    }
+    if scope.is_some_and(|scope| !is_valid_scope(scope)) {
+        return Err(fail("invalid_scope", "The scope parameter is malformed."));
+    }
+    let challenge = match (code_challenge, code_challenge_method) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(fail(
+                "invalid_request",
+                "A code_challenge_method was sent without a code_challenge.",
+            ))
+        }
+        (Some(_), None) => {
+            return Err(fail(
+                "invalid_request",
+                "The code_challenge_method parameter is missing; use S256.",
+            ))
+        }
+        (Some(value), Some(method)) => {
+            let method = match method {
+                "S256" => ChallengeMethod::S256,
+                "plain" => ChallengeMethod::Plain,
+                _ => {
+                    return Err(fail(
+                        "invalid_request",
+                        "The code_challenge_method is not supported; use S256.",
+                    ))
+                }
+            };
+            if !is_pkce_string(value) {
+                return Err(fail("invalid_request", "The code_challenge is malformed."));
+            }
+            Some(Challenge {
+                value: value.to_owned(),
+                method,
+            })
+        }
+    };
+    if config.require_pkce && challenge.is_none() {
+        return Err(fail(
+            "invalid_request",
+            "This provider requires PKCE: send a code_challenge with code_challenge_method S256.",
+        ));
+    }
+    Ok(AuthorizeRequest {
+        client,
+        redirect_uri,
+        redirect,
+        state,
+        scope,
+        challenge,
+    })
+}
+
+/// `GET /oauth2/authorize`: validate the request and show the consent page.
+pub(super) async fn show(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
+    let Some(params) = Params::parse(req.query_string().as_bytes()) else {
+        return pages::bad_request("The query string is malformed.");
+    };
+    let request = match validate(&shared.config, &params) {
+        Ok(request) => request,
+        Err(refusal) => return refusal.into_response(),
+    };
+    pages::consent(&Consent {
+        client_id: &request.client.id,
+        redirect_uri: request.redirect_uri,
+        scope: request.scope.unwrap_or(DEFAULT_SCOPE),
+        users: &shared.config.users,
+        hidden: params
+            .iter()
+            .filter(|(name, _)| !FORM_FIELDS.contains(name))
+            .collect(),
+    })
+}
+
+/// `POST /oauth2/authorize`: the user's decision from the consent page. Approval issues a code
+/// ([RFC 6749 §4.1.2]); denial answers `access_denied`.
+///
+/// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
+pub(super) async fn decide(body: web::Bytes, shared: web::Data<Shared>) -> HttpResponse {
+    let Some(params) = Params::parse(&body) else {
+        return pages::bad_request("The form is malformed.");
+    };
+    let request = match validate(&shared.config, &params) {
+        Ok(request) => request,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let (Ok(decision), Ok(user)) = (params.get("decision"), params.get("user")) else {
+        return pages::bad_request("The decision or user field is repeated.");
+    };
+    match decision {
+        Some("approve") => {}
+        Some("deny") => {
+            return refuse(
+                request.redirect_uri,
+                request.state,
+                "access_denied",
+                "The user denied the request.",
+            )
+            .into_response()
+        }
+        _ => return pages::bad_request("The decision must be approve or deny."),
+    }
+    let Some(user) = user.and_then(|username| shared.config.user(username)) else {
+        return pages::bad_request("No such user.");
+    };
+    let code = shared.store().issue_code(
+        CodeRequest {
+            client_id: request.client.id.clone(),
+            redirect_uri: request.redirect_uri.to_owned(),
+            username: user.username.clone(),
+            scope: request.scope.unwrap_or(DEFAULT_SCOPE).to_owned(),
+            challenge: request.challenge,
+        },
+        shared.config.code_lifetime,
+    );
+    redirect(
+        request.redirect,
+        &[("code", Some(&code)), ("state", request.state)],
+    )
+}

@@ -1,0 +1,1161 @@
+//! A development OAuth 2 authorization server, for tests and offline development.
+//!
+//! [`DevProvider`] is a real, strict OAuth 2 authorization server ([RFC 6749], with PKCE,
+//! [RFC 7636]) served by actix-web on a loopback port. It runs in its own thread with its own
+//! actix `System`, so it can be started from a plain `main`, a `#[test]` or an
+//! `#[actix_rt::test]`, and it stops when the handle is dropped.
+//!
+//! | Endpoint | |
+//! |---|---|
+//! | `GET /oauth2/authorize` | consent page: pick a configured user, approve or deny |
+//! | `POST /oauth2/token` | `authorization_code`, `refresh_token` (rotating), `client_credentials` |
+//! | `GET /oauth2/userinfo` | the token's user: `sub`, `name`, `preferred_username`, `email`, `email_verified` |
+//! | `GET /api/me` | the same, as a protected API under [`DevProvider::api_url`] |
+//!
+//! It is strict where real providers are: redirect URIs are compared exactly, codes are single
+//! use (a replay revokes the tokens issued from it), a `code_verifier` without a prior challenge
+//! is refused, and errors follow [RFC 6749 §5.2].
+//!
+//! ```no_run
+//! # fn main() -> std::io::Result<()> {
+//! use actix_oauth::dev::{DevProvider, DevUser};
+//!
+//! let provider = DevProvider::builder()
+//!     .client("my-app", "my-secret", ["http://127.0.0.1:8080/auth/dev/callback"])
+//!     .user(DevUser::new("bob").name("Bob Example"))
+//!     .require_pkce(true)
+//!     .start()?;
+//! println!("authorize at {}", provider.authorize_url());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Security
+//! Anyone who can reach the port can sign in as any configured user: the consent page asks for
+//! no password. Keep it on loopback.
+//!
+//! [RFC 6749]: https://www.rfc-editor.org/rfc/rfc6749
+//! [RFC 7636]: https://www.rfc-editor.org/rfc/rfc7636
+//! [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+
+mod api;
+mod authorize;
+mod pages;
+mod params;
+mod state;
+mod token;
+
+use std::fmt;
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use actix_web::{web, App, HttpServer};
+use url::Url;
+
+use self::state::{Client, Config, Shared};
+
+/// A user the development provider can sign in as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevUser {
+    username: String,
+    name: String,
+    email: String,
+    email_verified: bool,
+}
+
+impl DevUser {
+    /// A user called `username`, named `username`, with the verified email
+    /// `{username}@example.test`.
+    pub fn new(username: impl Into<String>) -> Self {
+        let username = username.into();
+        Self {
+            name: username.clone(),
+            email: format!("{username}@example.test"),
+            email_verified: true,
+            username,
+        }
+    }
+
+    /// Sets the display name (`name` claim). Default: the username.
+    #[must_use]
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Sets the email address. Default: `{username}@example.test`.
+    #[must_use]
+    pub fn email(mut self, email: impl Into<String>) -> Self {
+        self.email = email.into();
+        self
+    }
+
+    /// Sets whether the email address is verified (`email_verified` claim). Default: `true`.
+    #[must_use]
+    pub fn email_verified(mut self, verified: bool) -> Self {
+        self.email_verified = verified;
+        self
+    }
+
+    /// The stable subject identifier (`sub` claim): `dev-{username}`.
+    pub fn subject(&self) -> String {
+        format!("dev-{}", self.username)
+    }
+
+    /// The username (`preferred_username` claim).
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+}
+
+/// Configures and starts a [`DevProvider`].
+#[derive(Debug)]
+pub struct DevProviderBuilder {
+    clients: Vec<Client>,
+    users: Vec<DevUser>,
+    code_lifetime: Duration,
+    token_lifetime: Duration,
+    require_pkce: bool,
+    bind: SocketAddr,
+}
+
+impl DevProviderBuilder {
+    /// Registers a confidential client with its secret and redirect URIs. May be called several
+    /// times; registering an id again replaces the earlier client. Default: no clients.
+    ///
+    /// Redirect URIs are compared exactly (string equality), as [RFC 9700 §2.1] requires; each
+    /// must be an absolute URL without a fragment, or [`start`](Self::start) fails.
+    ///
+    /// [RFC 9700 §2.1]: https://www.rfc-editor.org/rfc/rfc9700#section-2.1
+    #[must_use]
+    pub fn client(
+        mut self,
+        id: impl Into<String>,
+        secret: impl Into<String>,
+        redirect_uris: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        let client = Client::new(
+            id.into(),
+            secret.into(),
+            redirect_uris.into_iter().map(Into::into).collect(),
+        );
+        self.clients.retain(|existing| existing.id != client.id);
+        self.clients.push(client);
+        self
+    }
+
+    /// Adds a user to sign in as; the first one is preselected on the consent page. May be
+    /// called several times; adding a username again replaces the earlier user. Default: one
+    /// user, `alice` ("Alice Example", `alice@example.test`, verified).
+    #[must_use]
+    pub fn user(mut self, user: DevUser) -> Self {
+        match self
+            .users
+            .iter_mut()
+            .find(|existing| existing.username == user.username)
+        {
+            Some(existing) => *existing = user,
+            None => self.users.push(user),
+        }
+        self
+    }
+
+    /// Sets how long an authorization code can be exchanged. Default: 60 seconds.
+    #[must_use]
+    pub fn code_lifetime(mut self, lifetime: Duration) -> Self {
+        self.code_lifetime = lifetime;
+        self
+    }
+
+    /// Sets how long an access token is valid (`expires_in`, rounded down to seconds).
+    /// Default: 3600 seconds. Refresh tokens do not expire; they are single use.
+    #[must_use]
+    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.token_lifetime = lifetime;
+        self
+    }
+
+    /// Sets whether authorization requests without a PKCE `code_challenge` are refused.
+    /// Default: `false` (PKCE is optional, but always checked when used).
+    #[must_use]
+    pub fn require_pkce(mut self, require: bool) -> Self {
+        self.require_pkce = require;
+        self
+    }
+
+    /// Sets the address to listen on. Default: `127.0.0.1:0`, a free loopback port.
+    #[must_use]
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.bind = addr;
+        self
+    }
+
+    /// Binds the listening socket and starts the server in its own thread. Returns once the
+    /// socket is listening, so requests may be sent right away.
+    ///
+    /// # Errors
+    /// When a redirect URI is not an absolute URL without a fragment, or when the address
+    /// cannot be bound.
+    pub fn start(self) -> io::Result<DevProvider> {
+        for client in &self.clients {
+            for uri in &client.redirect_uris {
+                let valid = Url::parse(uri).is_ok_and(|url| url.fragment().is_none());
+                if !valid {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!(
+                            "The redirect URI {uri:?} of client {:?} is not an absolute URL without a fragment.",
+                            client.id
+                        ),
+                    ));
+                }
+            }
+        }
+        let users = if self.users.is_empty() {
+            vec![DevUser::new("alice")
+                .name("Alice Example")
+                .email("alice@example.test")]
+        } else {
+            self.users
+        };
+        let shared = web::Data::new(Shared::new(Config {
+            clients: self.clients,
+            users,
+            code_lifetime: self.code_lifetime,
+            token_lifetime: self.token_lifetime,
+            require_pkce: self.require_pkce,
+        }));
+
+        let listener = TcpListener::bind(self.bind)?;
+        let mut addr = listener.local_addr()?;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr {
+                SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        let url = Url::parse(&format!("http://{addr}/"))
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let app_data = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("actix-oauth-dev-provider".to_owned())
+            .spawn(move || {
+                let system = actix_rt::System::new();
+                let result = system.block_on(async move {
+                    let server = HttpServer::new(move || {
+                        App::new().app_data(app_data.clone()).configure(routes)
+                    })
+                    .workers(1)
+                    .disable_signals()
+                    .listen(listener);
+                    match server {
+                        Ok(server) => {
+                            let server = server.run();
+                            let _ = ready_tx.send(Ok(server.handle()));
+                            server.await
+                        }
+                        Err(error) => {
+                            let _ = ready_tx.send(Err(error));
+                            Ok(())
+                        }
+                    }
+                });
+                if let Err(error) = result {
+                    log::error!("The development provider stopped with an error: {error}");
+                }
+            })?;
+        let handle = match ready_rx.recv() {
+            Ok(Ok(handle)) => handle,
+            Ok(Err(error)) => {
+                let _ = thread.join();
+                return Err(error);
+            }
+            Err(_) => {
+                let _ = thread.join();
+                return Err(io::Error::other(
+                    "The development provider's thread ended before it started serving.",
+                ));
+            }
+        };
+        log::info!("Development OAuth 2 provider listening on {url}");
+        Ok(DevProvider {
+            url,
+            shared,
+            handle,
+            thread: Some(thread),
+        })
+    }
+}
+
+/// The provider's routes.
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(pages::home))
+        .service(
+            web::resource("/oauth2/authorize")
+                .route(web::get().to(authorize::show))
+                .route(web::post().to(authorize::decide)),
+        )
+        .service(web::resource("/oauth2/token").to(token::token))
+        .service(
+            web::resource("/oauth2/userinfo")
+                .route(web::get().to(api::userinfo))
+                .route(web::post().to(api::userinfo)),
+        )
+        .service(web::scope("/api").configure(api::configure));
+}
+
+/// A running development OAuth 2 authorization server. Dropping it stops the server.
+pub struct DevProvider {
+    url: Url,
+    shared: web::Data<Shared>,
+    handle: ServerHandle,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl DevProvider {
+    /// A builder with the defaults: no clients, the user `alice`, codes valid 60 s, access
+    /// tokens 3600 s, PKCE optional, a free port on 127.0.0.1.
+    pub fn builder() -> DevProviderBuilder {
+        DevProviderBuilder {
+            clients: Vec::new(),
+            users: Vec::new(),
+            code_lifetime: Duration::from_secs(60),
+            token_lifetime: Duration::from_secs(3600),
+            require_pkce: false,
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        }
+    }
+
+    /// The base URL, such as `http://127.0.0.1:41234/`.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    fn join(&self, path: &str) -> Url {
+        let mut url = self.url.clone();
+        url.set_path(path);
+        url
+    }
+
+    /// The authorization endpoint, `{base}oauth2/authorize`.
+    pub fn authorize_url(&self) -> Url {
+        self.join("/oauth2/authorize")
+    }
+
+    /// The token endpoint, `{base}oauth2/token`.
+    pub fn token_url(&self) -> Url {
+        self.join("/oauth2/token")
+    }
+
+    /// The userinfo endpoint, `{base}oauth2/userinfo`.
+    pub fn userinfo_url(&self) -> Url {
+        self.join("/oauth2/userinfo")
+    }
+
+    /// The base URL of the protected API, `{base}api/`; `me` there answers like userinfo.
+    pub fn api_url(&self) -> Url {
+        self.join("/api/")
+    }
+
+    /// How many requests the token endpoint has received, whatever their outcome.
+    pub fn token_requests(&self) -> usize {
+        self.shared.token_requests.load(Ordering::SeqCst)
+    }
+}
+
+impl fmt::Debug for DevProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DevProvider")
+            .field("url", &self.url.as_str())
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for DevProvider {
+    fn drop(&mut self) {
+        // `stop` sends the command at once; the future it returns only waits for completion,
+        // which joining the thread does too.
+        drop(self.handle.stop(false));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use actix_web::http::{header, StatusCode};
+    use serde_json::{json, Value};
+    use url::Url;
+
+    use super::{DevProvider, DevProviderBuilder, DevUser};
+
+    const ID: &str = "app";
+    const SECRET: &str = "app-secret";
+    /// Has a query of its own, which the provider must keep.
+    const REDIRECT: &str = "http://app.test/callback?from=dev";
+    /// RFC 7636 Appendix B.
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn start(builder: DevProviderBuilder) -> DevProvider {
+        builder
+            .client(ID, SECRET, [REDIRECT])
+            .start()
+            .expect("the provider starts")
+    }
+
+    fn http() -> awc::Client {
+        awc::Client::builder()
+            .disable_redirects()
+            .timeout(Duration::from_secs(5))
+            .finish()
+    }
+
+    fn with_query(mut url: Url, params: &[(&str, &str)]) -> String {
+        url.query_pairs_mut().extend_pairs(params);
+        url.into()
+    }
+
+    fn location<S>(response: &awc::ClientResponse<S>) -> Option<Url> {
+        let value = response.headers().get(header::LOCATION)?;
+        Some(Url::parse(value.to_str().expect("ASCII Location")).expect("absolute Location"))
+    }
+
+    fn param(url: &Url, name: &str) -> Option<String> {
+        url.query_pairs()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.into_owned())
+    }
+
+    /// Posts the consent form with `decision` and the authorization request plus `extra`;
+    /// answers the redirect.
+    async fn decide(dev: &DevProvider, decision: &str, extra: &[(&str, &str)]) -> Url {
+        let mut form = vec![
+            ("response_type", "code"),
+            ("client_id", ID),
+            ("redirect_uri", REDIRECT),
+            ("state", "xyz"),
+            ("user", "alice"),
+            ("decision", decision),
+        ];
+        form.extend_from_slice(extra);
+        let response = http()
+            .post(dev.authorize_url().as_str())
+            .send_form(&form)
+            .await
+            .expect("authorize request");
+        assert_eq!(response.status(), StatusCode::FOUND);
+        location(&response).expect("a Location")
+    }
+
+    async fn code(dev: &DevProvider, extra: &[(&str, &str)]) -> String {
+        let to = decide(dev, "approve", extra).await;
+        param(&to, "code").expect("a code")
+    }
+
+    /// Posts `form` to the token endpoint, with client credentials in the body.
+    async fn token(dev: &DevProvider, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let mut form = form.to_vec();
+        form.extend([("client_id", ID), ("client_secret", SECRET)]);
+        post_token(http().post(dev.token_url().as_str()), &form).await
+    }
+
+    async fn post_token(request: awc::ClientRequest, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let mut response = request.send_form(&form).await.expect("token request");
+        let headers = response.headers();
+        assert_eq!(headers.get(header::CACHE_CONTROL).unwrap(), "no-store");
+        assert_eq!(headers.get(header::PRAGMA).unwrap(), "no-cache");
+        assert_eq!(
+            headers.get(header::CONTENT_TYPE).unwrap(),
+            "application/json"
+        );
+        let body = response.body().await.expect("token response body");
+        (
+            response.status(),
+            serde_json::from_slice(&body).expect("a JSON body"),
+        )
+    }
+
+    async fn exchange(
+        dev: &DevProvider,
+        code: &str,
+        extra: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+        ];
+        form.extend_from_slice(extra);
+        token(dev, &form).await
+    }
+
+    async fn get_json(url: &str, bearer: Option<&str>) -> (StatusCode, Value) {
+        let mut request = http().get(url);
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        let mut response = request.send().await.expect("request");
+        if response.status() == StatusCode::UNAUTHORIZED {
+            assert_eq!(
+                response.headers().get(header::WWW_AUTHENTICATE).unwrap(),
+                "Bearer error=\"invalid_token\""
+            );
+        }
+        let body = response.body().await.expect("body");
+        (
+            response.status(),
+            serde_json::from_slice(&body).expect("a JSON body"),
+        )
+    }
+
+    async fn userinfo(dev: &DevProvider, bearer: &str) -> (StatusCode, Value) {
+        get_json(dev.userinfo_url().as_str(), Some(bearer)).await
+    }
+
+    fn error(body: &Value) -> &str {
+        body["error"].as_str().expect("an error code")
+    }
+
+    fn alice() -> Value {
+        json!({
+            "sub": "dev-alice",
+            "name": "Alice Example",
+            "preferred_username": "alice",
+            "email": "alice@example.test",
+            "email_verified": true,
+        })
+    }
+
+    #[actix_rt::test]
+    async fn code_flow_with_pkce() {
+        let dev = start(DevProvider::builder());
+        let request = [
+            ("response_type", "code"),
+            ("client_id", ID),
+            ("redirect_uri", REDIRECT),
+            ("state", "<x&y>"),
+            ("scope", "profile email"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ];
+        let mut response = http()
+            .get(with_query(dev.authorize_url(), &request))
+            .send()
+            .await
+            .expect("consent page");
+        assert_eq!(response.status(), StatusCode::OK);
+        let page = String::from_utf8(response.body().await.expect("page").to_vec()).unwrap();
+        assert!(page.contains("Sign in to the development provider as"));
+        assert!(page.contains(r#"type="radio" name="user" id="user-0" value="alice" checked"#));
+        assert!(page.contains(r#"id="approve""#) && page.contains(r#"id="deny""#));
+        assert!(page.contains(r#"<form method="post" action="/oauth2/authorize">"#));
+        assert!(page.contains(&format!(
+            r#"<input type="hidden" name="code_challenge" value="{CHALLENGE}">"#
+        )));
+        assert!(page.contains(r#"value="&lt;x&amp;y&gt;""#));
+        assert!(!page.contains("<x&y>"));
+
+        let form: Vec<_> = request
+            .iter()
+            .copied()
+            .chain([("user", "alice"), ("decision", "approve")])
+            .collect();
+        let response = http()
+            .post(dev.authorize_url().as_str())
+            .send_form(&form)
+            .await
+            .expect("decision");
+        assert_eq!(response.status(), StatusCode::FOUND);
+        let to = location(&response).expect("a Location");
+        assert!(to
+            .as_str()
+            .starts_with("http://app.test/callback?from=dev&code="));
+        assert_eq!(param(&to, "from").as_deref(), Some("dev"));
+        assert_eq!(param(&to, "state").as_deref(), Some("<x&y>"));
+        let code = param(&to, "code").expect("a code");
+        assert!(code.len() >= 22, "at least 128 bits");
+
+        let (status, body) = exchange(&dev, &code, &[("code_verifier", VERIFIER)]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(body["expires_in"], 3600);
+        assert_eq!(body["scope"], "profile email");
+        assert!(body["refresh_token"].is_string());
+        let access_token = body["access_token"].as_str().expect("an access token");
+
+        assert_eq!(
+            userinfo(&dev, access_token).await,
+            (StatusCode::OK, alice())
+        );
+        let me = dev.api_url().join("me").expect("a URL");
+        assert_eq!(
+            get_json(me.as_str(), Some(access_token)).await,
+            (StatusCode::OK, alice())
+        );
+        assert_eq!(dev.token_requests(), 1);
+    }
+
+    #[actix_rt::test]
+    async fn configured_users_and_endpoints() {
+        let dev = start(
+            DevProvider::builder().user(DevUser::new("bob")).user(
+                DevUser::new("carol")
+                    .name("Carol")
+                    .email("c@x.test")
+                    .email_verified(false),
+            ),
+        );
+        assert_eq!(
+            dev.authorize_url().as_str(),
+            format!("{}oauth2/authorize", dev.url())
+        );
+        assert_eq!(
+            dev.token_url().as_str(),
+            format!("{}oauth2/token", dev.url())
+        );
+        assert_eq!(
+            dev.userinfo_url().as_str(),
+            format!("{}oauth2/userinfo", dev.url())
+        );
+        assert_eq!(dev.api_url().as_str(), format!("{}api/", dev.url()));
+
+        // alice is only the default when no user is configured.
+        let mut form = vec![
+            ("response_type", "code"),
+            ("client_id", ID),
+            ("redirect_uri", REDIRECT),
+            ("decision", "approve"),
+            ("user", "alice"),
+        ];
+        let response = http()
+            .post(dev.authorize_url().as_str())
+            .send_form(&form)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(location(&response).is_none());
+
+        form.pop();
+        form.push(("user", "carol"));
+        let response = http()
+            .post(dev.authorize_url().as_str())
+            .send_form(&form)
+            .await
+            .unwrap();
+        let to = location(&response).expect("a Location");
+        assert_eq!(param(&to, "state"), None);
+        let code = param(&to, "code").expect("a code");
+        let (status, body) = exchange(&dev, &code, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, body) = userinfo(&dev, body["access_token"].as_str().unwrap()).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            body,
+            json!({
+                "sub": "dev-carol",
+                "name": "Carol",
+                "preferred_username": "carol",
+                "email": "c@x.test",
+                "email_verified": false,
+            })
+        );
+
+        let mut home = http().get(dev.url().as_str()).send().await.unwrap();
+        assert_eq!(home.status(), StatusCode::OK);
+        let home = home.body().await.unwrap();
+        assert!(String::from_utf8_lossy(&home).contains("/oauth2/token"));
+    }
+
+    #[actix_rt::test]
+    async fn wrong_client_credentials_are_invalid_client() {
+        let dev = start(DevProvider::builder());
+        let code = code(&dev, &[]).await;
+        let base = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut form = base.to_vec();
+            form.extend_from_slice(extra);
+            form
+        };
+        let attempts: [&[(&str, &str)]; 4] = [
+            &[("client_id", ID), ("client_secret", "wrong")],
+            &[("client_id", "nobody"), ("client_secret", SECRET)],
+            &[("client_id", ID)],
+            &[],
+        ];
+        for attempt in attempts {
+            let mut response = http()
+                .post(dev.token_url().as_str())
+                .send_form(&with(attempt))
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+            assert!(response.headers().get(header::WWW_AUTHENTICATE).is_none());
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(error(&body), "invalid_client");
+        }
+
+        let mut response = http()
+            .post(dev.token_url().as_str())
+            .basic_auth(ID, "wrong")
+            .send_form(&base)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            response.headers().get(header::WWW_AUTHENTICATE).unwrap(),
+            "Basic realm=\"dev\""
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(error(&body), "invalid_client");
+
+        // The failed attempts did not use the code up.
+        let (status, body) = exchange(&dev, &code, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(dev.token_requests(), 6);
+    }
+
+    #[actix_rt::test]
+    async fn basic_auth_decodes_reserved_characters() {
+        let (id, secret) = ("my app", "a:b+c%");
+        let dev = DevProvider::builder()
+            .client(id, secret, [REDIRECT])
+            .start()
+            .unwrap();
+        let mut form = vec![
+            ("response_type", "code"),
+            ("client_id", id),
+            ("redirect_uri", REDIRECT),
+            ("user", "alice"),
+            ("decision", "approve"),
+        ];
+        let response = http()
+            .post(dev.authorize_url().as_str())
+            .send_form(&form)
+            .await
+            .unwrap();
+        let code = param(&location(&response).unwrap(), "code").unwrap();
+        form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+        ];
+        let encode =
+            |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let token_url = dev.token_url();
+        let basic =
+            |user: &str, password: &str| http().post(token_url.as_str()).basic_auth(user, password);
+
+        // Not encoded: the `%` is a broken escape.
+        let (status, body) = post_token(basic(id, secret), &form).await;
+        assert_eq!(
+            (status, error(&body)),
+            (StatusCode::UNAUTHORIZED, "invalid_client")
+        );
+
+        // Both Basic and a secret in the body.
+        let mut both = form.clone();
+        both.push(("client_secret", secret));
+        let (status, body) = post_token(basic(&encode(id), &encode(secret)), &both).await;
+        assert_eq!(
+            (status, error(&body)),
+            (StatusCode::BAD_REQUEST, "invalid_request")
+        );
+
+        let (status, body) = post_token(basic(&encode(id), &encode(secret)), &form).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    #[actix_rt::test]
+    async fn a_reused_code_is_refused_and_revokes_its_tokens() {
+        let dev = start(DevProvider::builder());
+        let code = code(&dev, &[]).await;
+        let (status, first) = exchange(&dev, &code, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{first}");
+        let access_token = first["access_token"].as_str().unwrap();
+        assert_eq!(userinfo(&dev, access_token).await.0, StatusCode::OK);
+
+        let (status, body) = exchange(&dev, &code, &[]).await;
+        assert_eq!(
+            (status, error(&body)),
+            (StatusCode::BAD_REQUEST, "invalid_grant")
+        );
+
+        let (status, body) = userinfo(&dev, access_token).await;
+        assert_eq!(
+            (status, error(&body)),
+            (StatusCode::UNAUTHORIZED, "invalid_token")
+        );
+        let refresh = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", first["refresh_token"].as_str().unwrap()),
+        ];
+        let (status, body) = token(&dev, &refresh).await;
+        assert_eq!(
+            (status, error(&body)),
+            (StatusCode::BAD_REQUEST, "invalid_grant")
+        );
+    }
+
+    #[actix_rt::test]
+    async fn the_redirect_uri_must_match_at_the_token_endpoint() {
+        let dev = start(DevProvider::builder());
+        let code = code(&dev, &[]).await;
+        for redirect_uri in [
+            "http://app.test/callback",
+            "http://app.test/callback?from=dev&",
+        ] {
+            let form = [
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", redirect_uri),
+            ];
+            let (status, body) = token(&dev, &form).await;
+            assert_eq!(
+                (status, error(&body)),
+                (StatusCode::BAD_REQUEST, "invalid_grant")
+            );
+        }
+        let form = [("grant_type", "authorization_code"), ("code", &code)];
+        let (status, body) = token(&dev, &form).await;
+        assert_eq!(
+            (status, error(&body)),
+            (StatusCode::BAD_REQUEST, "invalid_grant")
+        );
+        let (status, body) = exchange(&dev, &code, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    #[actix_rt::test]
+    async fn pkce_is_checked() {
+        let dev = start(DevProvider::builder());
+        let s256 = [
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ];
+        let code = code(&dev, &s256).await;
+        let wrong = "x".repeat(43);
+        for attempt in [vec![], vec![("code_verifier", wrong.as_str())]] {
+            let (status, body) = exchange(&dev, &code, &attempt).await;
+            assert_eq!(
+                (status, error(&body)),
+                (StatusCode::BAD_REQUEST, "invalid_grant")
+            );
+        }
+        let (status, body) = exchange(&dev, &code, &[("code_verifier", VERIFIER)]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+
+        // Downgrade: a verifier for a code requested without a challenge.
+        let code = self::code(&dev, &[]).await;
+        let (status, body) = exchange(&dev, &code, &[("code_verifier", VERIFIER)]).await;
+        assert_eq!(
+            (status, error(&body)),
+            (StatusCode::BAD_REQUEST, "invalid_grant")
+        );
+
+        // `plain`, when asked for by name.
+        let plain = [
+            ("code_challenge", VERIFIER),
+            ("code_challenge_method", "plain"),
+        ];
+        let code = self::code(&dev, &plain).await;
+        let (status, body) = exchange(&dev, &code, &[("code_verifier", VERIFIER)]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    #[actix_rt::test]
+    async fn authorization_request_errors() {
+        let dev = start(DevProvider::builder().require_pkce(true));
+        let get = |params: Vec<(&str, &str)>| {
+            let url = with_query(dev.authorize_url(), &params);
+            async move { http().get(url).send().await.expect("authorize request") }
+        };
+        let base = || {
+            vec![
+                ("response_type", "code"),
+                ("client_id", ID),
+                ("redirect_uri", REDIRECT),
+                ("state", "s1"),
+                ("code_challenge", CHALLENGE),
+                ("code_challenge_method", "S256"),
+            ]
+        };
+        let without = |name: &str| {
+            let mut params = base();
+            params.retain(|(n, _)| *n != name);
+            params
+        };
+
+        // Untrusted client or redirect URI: a page, never a redirect.
+        let mut untrusted = vec![without("client_id"), without("redirect_uri")];
+        for (name, value) in [
+            ("client_id", "nobody"),
+            ("redirect_uri", "http://app.test/callback"),
+            ("redirect_uri", "http://APP.test/callback?from=dev"),
+            ("redirect_uri", "http://evil.test/"),
+        ] {
+            let mut params = without(name);
+            params.push((name, value));
+            untrusted.push(params);
+        }
+        let mut repeated = base();
+        repeated.push(("client_id", ID));
+        untrusted.push(repeated);
+        for params in untrusted {
+            let mut response = get(params.clone()).await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{params:?}");
+            assert!(location(&response).is_none());
+            let page = response.body().await.unwrap();
+            assert!(String::from_utf8_lossy(&page).contains("Bad authorization request"));
+        }
+
+        // Trusted redirect URI: the error goes back to the client.
+        let mut cases = vec![
+            (without("response_type"), "invalid_request"),
+            (without("code_challenge"), "invalid_request"),
+            (without("code_challenge_method"), "invalid_request"),
+        ];
+        for (name, value, expected) in [
+            ("response_type", "token", "unsupported_response_type"),
+            ("code_challenge_method", "S512", "invalid_request"),
+            ("code_challenge", "short", "invalid_request"),
+            ("scope", "bad\"scope", "invalid_scope"),
+        ] {
+            let mut params = without(name);
+            params.push((name, value));
+            cases.push((params, expected));
+        }
+        let mut no_pkce = without("code_challenge");
+        no_pkce.retain(|(n, _)| *n != "code_challenge_method");
+        cases.push((no_pkce, "invalid_request"));
+        for (params, expected) in cases {
+            let response = get(params.clone()).await;
+            assert_eq!(response.status(), StatusCode::FOUND, "{params:?}");
+            let to = location(&response).unwrap();
+            assert_eq!(param(&to, "error").as_deref(), Some(expected), "{params:?}");
+            assert_eq!(param(&to, "state").as_deref(), Some("s1"));
+            assert_eq!(param(&to, "from").as_deref(), Some("dev"));
+            assert!(param(&to, "error_description").is_some());
+            assert!(param(&to, "code").is_none());
+        }
+    }
+
+    #[actix_rt::test]
+    async fn an_expired_code_is_refused() {
+        let dev = start(DevProvider::builder().code_lifetime(Duration::from_millis(50)));
+        let code = code(&dev, &[]).await;
+        actix_rt::time::sleep(Duration::from_millis(120)).await;
+        let (status, body) = exchange(&dev, &code, &[]).await;
+        assert_eq!(
+            (status, error(&body)),
+            (StatusCode::BAD_REQUEST, "invalid_grant")
+        );
+        assert!(body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("expired"));
+    }
+
+    #[actix_rt::test]
+    async fn an_expired_access_token_is_refused() {
+        let dev = start(DevProvider::builder().token_lifetime(Duration::from_millis(50)));
+        let (status, body) = token(&dev, &[("grant_type", "client_credentials")]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["expires_in"], 0);
+        actix_rt::time::sleep(Duration::from_millis(120)).await;
+        let (status, body) = userinfo(&dev, body["access_token"].as_str().unwrap()).await;
+        assert_eq!(
+            (status, error(&body)),
+            (StatusCode::UNAUTHORIZED, "invalid_token")
+        );
+    }
+
+    #[actix_rt::test]
+    async fn deny_redirects_with_access_denied() {
+        let dev = start(DevProvider::builder());
+        let to = decide(&dev, "deny", &[]).await;
+        assert_eq!(param(&to, "error").as_deref(), Some("access_denied"));
+        assert_eq!(param(&to, "state").as_deref(), Some("xyz"));
+        assert_eq!(param(&to, "from").as_deref(), Some("dev"));
+        assert_eq!(param(&to, "code"), None);
+    }
+
+    #[actix_rt::test]
+    async fn refresh_tokens_rotate() {
+        let dev = start(DevProvider::builder());
+        let code = code(&dev, &[]).await;
+        let (_, first) = exchange(&dev, &code, &[]).await;
+        let old_refresh = first["refresh_token"].as_str().unwrap();
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", old_refresh),
+            ("scope", "profile"),
+        ];
+        let (status, second) = token(&dev, &form).await;
+        assert_eq!(status, StatusCode::OK, "{second}");
+        assert_eq!(second["scope"], "profile");
+        let new_refresh = second["refresh_token"].as_str().unwrap();
+        assert_ne!(new_refresh, old_refresh);
+        assert_ne!(second["access_token"], first["access_token"]);
+        let (status, body) = userinfo(&dev, second["access_token"].as_str().unwrap()).await;
+        assert_eq!((status, body), (StatusCode::OK, alice()));
+
+        // The old refresh token is spent.
+        let (status, body) = token(&dev, &form).await;
+        assert_eq!(
+            (status, error(&body)),
+            (StatusCode::BAD_REQUEST, "invalid_grant")
+        );
+
+        // The new one keeps the original scope, and cannot widen it.
+        let wider = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", new_refresh),
+            ("scope", "profile admin"),
+        ];
+        let (status, body) = token(&dev, &wider).await;
+        assert_eq!(
+            (status, error(&body)),
+            (StatusCode::BAD_REQUEST, "invalid_scope")
+        );
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", new_refresh),
+        ];
+        let (status, third) = token(&dev, &form).await;
+        assert_eq!(status, StatusCode::OK, "{third}");
+        assert_eq!(third["scope"], "profile email");
+    }
+
+    #[actix_rt::test]
+    async fn client_credentials_issue_an_app_token() {
+        let dev = start(DevProvider::builder());
+        let form = [("grant_type", "client_credentials"), ("scope", "stats")];
+        let (status, body) = token(&dev, &form).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(body["scope"], "stats");
+        assert!(body.get("refresh_token").is_none());
+        let (status, info) = userinfo(&dev, body["access_token"].as_str().unwrap()).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(info, json!({ "sub": "client:app", "client_id": "app" }));
+    }
+
+    #[actix_rt::test]
+    async fn malformed_token_requests() {
+        let dev = start(DevProvider::builder());
+        let cases: [(&[(&str, &str)], &str); 5] = [
+            (&[("grant_type", "password")], "unsupported_grant_type"),
+            (&[], "invalid_request"),
+            (&[("grant_type", "authorization_code")], "invalid_request"),
+            (
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("grant_type", "client_credentials"),
+                ],
+                "invalid_request",
+            ),
+            (
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", "nope"),
+                    ("redirect_uri", REDIRECT),
+                ],
+                "invalid_grant",
+            ),
+        ];
+        for (form, expected) in cases {
+            let (status, body) = token(&dev, form).await;
+            assert_eq!(
+                (status, error(&body)),
+                (StatusCode::BAD_REQUEST, expected),
+                "{form:?}"
+            );
+        }
+
+        let mut response = http()
+            .post(dev.token_url().as_str())
+            .send_json(&json!({ "grant_type": "client_credentials" }))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            error(&response.json::<Value>().await.unwrap()),
+            "invalid_request"
+        );
+
+        let response = http()
+            .post(dev.token_url().as_str())
+            .content_type("application/x-www-form-urlencoded")
+            .send_body(&b"grant_type=client_credentials&client_id=app&client_secret=%zz\xff"[..])
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+        let response = http().get(dev.token_url().as_str()).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(dev.token_requests(), cases.len() + 3);
+
+        for bearer in [None, Some("nope")] {
+            let (status, body) = get_json(dev.userinfo_url().as_str(), bearer).await;
+            assert_eq!(
+                (status, error(&body)),
+                (StatusCode::UNAUTHORIZED, "invalid_token")
+            );
+        }
+    }
+
+    #[test]
+    fn starts_and_stops_from_sync_code_and_redacts_secrets() {
+        let builder = DevProvider::builder().client(ID, "hunter2-secret", [REDIRECT]);
+        let debug = format!("{builder:?}");
+        assert!(
+            debug.contains("[redacted]") && !debug.contains("hunter2"),
+            "{debug}"
+        );
+        let dev = builder.start().expect("the provider starts");
+        let debug = format!("{dev:?}");
+        assert!(
+            debug.contains("[redacted]") && !debug.contains("hunter2"),
+            "{debug}"
+        );
+
+        let addr = dev
+            .url()
+            .socket_addrs(|| None)
+            .expect("an address")
+            .remove(0);
+        std::net::TcpStream::connect(addr).expect("the provider listens");
+        drop(dev);
+        assert!(
+            std::net::TcpStream::connect(addr).is_err(),
+            "stopped on drop"
+        );
+    }
+
+    #[test]
+    fn bad_redirect_uris_are_refused_at_start() {
+        for uri in ["/relative", "http://app.test/cb#fragment"] {
+            let error = DevProvider::builder()
+                .client(ID, SECRET, [uri])
+                .start()
+                .expect_err("refused");
+            assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! The provider's HTML: the home page, the consent page and error pages.
+
+use std::fmt::Write as _;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::HttpResponse;
+
+use super::DevUser;
+
+/// Escapes `s` for HTML text and attribute values.
+pub(super) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An HTML page; `body` must already be escaped.
+fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title}</title>\n<style>\n\
+         body {{ font-family: system-ui, sans-serif; max-width: 36rem; margin: 3rem auto; \
+         padding: 0 1rem; color: #222; }}\n\
+         h1 {{ font-size: 1.4rem; }}\n\
+         fieldset {{ border: 1px solid #ccc; border-radius: 6px; margin: 1rem 0; }}\n\
+         label {{ display: block; margin: .4rem 0; }}\n\
+         button {{ font-size: 1rem; padding: .4rem 1.2rem; margin-right: .5rem; }}\n\
+         code {{ background: #f4f4f4; padding: 0 .2rem; }}\n\
+         .error {{ color: #a00; }}\n\
+         </style>\n</head>\n<body>\n{body}\n</body>\n</html>\n",
+        title = escape(title),
+    );
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        ))
+        .body(html)
+}
+
+/// A `400 Bad Request` page. Used where redirecting back to the client would be unsafe
+/// ([RFC 6749 §4.1.2.1]).
+///
+/// [RFC 6749 §4.1.2.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1
+pub(super) fn bad_request(message: &str) -> HttpResponse {
+    page(
+        StatusCode::BAD_REQUEST,
+        "Bad authorization request",
+        &format!(
+            "<h1>Bad authorization request</h1>\n<p class=\"error\">{}</p>",
+            escape(message)
+        ),
+    )
+}
+
+/// What the consent page shows.
+pub(super) struct Consent<'a> {
+    pub(super) client_id: &'a str,
+    pub(super) redirect_uri: &'a str,
+    pub(super) scope: &'a str,
+    pub(super) users: &'a [DevUser],
+    /// Carried to the `POST` as hidden inputs.
+    pub(super) hidden: Vec<(&'a str, &'a str)>,
+}
+
+/// The consent page: pick a user, then approve or deny.
+pub(super) fn consent(consent: &Consent<'_>) -> HttpResponse {
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<h1>Sign in to the development provider</h1>\n\
+         <p>The application <code>{client}</code> asks for access to <code>{scope}</code>.\n\
+         You will be sent back to <code>{redirect}</code>.</p>\n\
+         <form method=\"post\" action=\"/oauth2/authorize\">\n\
+         <fieldset>\n<legend>Sign in to the development provider as …</legend>\n",
+        client = escape(consent.client_id),
+        scope = escape(consent.scope),
+        redirect = escape(consent.redirect_uri),
+    );
+    for (index, user) in consent.users.iter().enumerate() {
+        let _ = writeln!(
+            body,
+            "<label><input type=\"radio\" name=\"user\" id=\"user-{index}\" value=\"{value}\"{checked}> \
+             {name} <small>({email})</small></label>",
+            value = escape(&user.username),
+            checked = if index == 0 { " checked" } else { "" },
+            name = escape(&user.name),
+            email = escape(&user.email),
+        );
+    }
+    body.push_str("</fieldset>\n");
+    for (name, value) in &consent.hidden {
+        let _ = writeln!(
+            body,
+            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+            escape(name),
+            escape(value)
+        );
+    }
+    body.push_str(
+        "<button type=\"submit\" name=\"decision\" value=\"approve\" id=\"approve\">Approve</button>\n\
+         <button type=\"submit\" name=\"decision\" value=\"deny\" id=\"deny\">Deny</button>\n\
+         </form>",
+    );
+    page(StatusCode::OK, "Sign in to the development provider", &body)
+}
+
+/// The home page, naming the endpoints.
+pub(super) async fn home() -> HttpResponse {
+    page(
+        StatusCode::OK,
+        "Development OAuth 2 provider",
+        "<h1>Development OAuth 2 provider</h1>\n\
+         <p>A strict OAuth 2 authorization server (RFC 6749, PKCE RFC 7636) for development and tests.</p>\n\
+         <ul>\n\
+         <li><code>GET /oauth2/authorize</code> — authorization endpoint (consent page)</li>\n\
+         <li><code>POST /oauth2/token</code> — token endpoint: <code>authorization_code</code>, \
+         <code>refresh_token</code>, <code>client_credentials</code></li>\n\
+         <li><code>GET /oauth2/userinfo</code> — the signed-in user, with a bearer token</li>\n\
+         <li><code>GET /api/me</code> — the same, as a protected API</li>\n\
+         </ul>",
+    )
+}

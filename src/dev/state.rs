@@ -1,0 +1,487 @@
+//! What the development provider knows: its configuration (clients, users, lifetimes) and the
+//! grants it has issued (authorization codes, access tokens, refresh tokens).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use rand::RngCore as _;
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
+
+use super::DevUser;
+
+/// The scope granted when a client asks for none.
+pub(super) const DEFAULT_SCOPE: &str = "profile email";
+
+/// A registered confidential client.
+pub(super) struct Client {
+    pub(super) id: String,
+    secret: String,
+    pub(super) redirect_uris: Vec<String>,
+}
+
+impl Client {
+    pub(super) fn new(id: String, secret: String, redirect_uris: Vec<String>) -> Self {
+        Self {
+            id,
+            secret,
+            redirect_uris,
+        }
+    }
+
+    /// Whether `candidate` is this client's secret, compared in constant time.
+    pub(super) fn secret_matches(&self, candidate: &str) -> bool {
+        constant_time_eq(&self.secret, candidate)
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("id", &self.id)
+            .field("secret", &"[redacted]")
+            .field("redirect_uris", &self.redirect_uris)
+            .finish()
+    }
+}
+
+/// Compares two strings in constant time. Both sides are hashed first so that not even their
+/// lengths leak.
+pub(super) fn constant_time_eq(a: &str, b: &str) -> bool {
+    let a = Sha256::digest(a.as_bytes());
+    let b = Sha256::digest(b.as_bytes());
+    a.as_slice().ct_eq(b.as_slice()).into()
+}
+
+/// A fresh random value of 256 bits, base64url without padding.
+pub(super) fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The provider's fixed configuration.
+#[derive(Debug)]
+pub(super) struct Config {
+    pub(super) clients: Vec<Client>,
+    pub(super) users: Vec<DevUser>,
+    pub(super) code_lifetime: Duration,
+    pub(super) token_lifetime: Duration,
+    pub(super) require_pkce: bool,
+}
+
+impl Config {
+    pub(super) fn client(&self, id: &str) -> Option<&Client> {
+        self.clients.iter().find(|client| client.id == id)
+    }
+
+    pub(super) fn user(&self, username: &str) -> Option<&DevUser> {
+        self.users.iter().find(|user| user.username == username)
+    }
+}
+
+/// Everything the server threads share.
+pub(super) struct Shared {
+    pub(super) config: Config,
+    store: Mutex<Store>,
+    pub(super) token_requests: AtomicUsize,
+}
+
+impl Shared {
+    pub(super) fn new(config: Config) -> Self {
+        Self {
+            config,
+            store: Mutex::new(Store::default()),
+            token_requests: AtomicUsize::new(0),
+        }
+    }
+
+    /// The grant store. A poisoned lock is taken over: every store operation leaves the maps
+    /// consistent, so a panic elsewhere cannot have left them half-written.
+    pub(super) fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// How a PKCE code challenge was derived from its verifier ([RFC 7636 §4.2]).
+///
+/// [RFC 7636 §4.2]: https://www.rfc-editor.org/rfc/rfc7636#section-4.2
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum ChallengeMethod {
+    S256,
+    Plain,
+}
+
+/// A PKCE code challenge from an authorization request.
+#[derive(Clone)]
+pub(super) struct Challenge {
+    pub(super) value: String,
+    pub(super) method: ChallengeMethod,
+}
+
+impl Challenge {
+    /// Whether `verifier` is well formed ([RFC 7636 §4.1]) and matches this challenge.
+    ///
+    /// [RFC 7636 §4.1]: https://www.rfc-editor.org/rfc/rfc7636#section-4.1
+    pub(super) fn verify(&self, verifier: &str) -> bool {
+        if !is_pkce_string(verifier) {
+            return false;
+        }
+        match self.method {
+            ChallengeMethod::S256 => {
+                let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+                constant_time_eq(&computed, &self.value)
+            }
+            ChallengeMethod::Plain => constant_time_eq(verifier, &self.value),
+        }
+    }
+}
+
+/// Whether `s` has the syntax of a code verifier or challenge: 43 to 128 unreserved characters.
+pub(super) fn is_pkce_string(s: &str) -> bool {
+    (43..=128).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// What an authorization code stands for.
+pub(super) struct CodeRequest {
+    pub(super) client_id: String,
+    pub(super) redirect_uri: String,
+    pub(super) username: String,
+    pub(super) scope: String,
+    pub(super) challenge: Option<Challenge>,
+}
+
+struct CodeGrant {
+    request: CodeRequest,
+    expires_at: Instant,
+    used: bool,
+    /// Kept until then (past expiry once used) so that a replay can still be detected.
+    keep_until: Instant,
+    family: u64,
+}
+
+/// Who an access token speaks for.
+#[derive(Clone)]
+pub(super) enum Subject {
+    /// A user, by username.
+    User(String),
+    /// The client itself (client credentials grant), by client id.
+    Client(String),
+}
+
+struct AccessGrant {
+    subject: Subject,
+    expires_at: Instant,
+    revoked: bool,
+    /// The authorization code the token descends from, if any.
+    family: Option<u64>,
+}
+
+struct RefreshGrant {
+    client_id: String,
+    username: String,
+    scope: String,
+    family: u64,
+}
+
+/// Tokens handed to a client by the token endpoint.
+pub(super) struct Issued {
+    pub(super) access_token: String,
+    pub(super) refresh_token: Option<String>,
+    pub(super) expires_in: u64,
+    pub(super) scope: String,
+}
+
+/// A token request the store refuses: an [RFC 6749 §5.2] error code and description.
+///
+/// [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+pub(super) struct Refused {
+    pub(super) error: &'static str,
+    pub(super) description: &'static str,
+}
+
+fn invalid_grant(description: &'static str) -> Refused {
+    Refused {
+        error: "invalid_grant",
+        description,
+    }
+}
+
+/// Issued codes and tokens. Tokens are the map keys; nothing here is `Debug`.
+#[derive(Default)]
+pub(super) struct Store {
+    codes: HashMap<String, CodeGrant>,
+    access_tokens: HashMap<String, AccessGrant>,
+    refresh_tokens: HashMap<String, RefreshGrant>,
+    next_family: u64,
+}
+
+impl Store {
+    /// Drops expired codes and access tokens so the maps stay bounded.
+    fn prune(&mut self, now: Instant) {
+        self.codes.retain(|_, code| code.keep_until > now);
+        self.access_tokens
+            .retain(|_, token| token.expires_at > now && !token.revoked);
+    }
+
+    /// Issues a single-use authorization code ([RFC 6749 §4.1.2]).
+    ///
+    /// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
+    pub(super) fn issue_code(&mut self, request: CodeRequest, lifetime: Duration) -> String {
+        let now = Instant::now();
+        self.prune(now);
+        let code = random_token();
+        let expires_at = now + lifetime;
+        let family = self.next_family;
+        self.next_family += 1;
+        self.codes.insert(
+            code.clone(),
+            CodeGrant {
+                request,
+                expires_at,
+                used: false,
+                keep_until: expires_at,
+                family,
+            },
+        );
+        code
+    }
+
+    /// Exchanges an authorization code for tokens ([RFC 6749 §4.1.3], [RFC 7636 §4.6]).
+    ///
+    /// # Security
+    /// A code presented a second time revokes every token issued from it ([RFC 6749 §4.1.2]);
+    /// a `code_verifier` sent for a code requested without a challenge is refused, which stops a
+    /// PKCE downgrade ([RFC 9700 §2.1.1]).
+    ///
+    /// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
+    /// [RFC 6749 §4.1.3]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
+    /// [RFC 7636 §4.6]: https://www.rfc-editor.org/rfc/rfc7636#section-4.6
+    /// [RFC 9700 §2.1.1]: https://www.rfc-editor.org/rfc/rfc9700#section-2.1.1
+    pub(super) fn redeem_code(
+        &mut self,
+        code: &str,
+        client_id: &str,
+        redirect_uri: Option<&str>,
+        verifier: Option<&str>,
+        token_lifetime: Duration,
+    ) -> Result<Issued, Refused> {
+        let now = Instant::now();
+        let Some(grant) = self.codes.get_mut(code) else {
+            return Err(invalid_grant("The authorization code is unknown."));
+        };
+        if grant.used {
+            let family = grant.family;
+            self.revoke_family(family);
+            return Err(invalid_grant(
+                "The authorization code was already used; the tokens issued from it are revoked.",
+            ));
+        }
+        if grant.expires_at <= now {
+            return Err(invalid_grant("The authorization code has expired."));
+        }
+        let request = &grant.request;
+        if request.client_id != client_id {
+            return Err(invalid_grant(
+                "The authorization code was issued to another client.",
+            ));
+        }
+        match redirect_uri {
+            None => return Err(invalid_grant("The redirect_uri parameter is missing.")),
+            Some(uri) if uri != request.redirect_uri => {
+                return Err(invalid_grant(
+                    "The redirect_uri differs from the one in the authorization request.",
+                ))
+            }
+            Some(_) => {}
+        }
+        match (&request.challenge, verifier) {
+            (Some(challenge), Some(verifier)) => {
+                if !challenge.verify(verifier) {
+                    return Err(invalid_grant(
+                        "The code_verifier does not match the code_challenge.",
+                    ));
+                }
+            }
+            (Some(_), None) => {
+                return Err(invalid_grant("The code_verifier parameter is missing."))
+            }
+            (None, Some(_)) => {
+                return Err(invalid_grant(
+                    "A code_verifier was sent but the authorization request had no code_challenge.",
+                ))
+            }
+            (None, None) => {}
+        }
+        grant.used = true;
+        grant.keep_until = grant.keep_until.max(now + token_lifetime);
+        let username = request.username.clone();
+        let scope = request.scope.clone();
+        let family = grant.family;
+        Ok(self.issue_user_tokens(
+            client_id,
+            username,
+            scope.clone(),
+            scope,
+            family,
+            token_lifetime,
+        ))
+    }
+
+    /// Exchanges a refresh token for a new access token and a new refresh token; the old one
+    /// stops working ([RFC 6749 §6], [RFC 9700 §4.14.2]).
+    ///
+    /// [RFC 6749 §6]: https://www.rfc-editor.org/rfc/rfc6749#section-6
+    /// [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
+    pub(super) fn refresh(
+        &mut self,
+        refresh_token: &str,
+        client_id: &str,
+        scope: Option<&str>,
+        token_lifetime: Duration,
+    ) -> Result<Issued, Refused> {
+        let Some(grant) = self.refresh_tokens.get(refresh_token) else {
+            return Err(invalid_grant(
+                "The refresh token is unknown, revoked or already used.",
+            ));
+        };
+        if grant.client_id != client_id {
+            return Err(invalid_grant(
+                "The refresh token was issued to another client.",
+            ));
+        }
+        let access_scope = match scope {
+            None => grant.scope.clone(),
+            Some(scope) if is_subset(scope, &grant.scope) => scope.to_owned(),
+            Some(_) => {
+                return Err(Refused {
+                    error: "invalid_scope",
+                    description: "The requested scope exceeds the scope originally granted.",
+                })
+            }
+        };
+        let Some(grant) = self.refresh_tokens.remove(refresh_token) else {
+            return Err(invalid_grant("The refresh token is unknown."));
+        };
+        Ok(self.issue_user_tokens(
+            client_id,
+            grant.username,
+            access_scope,
+            grant.scope,
+            grant.family,
+            token_lifetime,
+        ))
+    }
+
+    /// Issues an application token for the client itself ([RFC 6749 §4.4]): no refresh token.
+    ///
+    /// [RFC 6749 §4.4]: https://www.rfc-editor.org/rfc/rfc6749#section-4.4
+    pub(super) fn issue_app_token(
+        &mut self,
+        client_id: &str,
+        scope: String,
+        token_lifetime: Duration,
+    ) -> Issued {
+        let now = Instant::now();
+        self.prune(now);
+        let access_token = random_token();
+        self.access_tokens.insert(
+            access_token.clone(),
+            AccessGrant {
+                subject: Subject::Client(client_id.to_owned()),
+                expires_at: now + token_lifetime,
+                revoked: false,
+                family: None,
+            },
+        );
+        Issued {
+            access_token,
+            refresh_token: None,
+            expires_in: token_lifetime.as_secs(),
+            scope,
+        }
+    }
+
+    fn issue_user_tokens(
+        &mut self,
+        client_id: &str,
+        username: String,
+        access_scope: String,
+        refresh_scope: String,
+        family: u64,
+        token_lifetime: Duration,
+    ) -> Issued {
+        let now = Instant::now();
+        self.prune(now);
+        let access_token = random_token();
+        let refresh_token = random_token();
+        self.access_tokens.insert(
+            access_token.clone(),
+            AccessGrant {
+                subject: Subject::User(username.clone()),
+                expires_at: now + token_lifetime,
+                revoked: false,
+                family: Some(family),
+            },
+        );
+        self.refresh_tokens.insert(
+            refresh_token.clone(),
+            RefreshGrant {
+                client_id: client_id.to_owned(),
+                username,
+                scope: refresh_scope,
+                family,
+            },
+        );
+        Issued {
+            access_token,
+            refresh_token: Some(refresh_token),
+            expires_in: token_lifetime.as_secs(),
+            scope: access_scope,
+        }
+    }
+
+    /// Revokes every access and refresh token descending from one authorization code.
+    fn revoke_family(&mut self, family: u64) {
+        for token in self.access_tokens.values_mut() {
+            if token.family == Some(family) {
+                token.revoked = true;
+            }
+        }
+        self.refresh_tokens
+            .retain(|_, token| token.family != family);
+    }
+
+    /// Who a live access token speaks for; `None` when it is unknown, expired or revoked.
+    pub(super) fn access_subject(&self, access_token: &str) -> Option<Subject> {
+        let grant = self.access_tokens.get(access_token)?;
+        (!grant.revoked && grant.expires_at > Instant::now()).then(|| grant.subject.clone())
+    }
+}
+
+/// Whether `scope` is a well-formed scope ([RFC 6749 §3.3]): space-separated tokens of
+/// printable ASCII other than `"` and `\`.
+///
+/// [RFC 6749 §3.3]: https://www.rfc-editor.org/rfc/rfc6749#section-3.3
+pub(super) fn is_valid_scope(scope: &str) -> bool {
+    scope.split(' ').all(|token| {
+        !token.is_empty()
+            && token
+                .bytes()
+                .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+    })
+}
+
+/// Whether every token of `requested` is in `granted`.
+fn is_subset(requested: &str, granted: &str) -> bool {
+    requested
+        .split(' ')
+        .all(|token| granted.split(' ').any(|g| g == token))
+}

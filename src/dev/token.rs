@@ -1,0 +1,260 @@
+//! The token endpoint ([RFC 6749 §3.2]): client authentication and the three grants.
+//!
+//! [RFC 6749 §3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2
+
+use std::sync::atomic::Ordering;
+
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde::Serialize;
+
+use super::params::{credentials, form_urldecode, Params};
+use super::state::{is_valid_scope, Client, Config, Issued, Refused, Shared, DEFAULT_SCOPE};
+
+/// An [RFC 6749 §5.2] error response.
+///
+/// [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+struct TokenError {
+    status: StatusCode,
+    error: &'static str,
+    description: &'static str,
+    /// The client tried HTTP Basic: answer with a matching challenge.
+    basic_challenge: bool,
+}
+
+impl TokenError {
+    fn invalid_request(description: &'static str) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            error: "invalid_request",
+            description,
+            basic_challenge: false,
+        }
+    }
+
+    fn invalid_client(description: &'static str, basic_challenge: bool) -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            error: "invalid_client",
+            description,
+            basic_challenge,
+        }
+    }
+
+    fn into_response(self) -> HttpResponse {
+        #[derive(Serialize)]
+        struct Body {
+            error: &'static str,
+            error_description: &'static str,
+        }
+        let mut response = no_store(HttpResponse::build(self.status));
+        if self.basic_challenge {
+            response.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"dev\""));
+        }
+        response.json(Body {
+            error: self.error,
+            error_description: self.description,
+        })
+    }
+}
+
+impl From<Refused> for TokenError {
+    fn from(refused: Refused) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            error: refused.error,
+            description: refused.description,
+            basic_challenge: false,
+        }
+    }
+}
+
+/// Every token endpoint response forbids caching ([RFC 6749 §5.1]).
+///
+/// [RFC 6749 §5.1]: https://www.rfc-editor.org/rfc/rfc6749#section-5.1
+fn no_store(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+    builder
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"));
+    builder
+}
+
+#[derive(Serialize)]
+struct TokenResponse<'a> {
+    access_token: &'a str,
+    token_type: &'static str,
+    expires_in: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
+    scope: &'a str,
+}
+
+/// `POST /oauth2/token`. Every request is counted, whatever its method or outcome.
+pub(super) async fn token(
+    req: HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
+    shared.token_requests.fetch_add(1, Ordering::SeqCst);
+    match handle(&req, body, &shared) {
+        Ok(issued) => no_store(HttpResponse::Ok()).json(TokenResponse {
+            access_token: &issued.access_token,
+            token_type: "Bearer",
+            expires_in: issued.expires_in,
+            refresh_token: issued.refresh_token.as_deref(),
+            scope: &issued.scope,
+        }),
+        Err(error) => error.into_response(),
+    }
+}
+
+fn handle(
+    req: &HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
+    shared: &Shared,
+) -> Result<Issued, TokenError> {
+    if req.method() != Method::POST {
+        return Err(TokenError {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            ..TokenError::invalid_request("The token endpoint only accepts POST.")
+        });
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media| {
+            media
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Err(TokenError::invalid_request(
+            "The body must be application/x-www-form-urlencoded.",
+        ));
+    }
+    let body = body.map_err(|_| TokenError::invalid_request("The body could not be read."))?;
+    let params = Params::parse(&body)
+        .ok_or_else(|| TokenError::invalid_request("The body is not form-urlencoded."))?;
+    let single = |name| {
+        params
+            .get(name)
+            .map_err(|_| TokenError::invalid_request("A parameter is repeated."))
+    };
+    let required =
+        |name, description| single(name)?.ok_or(TokenError::invalid_request(description));
+
+    let config = &shared.config;
+    let client = authenticate(req, &params, config)?;
+    let grant_type = required("grant_type", "The grant_type parameter is missing.")?;
+    match grant_type {
+        "authorization_code" => {
+            let code = required("code", "The code parameter is missing.")?;
+            let redirect_uri = single("redirect_uri")?;
+            let verifier = single("code_verifier")?;
+            Ok(shared.store().redeem_code(
+                code,
+                &client.id,
+                redirect_uri,
+                verifier,
+                config.token_lifetime,
+            )?)
+        }
+        "refresh_token" => {
+            let refresh_token =
+                required("refresh_token", "The refresh_token parameter is missing.")?;
+            let scope = requested_scope(single("scope")?)?;
+            Ok(shared
+                .store()
+                .refresh(refresh_token, &client.id, scope, config.token_lifetime)?)
+        }
+        "client_credentials" => {
+            let scope = requested_scope(single("scope")?)?.unwrap_or(DEFAULT_SCOPE);
+            Ok(shared
+                .store()
+                .issue_app_token(&client.id, scope.to_owned(), config.token_lifetime))
+        }
+        _ => Err(TokenError {
+            error: "unsupported_grant_type",
+            ..TokenError::invalid_request(
+                "Supported grant types: authorization_code, refresh_token, client_credentials.",
+            )
+        }),
+    }
+}
+
+fn requested_scope(scope: Option<&str>) -> Result<Option<&str>, TokenError> {
+    match scope {
+        Some(scope) if !is_valid_scope(scope) => Err(TokenError {
+            error: "invalid_scope",
+            ..TokenError::invalid_request("The scope parameter is malformed.")
+        }),
+        scope => Ok(scope),
+    }
+}
+
+/// Authenticates the client ([RFC 6749 §2.3.1]): HTTP Basic with form-urlencoded id and
+/// secret, or `client_id` and `client_secret` in the body, never both.
+///
+/// # Security
+/// Secrets are compared in constant time.
+///
+/// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+fn authenticate<'a>(
+    req: &HttpRequest,
+    params: &Params,
+    config: &'a Config,
+) -> Result<&'a Client, TokenError> {
+    let repeated = |_| TokenError::invalid_request("A parameter is repeated.");
+    let body_id = params.get("client_id").map_err(repeated)?;
+    let body_secret = params.get("client_secret").map_err(repeated)?;
+
+    let (id, secret, basic) = match req.headers().get(header::AUTHORIZATION) {
+        Some(value) => {
+            let (id, secret) = basic_credentials(value).ok_or(TokenError::invalid_client(
+                "The Authorization header is not valid HTTP Basic credentials.",
+                true,
+            ))?;
+            if body_secret.is_some() {
+                return Err(TokenError::invalid_request(
+                    "Use one client authentication method: HTTP Basic or the body, not both.",
+                ));
+            }
+            if body_id.is_some_and(|body_id| body_id != id) {
+                return Err(TokenError::invalid_request(
+                    "The client_id in the body differs from the HTTP Basic user name.",
+                ));
+            }
+            (id, secret, true)
+        }
+        None => {
+            let id = body_id.ok_or(TokenError::invalid_client(
+                "Client authentication is missing.",
+                false,
+            ))?;
+            let secret = body_secret.ok_or(TokenError::invalid_client(
+                "The client_secret parameter is missing.",
+                false,
+            ))?;
+            (id.to_owned(), secret.to_owned(), false)
+        }
+    };
+    match config.client(&id) {
+        Some(client) if client.secret_matches(&secret) => Ok(client),
+        _ => Err(TokenError::invalid_client(
+            "Client authentication failed.",
+            basic,
+        )),
+    }
+}
+
+/// The client id and secret of an HTTP Basic `Authorization` header, each form-urldecoded.
+fn basic_credentials(value: &header::HeaderValue) -> Option<(String, String)> {
+    let encoded = credentials(value.to_str().ok()?, "Basic")?;
+    let decoded = String::from_utf8(STANDARD.decode(encoded).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    Some((form_urldecode(id)?, form_urldecode(secret)?))
+}
