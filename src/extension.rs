@@ -277,17 +277,29 @@ impl OAuthExtension {
         next: Option<&str>,
     ) -> Result<HttpResponse, OAuthError> {
         let app = self.remote_app(provider)?;
-        if app.is_oauth1() {
-            return Err(OAuthError::config(format!(
-                "remote app `{provider}` speaks OAuth 1.0a, which this version does not support yet."
-            )));
-        }
         let redirect_uri = self.redirect_uri(req, app);
-        let start = oauth2_flow::authorization_request(app, &redirect_uri)?;
+        let (location, state, verifier) = if app.is_oauth1() {
+            // RFC 5849 §2.1–2.2: temporary credentials first, then the browser goes to the
+            // authorization page with the temporary token.
+            let temporary = crate::oauth1::request_token(&self.inner.http, app, &redirect_uri).await?;
+            let mut url = app.authorize_url.clone();
+            url.query_pairs_mut()
+                .append_pair("oauth_token", temporary.access_token().secret())
+                .extend_pairs(&app.authorize_params);
+            let secret = temporary.token_secret().map(str::to_owned);
+            (url, temporary.access_token().secret().clone(), secret)
+        } else {
+            let start = oauth2_flow::authorization_request(app, &redirect_uri)?;
+            (
+                start.url,
+                start.state.secret().clone(),
+                start.verifier.map(|v| v.secret().clone()),
+            )
+        };
         let entry = Pending {
             provider: app.name.clone(),
-            state: start.state.secret().clone(),
-            verifier: start.verifier.map(|v| v.secret().clone()),
+            state,
+            verifier,
             redirect_uri,
             next: next.and_then(session::safe_next),
             created: now_unix(),
@@ -299,7 +311,7 @@ impl OAuthExtension {
             self.inner.handshake_lifetime,
         )?;
         Ok(HttpResponse::Found()
-            .insert_header((LOCATION, start.url.as_str()))
+            .insert_header((LOCATION, location.as_str()))
             .insert_header(("cache-control", "no-store"))
             .finish())
     }
@@ -316,6 +328,9 @@ impl OAuthExtension {
     ) -> Result<Option<Authorized>, OAuthError> {
         let app = self.remote_app(provider)?;
         let query = CallbackQuery::parse(req.query_string())?;
+        if app.is_oauth1() {
+            return self.complete_oauth1(req, app, &query).await;
+        }
         let state = query.get("state").ok_or(OAuthError::StateMissing(
             "the callback carries no `state` parameter.",
         ))?;
@@ -354,6 +369,39 @@ impl OAuthExtension {
         Ok(Some(Authorized {
             provider: app.name.clone(),
             token,
+            next: pending.next,
+        }))
+    }
+
+    /// Completes an OAuth 1.0a callback (RFC 5849 §2.2–2.3): `oauth_token` must be the temporary
+    /// token this browser's handshake began with; `denied` (Twitter) means the user declined.
+    async fn complete_oauth1(
+        &self,
+        req: &HttpRequest,
+        app: &RemoteApp,
+        query: &CallbackQuery,
+    ) -> Result<Option<Authorized>, OAuthError> {
+        let session = req.get_session();
+        if let Some(denied) = query.get("denied") {
+            session::take_pending(&session, &app.name, denied, self.inner.handshake_lifetime)?;
+            return Ok(None);
+        }
+        let token = query
+            .get("oauth_token")
+            .ok_or(OAuthError::StateMissing("the callback carries no `oauth_token` parameter."))?;
+        let pending = session::take_pending(&session, &app.name, token, self.inner.handshake_lifetime)?;
+        let verifier = query
+            .get("oauth_verifier")
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| OAuthError::malformed("callback", "it carries no `oauth_verifier`."))?;
+        let secret = pending.verifier.as_deref().unwrap_or("");
+        let credentials =
+            crate::oauth1::access_token(&self.inner.http, app, &pending.state, secret, verifier).await?;
+        session::store_token(&session, &app.name, &credentials)?;
+        session.renew();
+        Ok(Some(Authorized {
+            provider: app.name.clone(),
+            token: credentials,
             next: pending.next,
         }))
     }
@@ -397,7 +445,8 @@ impl OAuthExtension {
         session::remove_token(&req.get_session(), provider);
     }
 
-    /// Fetches the remote app's user info endpoint with a bearer token and returns its JSON.
+    /// Fetches the remote app's user info endpoint with the token (signed for OAuth 1.0a, as a
+    /// bearer token for OAuth 2) and returns its JSON.
     pub async fn userinfo(
         &self,
         provider: &str,
@@ -407,11 +456,17 @@ impl OAuthExtension {
         let url = app.userinfo_url.as_ref().ok_or_else(|| {
             OAuthError::config(format!("remote app `{provider}` has no `userinfo_url`."))
         })?;
+        let authorization = if app.is_oauth1() {
+            let secret = token
+                .token_secret()
+                .ok_or_else(|| OAuthError::TokenMissing(format!("{provider} token secret")))?;
+            let pair = (token.access_token().secret().as_str(), secret);
+            crate::oauth1::authorization(app, "GET", url, &[], Some(pair), &[])?
+        } else {
+            format!("Bearer {}", token.access_token().secret())
+        };
         let request = http::Request::get(url.as_str())
-            .header(
-                header::AUTHORIZATION,
-                format!("Bearer {}", token.access_token().secret()),
-            )
+            .header(header::AUTHORIZATION, authorization)
             .header(header::ACCEPT, "application/json")
             .body(Vec::new())
             .map_err(|e| OAuthError::config(e.to_string()))?;
@@ -448,7 +503,7 @@ impl CallbackQuery {
         }
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
             .map_err(|_| OAuthError::malformed("callback", "its query is not form-encoded."))?;
-        for key in ["state", "code", "error"] {
+        for key in ["state", "code", "error", "oauth_token", "oauth_verifier", "denied"] {
             if pairs.iter().filter(|(k, _)| k == key).count() > 1 {
                 return Err(OAuthError::malformed(
                     "callback",

@@ -65,6 +65,7 @@ mod error;
 mod extension;
 mod extract;
 mod middleware;
+pub mod oauth1;
 mod oauth2;
 mod provider;
 pub mod providers;

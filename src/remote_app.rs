@@ -5,7 +5,7 @@ use std::fmt;
 use ::oauth2::{ClientId, ClientSecret};
 use url::Url;
 
-use crate::{error::OAuthError, provider::Provider};
+use crate::{error::OAuthError, oauth1::SignatureMethod, provider::Provider};
 
 /// How the client authenticates at the token endpoint (RFC 6749 §2.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -86,6 +86,9 @@ pub struct RemoteApp {
     pub(crate) pkce: bool,
     pub(crate) client_auth: ClientAuth,
     pub(crate) callback: Callback,
+    pub(crate) signature_method: SignatureMethod,
+    #[cfg(feature = "rsa-sha1")]
+    pub(crate) rsa_key: Option<crate::oauth1::RsaSigningKey>,
     /// The `oauth2` crate's client, built once, that writes authorization URLs.
     pub(crate) authorize_client: ::oauth2::basic::BasicClient<::oauth2::EndpointSet>,
 }
@@ -135,6 +138,8 @@ impl RemoteApp {
             scope: Vec::new(),
             pkce: true,
             client_auth: ClientAuth::default(),
+            signature_method: SignatureMethod::default(),
+            rsa_private_key_pem: None,
         }
     }
 
@@ -212,6 +217,8 @@ pub struct RemoteAppBuilder {
     pkce: bool,
     client_auth: ClientAuth,
     callback: String,
+    signature_method: SignatureMethod,
+    rsa_private_key_pem: Option<String>,
 }
 
 impl fmt::Debug for RemoteAppBuilder {
@@ -356,6 +363,22 @@ impl RemoteAppBuilder {
         self
     }
 
+    /// The OAuth 1.0a signature method. Default: [`SignatureMethod::HmacSha1`].
+    pub fn signature_method(mut self, method: SignatureMethod) -> Self {
+        self.signature_method = method;
+        self
+    }
+
+    /// The consumer's RSA private key (PKCS#8 or PKCS#1 PEM) for [`SignatureMethod::RsaSha1`].
+    /// Default: none. Needs the `rsa-sha1` feature to be used.
+    ///
+    /// # Security
+    /// Parsed once at build time and never printed.
+    pub fn rsa_private_key_pem(mut self, pem: impl Into<String>) -> Self {
+        self.rsa_private_key_pem = Some(pem.into());
+        self
+    }
+
     /// Where the provider sends the browser back: a path on this app (joined to the public URL
     /// set with [`OAuth::public_url`](crate::OAuth::public_url), or to the request's origin) or
     /// an absolute URL. It must be registered at the provider exactly as it is sent.
@@ -465,9 +488,29 @@ impl RemoteAppBuilder {
                 }
             }
         }
+        #[cfg(feature = "rsa-sha1")]
+        let rsa_key = self
+            .rsa_private_key_pem
+            .as_deref()
+            .map(crate::oauth1::RsaSigningKey::from_pem)
+            .transpose()
+            .map_err(|_| err("rsa_private_key_pem", "is not a PKCS#8 or PKCS#1 PEM RSA private key"))?;
+        #[cfg(feature = "rsa-sha1")]
+        let has_rsa_key = rsa_key.is_some();
+        #[cfg(not(feature = "rsa-sha1"))]
+        let has_rsa_key = false;
+        if self.signature_method == SignatureMethod::RsaSha1 && !has_rsa_key {
+            return Err(err(
+                "rsa_private_key_pem",
+                "is required for RSA-SHA1 (and needs the `rsa-sha1` feature)",
+            ));
+        }
         let authorize_client = ::oauth2::basic::BasicClient::new(consumer_key.clone())
             .set_auth_uri(::oauth2::AuthUrl::from_url(authorize_url.clone()));
         Ok(RemoteApp {
+            signature_method: self.signature_method,
+            #[cfg(feature = "rsa-sha1")]
+            rsa_key,
             authorize_client,
             name,
             base_url,

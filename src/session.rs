@@ -120,6 +120,8 @@ struct StoredToken {
     refresh_token: Option<::oauth2::RefreshToken>,
     #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
     scope: Option<String>,
+    #[serde(rename = "k", default, skip_serializing_if = "Option::is_none")]
+    token_secret: Option<String>,
 }
 
 /// Stores the token sign-in obtained, for the default token getter.
@@ -134,6 +136,7 @@ pub(crate) fn store_token(
         expires_at: token.expires_at(),
         refresh_token: token.refresh_token().cloned(),
         scope: token.scope().map(str::to_owned),
+        token_secret: token.token_secret().map(str::to_owned),
     };
     session
         .insert(format!("{TOKEN_KEY_PREFIX}{provider}"), stored)
@@ -151,7 +154,8 @@ pub(crate) fn load_token(session: &Session, provider: &str) -> Option<TokenRespo
             .with_token_type(stored.token_type.unwrap_or_else(|| "bearer".to_owned()))
             .with_expiry(stored.expires_at)
             .with_refresh_token(stored.refresh_token)
-            .with_scope(stored.scope),
+            .with_scope(stored.scope)
+            .with_token_secret(stored.token_secret),
     )
 }
 

@@ -26,6 +26,7 @@ pub struct TokenResponse {
     refresh_token: Option<RefreshToken>,
     scope: Option<String>,
     id_token: Option<String>,
+    token_secret: Option<String>,
     extra: Map<String, Value>,
 }
 
@@ -38,6 +39,7 @@ impl fmt::Debug for TokenResponse {
             .field("refresh_token", &self.refresh_token)
             .field("scope", &self.scope)
             .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
+            .field("token_secret", &self.token_secret.as_ref().map(|_| "[redacted]"))
             .field("extra", &self.extra.keys().collect::<Vec<_>>())
             .finish()
     }
@@ -60,6 +62,7 @@ impl TokenResponse {
             refresh_token: None,
             scope: None,
             id_token: None,
+            token_secret: None,
             extra: Map::new(),
         }
     }
@@ -106,6 +109,11 @@ impl TokenResponse {
         self.id_token.as_deref()
     }
 
+    /// The OAuth 1.0a token secret (`oauth_token_secret`), for OAuth 1.0a tokens.
+    pub fn token_secret(&self) -> Option<&str> {
+        self.token_secret.as_deref()
+    }
+
     /// Every other field of the answer (e.g. GitHub's nothing, Slack's `team`), by name.
     pub fn extra(&self) -> &Map<String, Value> {
         &self.extra
@@ -123,6 +131,16 @@ impl TokenResponse {
 
     pub(crate) fn with_token_type(mut self, token_type: String) -> Self {
         self.token_type = token_type;
+        self
+    }
+
+    pub(crate) fn with_token_secret(mut self, secret: Option<String>) -> Self {
+        self.token_secret = secret;
+        self
+    }
+
+    pub(crate) fn with_extra(mut self, extra: Map<String, Value>) -> Self {
+        self.extra = extra;
         self
     }
 
@@ -221,6 +239,7 @@ impl TokenResponse {
             refresh_token,
             scope,
             id_token,
+            token_secret: None,
             extra: fields,
         })
     }

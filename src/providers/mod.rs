@@ -28,6 +28,24 @@ impl Provider for GitHub {
     }
 }
 
+/// Twitter / X (OAuth 1.0a, HMAC-SHA1): the seed's first example. Its callback carries
+/// `denied=…` when the user declines.
+#[derive(Debug)]
+pub struct Twitter;
+
+impl Provider for Twitter {
+    const NAME: &'static str = "twitter";
+
+    fn preset(builder: RemoteAppBuilder) -> RemoteAppBuilder {
+        builder
+            .request_token_url("https://api.twitter.com/oauth/request_token")
+            .authorize_url("https://api.twitter.com/oauth/authenticate")
+            .access_token_url("https://api.twitter.com/oauth/access_token")
+            .base_url("https://api.twitter.com/1.1/")
+            .userinfo_url("https://api.twitter.com/1.1/account/verify_credentials.json?include_email=true")
+    }
+}
+
 /// Google (OAuth 2 with OpenID Connect scopes).
 #[derive(Debug)]
 pub struct Google;

@@ -80,6 +80,7 @@ async fn callback<P: Provider>(resp: Option<AuthorizedResponse<P>>) -> HttpRespo
             "scope": resp.token().scope(),
             "expires_in": resp.token().expires_in().map(|d| d.as_secs()),
             "has_refresh_token": resp.token().refresh_token().is_some(),
+            "has_token_secret": resp.token().token_secret().is_some(),
             "extra": resp.token().extra(),
         })),
     }
@@ -132,6 +133,10 @@ pub fn start_app_with(oauth: OAuthExtension, listener: TcpListener, middleware: 
                 web::get().to(callback::<actix_oauth::providers::Dev>),
             )
             .route("/auth/fake/callback", web::get().to(callback::<Fake>))
+            .route(
+                "/auth/{provider}/callback",
+                web::get().to(callback::<actix_oauth::providers::Any>),
+            )
             .route("/token/{provider}", web::get().to(token))
             .route("/userinfo/{provider}", web::get().to(userinfo))
     })
