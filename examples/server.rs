@@ -6,7 +6,7 @@
 //! ```
 //!
 //! Routes: `GET /`, `GET /auth/{provider}?next=/path`, `GET /auth/{provider}/callback`,
-//! `GET /me`, `POST /logout`, `GET /healthz`.
+//! `GET /me`, `GET|POST /api/{provider}/{path…}`, `POST /logout`, `GET /healthz`.
 
 use std::net::SocketAddr;
 
@@ -164,6 +164,42 @@ async fn me(session: Session) -> HttpResponse {
     }))
 }
 
+/// `GET|POST /api/{provider}/{path…}`: calls the provider's API at `base_url` + path on the user's
+/// behalf (signed for OAuth 1.0a, bearer for OAuth 2, refreshed when expired).
+async fn api(
+    req: HttpRequest,
+    oauth: OAuthExtension,
+    path: web::Path<(String, String)>,
+    query: web::Query<Vec<(String, String)>>,
+    form: Option<web::Form<Vec<(String, String)>>>,
+) -> HttpResponse {
+    let (provider, tail) = path.into_inner();
+    let call = oauth
+        .request(
+            &req,
+            &provider,
+            req.method().as_str().parse().unwrap_or_default(),
+            &tail,
+        )
+        .query(&query.into_inner());
+    let call = match form {
+        Some(form) => call.form(&form.into_inner()),
+        None => call,
+    };
+    match call.send().await {
+        Ok(resp) => HttpResponse::Ok().json(json!({
+            "status": resp.status(),
+            "content_type": resp.content_type(),
+            "data": resp.data().to_json(),
+        })),
+        Err(err) => {
+            let status = actix_web::ResponseError::status_code(&err);
+            HttpResponse::build(status)
+                .json(json!({ "error": err.kind().as_str(), "message": err.to_string() }))
+        }
+    }
+}
+
 async fn logout(session: Session) -> HttpResponse {
     session.purge();
     HttpResponse::SeeOther()
@@ -247,6 +283,8 @@ async fn main() -> std::io::Result<()> {
             .route("/auth/{provider}", web::get().to(login))
             .route("/auth/{provider}/callback", web::get().to(callback))
             .route("/me", web::get().to(me))
+            .route("/api/{provider}/{tail:.*}", web::get().to(api))
+            .route("/api/{provider}/{tail:.*}", web::post().to(api))
             .route("/logout", web::post().to(logout))
             .route(
                 "/healthz",

@@ -87,6 +87,15 @@ pub enum OAuthError {
     /// The session could not be read or written.
     #[error("The session could not be used: {0}")]
     Session(String),
+
+    /// The user's token expired and could not be refreshed: sign the user in again.
+    #[error("The sign-in with {provider} has expired; please sign in again ({reason}).")]
+    ReauthenticationRequired {
+        /// The remote app's name.
+        provider: String,
+        /// Why the token could not be renewed.
+        reason: String,
+    },
 }
 
 /// The stable, machine-readable kind of an [`OAuthError`].
@@ -119,6 +128,8 @@ pub enum ErrorKind {
     TokenMissing,
     /// See [`OAuthError::Session`].
     Session,
+    /// See [`OAuthError::ReauthenticationRequired`].
+    ReauthenticationRequired,
 }
 
 impl ErrorKind {
@@ -137,6 +148,7 @@ impl ErrorKind {
             Self::Malformed => "malformed",
             Self::TokenMissing => "token_missing",
             Self::Session => "session",
+            Self::ReauthenticationRequired => "reauthentication_required",
         }
     }
 }
@@ -163,6 +175,7 @@ impl OAuthError {
             Self::Malformed { .. } => ErrorKind::Malformed,
             Self::TokenMissing(_) => ErrorKind::TokenMissing,
             Self::Session(_) => ErrorKind::Session,
+            Self::ReauthenticationRequired { .. } => ErrorKind::ReauthenticationRequired,
         }
     }
 
@@ -196,7 +209,9 @@ impl ResponseError for OAuthError {
             | Self::Malformed {
                 what: "callback", ..
             } => StatusCode::BAD_REQUEST,
-            Self::TokenMissing(_) => StatusCode::UNAUTHORIZED,
+            Self::TokenMissing(_) | Self::ReauthenticationRequired { .. } => {
+                StatusCode::UNAUTHORIZED
+            }
             // A grant the user can retry (an expired or already used code) is the browser's
             // request gone stale, not the provider failing.
             Self::Provider { error, .. } if error == "invalid_grant" => StatusCode::BAD_REQUEST,

@@ -12,6 +12,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::{
+    client::{TokenCache, TokenGetterFn, TokenUpdateFn},
     error::OAuthError,
     oauth2::token::now_unix,
     oauth2::{self as oauth2_flow, TokenResponse},
@@ -38,7 +39,6 @@ pub const DEFAULT_HANDSHAKE_LIFETIME: Duration = Duration::from_secs(600);
 ///     .expect("valid OAuth configuration");
 /// assert!(oauth.remote_app("github").is_ok());
 /// ```
-#[derive(Debug)]
 #[must_use]
 pub struct OAuth {
     apps: Vec<RemoteAppBuilder>,
@@ -46,6 +46,20 @@ pub struct OAuth {
     http: AwcHttpClient,
     max_pending: usize,
     handshake_lifetime: Duration,
+    token_getter: Option<TokenGetterFn>,
+    token_update: Option<TokenUpdateFn>,
+}
+
+impl fmt::Debug for OAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuth")
+            .field("apps", &self.apps)
+            .field("public_url", &self.public_url)
+            .field("http", &self.http)
+            .field("max_pending", &self.max_pending)
+            .field("custom_token_getter", &self.token_getter.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for OAuth {
@@ -63,7 +77,36 @@ impl OAuth {
             http: AwcHttpClient::default(),
             max_pending: DEFAULT_MAX_PENDING,
             handshake_lifetime: DEFAULT_HANDSHAKE_LIFETIME,
+            token_getter: None,
+            token_update: None,
         }
+    }
+
+    /// Registers the async token getter API calls use (Flask-OAuth's `tokengetter`). It receives
+    /// the request, the remote app's name and the token name the call asked for (`None` for the
+    /// user's token) and returns the token, or `None` when there is none.
+    ///
+    /// Default: the token sign-in stored in the session, and for the name `"app"` an app token
+    /// from the client credentials grant. With a getter registered, refreshed tokens are only
+    /// handed to [`on_token_update`](Self::on_token_update): persist them there.
+    pub fn token_getter<F, Fut>(mut self, getter: F) -> Self
+    where
+        F: Fn(HttpRequest, String, Option<String>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<Option<TokenResponse>, OAuthError>> + 'static,
+    {
+        self.token_getter = Some(crate::client::token_getter(getter));
+        self
+    }
+
+    /// Registers a hook called once per OAuth 2 refresh with the new token, to persist it.
+    /// Default: none (with the default token getter, the session is updated anyway).
+    pub fn on_token_update<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(HttpRequest, String, TokenResponse) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), OAuthError>> + 'static,
+    {
+        self.token_update = Some(crate::client::token_update(hook));
+        self
     }
 
     /// Registers a remote app (Flask-OAuth's `remote_app`). Names must be unique.
@@ -166,6 +209,9 @@ impl OAuth {
                 http: self.http,
                 max_pending: self.max_pending,
                 handshake_lifetime: self.handshake_lifetime.as_secs(),
+                token_getter: self.token_getter,
+                token_update: self.token_update,
+                cache: TokenCache::default(),
             }),
         })
     }
@@ -189,6 +235,9 @@ struct Inner {
     http: AwcHttpClient,
     max_pending: usize,
     handshake_lifetime: u64,
+    token_getter: Option<TokenGetterFn>,
+    token_update: Option<TokenUpdateFn>,
+    cache: TokenCache,
 }
 
 impl fmt::Debug for OAuthExtension {
@@ -242,6 +291,18 @@ impl OAuthExtension {
         &self.inner.http
     }
 
+    pub(crate) fn token_getter_fn(&self) -> Option<&TokenGetterFn> {
+        self.inner.token_getter.as_ref()
+    }
+
+    pub(crate) fn token_update_fn(&self) -> Option<&TokenUpdateFn> {
+        self.inner.token_update.as_ref()
+    }
+
+    pub(crate) fn token_cache(&self) -> &TokenCache {
+        &self.inner.cache
+    }
+
     /// The remote app whose callback path is `path`, if any.
     pub(crate) fn callback_for(&self, path: &str) -> Option<&str> {
         self.inner.callbacks.get(path).map(String::as_str)
@@ -281,7 +342,8 @@ impl OAuthExtension {
         let (location, state, verifier) = if app.is_oauth1() {
             // RFC 5849 §2.1–2.2: temporary credentials first, then the browser goes to the
             // authorization page with the temporary token.
-            let temporary = crate::oauth1::request_token(&self.inner.http, app, &redirect_uri).await?;
+            let temporary =
+                crate::oauth1::request_token(&self.inner.http, app, &redirect_uri).await?;
             let mut url = app.authorize_url.clone();
             url.query_pairs_mut()
                 .append_pair("oauth_token", temporary.access_token().secret())
@@ -386,17 +448,19 @@ impl OAuthExtension {
             session::take_pending(&session, &app.name, denied, self.inner.handshake_lifetime)?;
             return Ok(None);
         }
-        let token = query
-            .get("oauth_token")
-            .ok_or(OAuthError::StateMissing("the callback carries no `oauth_token` parameter."))?;
-        let pending = session::take_pending(&session, &app.name, token, self.inner.handshake_lifetime)?;
+        let token = query.get("oauth_token").ok_or(OAuthError::StateMissing(
+            "the callback carries no `oauth_token` parameter.",
+        ))?;
+        let pending =
+            session::take_pending(&session, &app.name, token, self.inner.handshake_lifetime)?;
         let verifier = query
             .get("oauth_verifier")
             .filter(|v| !v.is_empty())
             .ok_or_else(|| OAuthError::malformed("callback", "it carries no `oauth_verifier`."))?;
         let secret = pending.verifier.as_deref().unwrap_or("");
         let credentials =
-            crate::oauth1::access_token(&self.inner.http, app, &pending.state, secret, verifier).await?;
+            crate::oauth1::access_token(&self.inner.http, app, &pending.state, secret, verifier)
+                .await?;
         session::store_token(&session, &app.name, &credentials)?;
         session.renew();
         Ok(Some(Authorized {
@@ -503,7 +567,14 @@ impl CallbackQuery {
         }
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
             .map_err(|_| OAuthError::malformed("callback", "its query is not form-encoded."))?;
-        for key in ["state", "code", "error", "oauth_token", "oauth_verifier", "denied"] {
+        for key in [
+            "state",
+            "code",
+            "error",
+            "oauth_token",
+            "oauth_verifier",
+            "denied",
+        ] {
             if pairs.iter().filter(|(k, _)| k == key).count() > 1 {
                 return Err(OAuthError::malformed(
                     "callback",

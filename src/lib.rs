@@ -61,6 +61,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+mod client;
 mod error;
 mod extension;
 mod extract;
@@ -70,6 +71,7 @@ mod oauth2;
 mod provider;
 pub mod providers;
 mod remote_app;
+mod response;
 mod session;
 mod transport;
 
@@ -77,6 +79,7 @@ mod transport;
 pub mod dev;
 
 pub use self::{
+    client::{RemoteRequest, TokenFuture, UpdateFuture, APP_TOKEN},
     error::{ErrorKind, OAuthError},
     extension::{OAuth, OAuthExt, OAuthExtension, DEFAULT_HANDSHAKE_LIFETIME, DEFAULT_MAX_PENDING},
     extract::AuthorizedResponse,
@@ -84,6 +87,7 @@ pub use self::{
     oauth2::TokenResponse,
     provider::Provider,
     remote_app::{ClientAuth, RemoteApp, RemoteAppBuilder, TokenMethod},
+    response::{OAuthResponse, ResponseData, XmlElement},
     transport::{AwcHttpClient, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT},
 };
 /// Re-exports of the `oauth2` crate's token types used in this crate's API.

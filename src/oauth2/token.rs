@@ -39,7 +39,10 @@ impl fmt::Debug for TokenResponse {
             .field("refresh_token", &self.refresh_token)
             .field("scope", &self.scope)
             .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
-            .field("token_secret", &self.token_secret.as_ref().map(|_| "[redacted]"))
+            .field(
+                "token_secret",
+                &self.token_secret.as_ref().map(|_| "[redacted]"),
+            )
             .field("extra", &self.extra.keys().collect::<Vec<_>>())
             .finish()
     }
@@ -119,32 +122,44 @@ impl TokenResponse {
         &self.extra
     }
 
-    pub(crate) fn with_expiry(mut self, expires_at: Option<u64>) -> Self {
+    /// Sets when the access token expires, in seconds since the Unix epoch (`None`: unknown).
+    #[must_use]
+    pub fn with_expiry(mut self, expires_at: Option<u64>) -> Self {
         self.expires_at = expires_at;
         self
     }
 
-    pub(crate) fn with_refresh_token(mut self, refresh: Option<RefreshToken>) -> Self {
+    /// Sets the refresh token.
+    #[must_use]
+    pub fn with_refresh_token(mut self, refresh: Option<RefreshToken>) -> Self {
         self.refresh_token = refresh;
         self
     }
 
-    pub(crate) fn with_token_type(mut self, token_type: String) -> Self {
-        self.token_type = token_type;
+    /// Sets the token type (stored lower-cased).
+    #[must_use]
+    pub fn with_token_type(mut self, token_type: String) -> Self {
+        self.token_type = token_type.to_ascii_lowercase();
         self
     }
 
-    pub(crate) fn with_token_secret(mut self, secret: Option<String>) -> Self {
+    /// Sets the OAuth 1.0a token secret.
+    #[must_use]
+    pub fn with_token_secret(mut self, secret: Option<String>) -> Self {
         self.token_secret = secret;
         self
     }
 
-    pub(crate) fn with_extra(mut self, extra: Map<String, Value>) -> Self {
+    /// Sets the other fields of the answer.
+    #[must_use]
+    pub fn with_extra(mut self, extra: Map<String, Value>) -> Self {
         self.extra = extra;
         self
     }
 
-    pub(crate) fn with_scope(mut self, scope: Option<String>) -> Self {
+    /// Sets the granted scope.
+    #[must_use]
+    pub fn with_scope(mut self, scope: Option<String>) -> Self {
         self.scope = scope;
         self
     }

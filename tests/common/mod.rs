@@ -104,6 +104,44 @@ async fn userinfo(
     Ok(HttpResponse::Ok().json(oauth.userinfo(&path, &token).await?))
 }
 
+async fn call(
+    req: HttpRequest,
+    oauth: OAuthExtension,
+    path: web::Path<(String, String)>,
+    query: web::Query<Vec<(String, String)>>,
+    body: Bytes,
+) -> HttpResponse {
+    let (provider, tail) = path.into_inner();
+    let mut query = query.into_inner();
+    let token = query
+        .iter()
+        .position(|(k, _)| k == "token")
+        .map(|i| query.remove(i).1);
+    let method = match req.method().as_str() {
+        "POST" => actix_web::http::Method::POST,
+        _ => actix_web::http::Method::GET,
+    };
+    let mut call = oauth
+        .request(&req, &provider, method.as_str().parse().unwrap(), &tail)
+        .query(&query);
+    if !body.is_empty() {
+        let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+        call = call.form(&form);
+    }
+    if let Some(token) = token {
+        call = call.token(token);
+    }
+    match call.send().await {
+        Ok(resp) => HttpResponse::Ok().json(json!({
+            "status": resp.status(),
+            "content_type": resp.content_type(),
+            "data": resp.data().to_json(),
+        })),
+        Err(err) => HttpResponse::build(actix_web::ResponseError::status_code(&err))
+            .json(json!({ "error": err.kind().as_str(), "message": err.to_string() })),
+    }
+}
+
 /// Starts the app under test: cookie sessions, the middleware, `/auth/{provider}`, the callbacks
 /// of `dev` and `fake`, `/token/{provider}` and `/userinfo/{provider}`.
 pub fn start_app(oauth: OAuthExtension, listener: TcpListener) -> Running {
@@ -139,6 +177,8 @@ pub fn start_app_with(oauth: OAuthExtension, listener: TcpListener, middleware: 
             )
             .route("/token/{provider}", web::get().to(token))
             .route("/userinfo/{provider}", web::get().to(userinfo))
+            .route("/call/{provider}/{tail:.*}", web::get().to(call))
+            .route("/call/{provider}/{tail:.*}", web::post().to(call))
     })
     .workers(1)
     .disable_signals()

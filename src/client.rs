@@ -1,0 +1,510 @@
+//! Calling a provider's API on the user's behalf: Flask-OAuth's `request/get/post/put/delete`
+//! and `tokengetter`, with OAuth 2 refresh.
+
+use std::{
+    collections::HashMap,
+    fmt,
+    future::Future,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use ::oauth2::http::{self, header};
+use actix_session::SessionExt as _;
+use actix_web::HttpRequest;
+use futures_util::future::LocalBoxFuture;
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+use url::Url;
+
+use crate::{
+    error::OAuthError,
+    extension::OAuthExtension,
+    oauth2::{token::now_unix, token_request, TokenResponse},
+    remote_app::RemoteApp,
+    response::OAuthResponse,
+    session,
+};
+
+/// The token name that asks the default token getter for an app token (OAuth 2 client
+/// credentials) instead of the signed-in user's.
+pub const APP_TOKEN: &str = "app";
+
+/// How early before its expiry an access token is refreshed.
+const REFRESH_LEEWAY: Duration = Duration::from_secs(30);
+
+/// The future a token getter returns.
+pub type TokenFuture = LocalBoxFuture<'static, Result<Option<TokenResponse>, OAuthError>>;
+/// The future an `on_token_update` hook returns.
+pub type UpdateFuture = LocalBoxFuture<'static, Result<(), OAuthError>>;
+
+pub(crate) type TokenGetterFn =
+    Arc<dyn Fn(HttpRequest, String, Option<String>) -> TokenFuture + Send + Sync>;
+pub(crate) type TokenUpdateFn =
+    Arc<dyn Fn(HttpRequest, String, TokenResponse) -> UpdateFuture + Send + Sync>;
+
+/// Wraps a user's async token getter.
+pub(crate) fn token_getter<F, Fut>(f: F) -> TokenGetterFn
+where
+    F: Fn(HttpRequest, String, Option<String>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Option<TokenResponse>, OAuthError>> + 'static,
+{
+    Arc::new(move |req, provider, name| Box::pin(f(req, provider, name)))
+}
+
+/// Wraps a user's async token update hook.
+pub(crate) fn token_update<F, Fut>(f: F) -> TokenUpdateFn
+where
+    F: Fn(HttpRequest, String, TokenResponse) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), OAuthError>> + 'static,
+{
+    Arc::new(move |req, provider, token| Box::pin(f(req, provider, token)))
+}
+
+/// Shared state of refreshes in flight and app tokens, so concurrent calls with one expired
+/// token cause one refresh, and app tokens are fetched once per lifetime.
+#[derive(Default)]
+pub(crate) struct TokenCache {
+    /// Per (provider, refresh token digest): the refresh result, behind an async lock the first
+    /// caller holds while it refreshes.
+    refreshes:
+        Mutex<HashMap<[u8; 32], (u64, Arc<futures_util::lock::Mutex<Option<TokenResponse>>>)>>,
+    /// App tokens by provider.
+    app_tokens: futures_util::lock::Mutex<HashMap<String, TokenResponse>>,
+}
+
+impl fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenCache")
+    }
+}
+
+/// What a request sends as its body.
+#[derive(Clone)]
+enum Body {
+    None,
+    Form(Vec<(String, String)>),
+    Json(Vec<u8>),
+    Raw(String, Vec<u8>),
+}
+
+/// A call to a provider's API, built by [`OAuthExtension::request`] and its `get`/`post`/`put`/
+/// `delete` shortcuts, sent with [`send`](Self::send).
+///
+/// ```no_run
+/// # async fn run(oauth: actix_oauth::OAuthExtension, req: actix_web::HttpRequest) -> Result<(), actix_oauth::OAuthError> {
+/// let resp = oauth
+///     .post(&req, "twitter", "statuses/update.json")
+///     .form(&[("status", "The text we want to tweet")])
+///     .send()
+///     .await?;
+/// if resp.status() == 403 {
+///     println!("Your tweet was too long.");
+/// }
+/// # Ok(()) }
+/// ```
+#[must_use = "a request does nothing until `send` is awaited"]
+pub struct RemoteRequest<'a> {
+    oauth: &'a OAuthExtension,
+    req: HttpRequest,
+    provider: String,
+    method: http::Method,
+    url: String,
+    query: Vec<(String, String)>,
+    body: Body,
+    headers: Vec<(String, String)>,
+    token: Option<String>,
+    error: Option<OAuthError>,
+}
+
+impl fmt::Debug for RemoteRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemoteRequest")
+            .field("provider", &self.provider)
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> RemoteRequest<'a> {
+    pub(crate) fn new(
+        oauth: &'a OAuthExtension,
+        req: &HttpRequest,
+        provider: &str,
+        method: http::Method,
+        url: &str,
+    ) -> Self {
+        Self {
+            oauth,
+            req: req.clone(),
+            provider: provider.to_owned(),
+            method,
+            url: url.to_owned(),
+            query: Vec::new(),
+            body: Body::None,
+            headers: Vec::new(),
+            token: None,
+            error: None,
+        }
+    }
+
+    fn pairs(data: &impl Serialize) -> Result<Vec<(String, String)>, OAuthError> {
+        let encoded = serde_urlencoded::to_string(data).map_err(|e| {
+            OAuthError::config(format!("the request data cannot be form-encoded: {e}"))
+        })?;
+        serde_urlencoded::from_str(&encoded).map_err(|e| OAuthError::config(e.to_string()))
+    }
+
+    /// Adds query parameters.
+    pub fn query(mut self, data: &impl Serialize) -> Self {
+        match Self::pairs(data) {
+            Ok(pairs) => self.query.extend(pairs),
+            Err(e) => self.error = Some(e),
+        }
+        self
+    }
+
+    /// Sends `data` form-encoded (the default format): in the query for `GET` and `DELETE`, as
+    /// the body otherwise. For OAuth 1.0a, these parameters are part of the signature.
+    pub fn form(mut self, data: &impl Serialize) -> Self {
+        match Self::pairs(data) {
+            Ok(pairs)
+                if self.method == http::Method::GET || self.method == http::Method::DELETE =>
+            {
+                self.query.extend(pairs)
+            }
+            Ok(pairs) => self.body = Body::Form(pairs),
+            Err(e) => self.error = Some(e),
+        }
+        self
+    }
+
+    /// Sends `data` as a JSON body.
+    pub fn json(mut self, data: &impl Serialize) -> Self {
+        match serde_json::to_vec(data) {
+            Ok(bytes) => self.body = Body::Json(bytes),
+            Err(e) => {
+                self.error = Some(OAuthError::config(format!(
+                    "the request data cannot be JSON-encoded: {e}"
+                )))
+            }
+        }
+        self
+    }
+
+    /// Sends a body already encoded for `content_type`.
+    pub fn body(mut self, content_type: impl Into<String>, body: impl Into<Vec<u8>>) -> Self {
+        self.body = Body::Raw(content_type.into(), body.into());
+        self
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Uses the token named `name` (e.g. [`APP_TOKEN`]) from the token getter instead of the
+    /// user's. Default: the user's token.
+    pub fn token(mut self, name: impl Into<String>) -> Self {
+        self.token = Some(name.into());
+        self
+    }
+
+    /// Sends the request with the token attached (signed for OAuth 1.0a, as a bearer token for
+    /// OAuth 2), refreshing an expired OAuth 2 token once, and returns the decoded answer.
+    ///
+    /// Any HTTP status is a response; errors are failures to get one, or to get a token
+    /// ([`OAuthError::TokenMissing`], [`OAuthError::ReauthenticationRequired`]).
+    pub async fn send(self) -> Result<OAuthResponse, OAuthError> {
+        if let Some(err) = self.error {
+            return Err(err);
+        }
+        let app = self.oauth.remote_app(&self.provider)?;
+        let url = self.target(app)?;
+        let mut token = self
+            .oauth
+            .get_token(&self.req, &self.provider, self.token.as_deref())
+            .await?;
+        let mut refreshed = false;
+        if !app.is_oauth1() && token.is_expired(REFRESH_LEEWAY) && token.refresh_token().is_some() {
+            token = self
+                .oauth
+                .refresh(&self.req, &self.provider, &token, self.token.as_deref())
+                .await?;
+            refreshed = true;
+        }
+        let response = self.send_with(app, &url, &token).await?;
+        if !refreshed
+            && !app.is_oauth1()
+            && is_invalid_token(&response)
+            && token.refresh_token().is_some()
+        {
+            let token = self
+                .oauth
+                .refresh(&self.req, &self.provider, &token, self.token.as_deref())
+                .await?;
+            return self.send_with(app, &url, &token).await;
+        }
+        Ok(response)
+    }
+
+    fn target(&self, app: &RemoteApp) -> Result<Url, OAuthError> {
+        let mut url = match Url::parse(&self.url) {
+            Ok(url) => url,
+            Err(url::ParseError::RelativeUrlWithoutBase) => {
+                let base = app.base_url.as_ref().ok_or_else(|| {
+                    OAuthError::config(format!(
+                        "remote app `{}` has no `base_url` to join `{}` to.",
+                        app.name, self.url
+                    ))
+                })?;
+                base.join(self.url.trim_start_matches('/')).map_err(|e| {
+                    OAuthError::config(format!(
+                        "`{}` cannot be joined to the base URL: {e}",
+                        self.url
+                    ))
+                })?
+            }
+            Err(e) => {
+                return Err(OAuthError::config(format!(
+                    "`{}` is not a URL: {e}",
+                    self.url
+                )))
+            }
+        };
+        if !self.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(&self.query);
+        }
+        Ok(url)
+    }
+
+    async fn send_with(
+        &self,
+        app: &RemoteApp,
+        url: &Url,
+        token: &TokenResponse,
+    ) -> Result<OAuthResponse, OAuthError> {
+        let mut builder = http::Request::builder()
+            .method(self.method.clone())
+            .uri(url.as_str());
+        let authorization = if app.is_oauth1() {
+            let secret = token.token_secret().ok_or_else(|| {
+                OAuthError::TokenMissing(format!("{} token secret", self.provider))
+            })?;
+            let form: &[(String, String)] = match &self.body {
+                Body::Form(pairs) => pairs,
+                _ => &[],
+            };
+            let pair = (token.access_token().secret().as_str(), secret);
+            crate::oauth1::authorization(app, self.method.as_str(), url, form, Some(pair), &[])?
+        } else {
+            format!("Bearer {}", token.access_token().secret())
+        };
+        builder = builder.header(header::AUTHORIZATION, authorization);
+        let body = match &self.body {
+            Body::None => Vec::new(),
+            Body::Form(pairs) => {
+                builder = builder.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+                serde_urlencoded::to_string(pairs)
+                    .map_err(|e| OAuthError::config(e.to_string()))?
+                    .into_bytes()
+            }
+            Body::Json(bytes) => {
+                builder = builder.header(header::CONTENT_TYPE, "application/json");
+                bytes.clone()
+            }
+            Body::Raw(content_type, bytes) => {
+                builder = builder.header(header::CONTENT_TYPE, content_type.as_str());
+                bytes.clone()
+            }
+        };
+        for (name, value) in &self.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let request = builder
+            .body(body)
+            .map_err(|e| OAuthError::config(format!("the request cannot be built: {e}")))?;
+        let response = self.oauth.http_client().send(request).await?;
+        let (parts, body) = response.into_parts();
+        Ok(OAuthResponse::new(
+            parts.status.as_u16(),
+            parts.headers,
+            body,
+        ))
+    }
+}
+
+/// A 401 whose `WWW-Authenticate` says the bearer token is invalid (RFC 6750 §3.1).
+fn is_invalid_token(response: &OAuthResponse) -> bool {
+    response.status() == 401
+        && response
+            .headers()
+            .get_all(header::WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains("invalid_token"))
+}
+
+fn digest(provider: &str, secret: &str) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(provider.as_bytes());
+    hasher.update([0]);
+    hasher.update(secret.as_bytes());
+    hasher.finalize().into()
+}
+
+impl OAuthExtension {
+    /// Starts an API call to remote app `provider` on behalf of the user of `req`. `url` is
+    /// absolute, or relative to the remote app's `base_url`.
+    pub fn request<'a>(
+        &'a self,
+        req: &HttpRequest,
+        provider: &str,
+        method: http::Method,
+        url: &str,
+    ) -> RemoteRequest<'a> {
+        RemoteRequest::new(self, req, provider, method, url)
+    }
+
+    /// A `GET` API call; see [`request`](Self::request).
+    pub fn get<'a>(&'a self, req: &HttpRequest, provider: &str, url: &str) -> RemoteRequest<'a> {
+        self.request(req, provider, http::Method::GET, url)
+    }
+
+    /// A `POST` API call; see [`request`](Self::request).
+    pub fn post<'a>(&'a self, req: &HttpRequest, provider: &str, url: &str) -> RemoteRequest<'a> {
+        self.request(req, provider, http::Method::POST, url)
+    }
+
+    /// A `PUT` API call; see [`request`](Self::request).
+    pub fn put<'a>(&'a self, req: &HttpRequest, provider: &str, url: &str) -> RemoteRequest<'a> {
+        self.request(req, provider, http::Method::PUT, url)
+    }
+
+    /// A `DELETE` API call; see [`request`](Self::request).
+    pub fn delete<'a>(&'a self, req: &HttpRequest, provider: &str, url: &str) -> RemoteRequest<'a> {
+        self.request(req, provider, http::Method::DELETE, url)
+    }
+
+    /// The token for a call: the app's token getter if one is registered, else the default one
+    /// (the session for the user's token, client credentials for [`APP_TOKEN`]).
+    pub async fn get_token(
+        &self,
+        req: &HttpRequest,
+        provider: &str,
+        name: Option<&str>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let app = self.remote_app(provider)?;
+        let token = match self.token_getter_fn() {
+            Some(getter) => getter(req.clone(), provider.to_owned(), name.map(str::to_owned)).await?,
+            None => match name {
+                Some(APP_TOKEN) => Some(self.app_token(app).await?),
+                None | Some("user") => session::load_token(&req.get_session(), provider),
+                Some(other) => {
+                    return Err(OAuthError::config(format!(
+                        "the default token getter knows no token named `{other}`; register a token getter."
+                    )))
+                }
+            },
+        };
+        token.ok_or_else(|| OAuthError::TokenMissing(provider.to_owned()))
+    }
+
+    /// An app token from the client credentials grant (RFC 6749 §4.4), fetched once and reused
+    /// until it expires.
+    pub async fn app_token(&self, app: &RemoteApp) -> Result<TokenResponse, OAuthError> {
+        if app.is_oauth1() {
+            return Err(OAuthError::config(format!(
+                "remote app `{}` speaks OAuth 1.0a, which has no client credentials grant.",
+                app.name
+            )));
+        }
+        let cache = self.token_cache();
+        let mut tokens = cache.app_tokens.lock().await;
+        if let Some(token) = tokens.get(&app.name) {
+            if !token.is_expired(REFRESH_LEEWAY) {
+                return Ok(token.clone());
+            }
+        }
+        let mut params = vec![("grant_type", "client_credentials")];
+        let scope = app.scope.join(" ");
+        if !scope.is_empty() {
+            params.push(("scope", &scope));
+        }
+        let token = token_request(self.http_client(), app, params).await?;
+        tokens.insert(app.name.clone(), token.clone());
+        Ok(token)
+    }
+
+    /// Refreshes an OAuth 2 token (RFC 6749 §6), once for all concurrent callers holding the same
+    /// refresh token; persists it (session, and the `on_token_update` hook).
+    pub(crate) async fn refresh(
+        &self,
+        req: &HttpRequest,
+        provider: &str,
+        token: &TokenResponse,
+        name: Option<&str>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let app = self.remote_app(provider)?;
+        let Some(refresh_token) = token.refresh_token() else {
+            return Err(OAuthError::ReauthenticationRequired {
+                provider: provider.to_owned(),
+                reason: "the access token expired and there is no refresh token".to_owned(),
+            });
+        };
+        let key = digest(provider, refresh_token.secret());
+        let slot = {
+            let cache = self.token_cache();
+            let mut map = cache.refreshes.lock().unwrap_or_else(|e| e.into_inner());
+            let now = now_unix();
+            // Results are kept briefly for callers that raced the refresh, then forgotten.
+            map.retain(|_, (created, _)| now.saturating_sub(*created) < 30);
+            Arc::clone(&map.entry(key).or_insert_with(|| (now, Arc::default())).1)
+        };
+        let mut result = slot.lock().await;
+        let (fresh, leader) = match &*result {
+            Some(fresh) => (fresh.clone(), false),
+            None => {
+                let params = vec![
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh_token.secret().as_str()),
+                ];
+                let fresh = match token_request(self.http_client(), app, params).await {
+                    Ok(fresh) => fresh,
+                    Err(
+                        err @ (OAuthError::Provider { .. } | OAuthError::UnexpectedStatus { .. }),
+                    ) => {
+                        if self.token_getter_fn().is_none() && name.is_none() {
+                            session::remove_token(&req.get_session(), provider);
+                        }
+                        return Err(OAuthError::ReauthenticationRequired {
+                            provider: provider.to_owned(),
+                            reason: format!("the refresh was refused: {err}"),
+                        });
+                    }
+                    Err(other) => return Err(other),
+                };
+                // RFC 6749 §6: without a new refresh token, the old one stays valid.
+                let fresh = if fresh.refresh_token().is_none() {
+                    fresh.with_refresh_token(Some(refresh_token.clone()))
+                } else {
+                    fresh
+                };
+                *result = Some(fresh.clone());
+                (fresh, true)
+            }
+        };
+        drop(result);
+        if self.token_getter_fn().is_none() && name.is_none() {
+            session::store_token(&req.get_session(), provider, &fresh)?;
+        }
+        if leader {
+            if let Some(hook) = self.token_update_fn() {
+                hook(req.clone(), provider.to_owned(), fresh.clone()).await?;
+            }
+        }
+        Ok(fresh)
+    }
+}

@@ -1,0 +1,242 @@
+//! Calling the provider's API on the user's behalf, against the development provider over
+//! loopback: response formats, form bodies, app tokens, refresh (including 20 concurrent calls
+//! racing on one expired token), a refused refresh, and the token getter.
+#![cfg(feature = "dev-provider")]
+
+mod common;
+
+use std::{
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use actix_oauth::{
+    dev::DevProvider, AccessToken, OAuth, RefreshToken, RemoteApp, RemoteAppBuilder, TokenResponse,
+};
+use common::{listener, start_app, Browser, Running};
+
+struct Setup {
+    provider: DevProvider,
+    app: Running,
+    updates: Arc<AtomicUsize>,
+}
+
+fn dev_app(provider: &DevProvider) -> RemoteAppBuilder {
+    RemoteApp::builder("dev")
+        .authorize_url(provider.authorize_url().as_str())
+        .access_token_url(provider.token_url().as_str())
+        .userinfo_url(provider.userinfo_url().as_str())
+        .base_url(provider.api_url().as_str())
+        .consumer_key("app")
+        .consumer_secret("app-secret")
+}
+
+fn setup(token_lifetime: Duration, configure: impl FnOnce(OAuth) -> OAuth) -> Setup {
+    let (l, url) = listener();
+    let provider = DevProvider::builder()
+        .client("app", "app-secret", [format!("{url}auth/dev/callback")])
+        .token_lifetime(token_lifetime)
+        .start()
+        .expect("dev provider");
+    let updates = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&updates);
+    let oauth = configure(
+        OAuth::new()
+            .remote_app(dev_app(&provider))
+            .public_url(url.as_str())
+            .on_token_update(move |_req, provider, token| {
+                let seen = Arc::clone(&seen);
+                async move {
+                    assert_eq!(provider, "dev");
+                    assert!(token.refresh_token().is_some());
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                }
+            }),
+    )
+    .build()
+    .expect("config");
+    let app = start_app(oauth, l);
+    Setup {
+        provider,
+        app,
+        updates,
+    }
+}
+
+/// Signs `browser` in with the development provider.
+async fn sign_in(browser: &Browser, app: &Running) {
+    let start = browser.get(&app.url("/auth/dev")).await;
+    let authorize = url::Url::parse(start.location.as_deref().expect("redirect")).unwrap();
+    let mut form: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
+    form.push(("decision".into(), "approve".into()));
+    form.push(("user".into(), "alice".into()));
+    let mut post = authorize.clone();
+    post.set_query(None);
+    let back = browser.post_form(post.as_str(), &form).await;
+    let done = browser
+        .get(back.location.as_deref().expect("redirect back"))
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text());
+}
+
+#[actix_rt::test]
+async fn formats_json_form_xml_and_post() {
+    let Setup {
+        app, provider: _p, ..
+    } = setup(Duration::from_secs(3600), |o| o);
+    let browser = Browser::new();
+
+    let page = browser.get(&app.url("/call/dev/me")).await;
+    assert_eq!(page.status, 401, "not signed in yet: {}", page.text());
+    assert_eq!(page.json()["error"], "token_missing");
+
+    sign_in(&browser, &app).await;
+    let json = browser.get(&app.url("/call/dev/me")).await.json();
+    assert_eq!(json["status"], 200, "{json}");
+    assert_eq!(json["data"]["preferred_username"], "alice");
+
+    let form = browser.get(&app.url("/call/dev/form?x=1")).await.json();
+    assert_eq!(
+        form["content_type"], "application/x-www-form-urlencoded",
+        "{form}"
+    );
+    assert_eq!(form["data"]["user"], "alice");
+
+    let xml = browser.get(&app.url("/call/dev/xml")).await.json();
+    assert!(
+        xml["content_type"].as_str().unwrap().contains("xml"),
+        "{xml}"
+    );
+    assert_eq!(xml["data"]["name"], "user");
+    assert_eq!(xml["data"]["attributes"]["id"], "dev-alice");
+
+    let echo = browser
+        .post_form(
+            &app.url("/call/dev/echo?q=1"),
+            &[("status".into(), "Hello & good bye".into())],
+        )
+        .await
+        .json();
+    assert_eq!(echo["status"], 200, "{echo}");
+    assert_eq!(echo["data"]["method"], "POST");
+    assert_eq!(echo["data"]["form"]["status"], "Hello & good bye");
+    assert_eq!(echo["data"]["query"]["q"], "1");
+    assert_eq!(echo["data"]["user"], "alice");
+
+    // A non-2xx answer is a response the app can look at.
+    let missing = browser
+        .get(&app.url("/call/dev/no-such-endpoint"))
+        .await
+        .json();
+    assert_eq!(missing["status"], 404, "{missing}");
+}
+
+#[actix_rt::test]
+async fn app_token_from_client_credentials() {
+    let Setup { app, provider, .. } = setup(Duration::from_secs(3600), |o| o);
+    let browser = Browser::new();
+    let before = provider.token_requests();
+    for _ in 0..3 {
+        let json = browser.get(&app.url("/call/dev/me?token=app")).await.json();
+        assert_eq!(json["data"]["sub"], "client:app", "{json}");
+    }
+    assert_eq!(
+        provider.token_requests() - before,
+        1,
+        "the app token is fetched once and reused"
+    );
+}
+
+#[actix_rt::test]
+async fn expired_token_is_refreshed_once_for_twenty_concurrent_calls() {
+    // A 2 s token is within the refresh leeway: every call finds it expired.
+    let Setup {
+        app,
+        provider,
+        updates,
+    } = setup(Duration::from_secs(2), |o| o);
+    let browser = Browser::new();
+    sign_in(&browser, &app).await;
+    let before = provider.token_requests();
+    let calls = (0..20).map(|_| {
+        let browser = browser.clone();
+        let url = app.url("/call/dev/me");
+        async move { browser.get(&url).await.json() }
+    });
+    let results = futures_util::future::join_all(calls).await;
+    for json in &results {
+        assert_eq!(json["status"], 200, "{json}");
+        assert_eq!(json["data"]["preferred_username"], "alice");
+    }
+    assert_eq!(provider.token_requests() - before, 1, "exactly one refresh");
+    assert_eq!(
+        updates.load(Ordering::SeqCst),
+        1,
+        "the hook saw the one new token"
+    );
+}
+
+#[actix_rt::test]
+async fn invalid_token_answer_triggers_one_refresh_and_a_retry() {
+    // The token getter hands out an access token the provider does not know, with a real
+    // refresh token obtained by a first sign-in through a normal session.
+    let (l, url) = listener();
+    let provider = DevProvider::builder()
+        .client("app", "app-secret", [format!("{url}auth/dev/callback")])
+        .start()
+        .unwrap();
+    let stale = TokenResponse::new(AccessToken::new("not-a-token".into()))
+        .with_refresh_token(Some(RefreshToken::new("not-a-refresh-token".into())));
+    let oauth = OAuth::new()
+        .remote_app(dev_app(&provider))
+        .public_url(url.as_str())
+        .token_getter(move |_req, _provider, _name| {
+            let stale = stale.clone();
+            async move { Ok(Some(stale)) }
+        })
+        .build()
+        .unwrap();
+    let app = start_app(oauth, l);
+    let before = provider.token_requests();
+    let page = Browser::new().get(&app.url("/call/dev/me")).await;
+    // The provider refuses the unknown refresh token: the user must sign in again.
+    assert_eq!(page.status, 401, "{}", page.text());
+    assert_eq!(page.json()["error"], "reauthentication_required");
+    assert_eq!(
+        provider.token_requests() - before,
+        1,
+        "one refresh attempt, no loop"
+    );
+}
+
+#[actix_rt::test]
+async fn relative_url_without_base_and_unknown_token_name_are_configuration_errors() {
+    let (l, url) = listener();
+    let provider = DevProvider::builder()
+        .client("app", "app-secret", [format!("{url}auth/dev/callback")])
+        .start()
+        .unwrap();
+    let oauth = OAuth::new()
+        .remote_app(
+            RemoteApp::builder("dev")
+                .authorize_url(provider.authorize_url().as_str())
+                .access_token_url(provider.token_url().as_str())
+                .consumer_key("app")
+                .consumer_secret("app-secret"),
+        )
+        .public_url(url.as_str())
+        .build()
+        .unwrap();
+    let app = start_app(oauth, l);
+    let browser = Browser::new();
+    sign_in(&browser, &app).await;
+    let page = browser.get(&app.url("/call/dev/me")).await;
+    assert_eq!(page.status, 500, "{}", page.text());
+    assert_eq!(page.json()["error"], "configuration");
+    let page = browser.get(&app.url("/call/dev/me?token=other")).await;
+    assert_eq!(page.json()["error"], "configuration", "{}", page.text());
+}
