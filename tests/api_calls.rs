@@ -240,3 +240,56 @@ async fn relative_url_without_base_and_unknown_token_name_are_configuration_erro
     let page = browser.get(&app.url("/call/dev/me?token=other")).await;
     assert_eq!(page.json()["error"], "configuration", "{}", page.text());
 }
+
+/// An app whose `fake` API lives at `api` and whose token getter always has a valid token.
+fn fake_api_app(api: &str, timeout: Duration) -> Running {
+    let (l, url) = listener();
+    let oauth = OAuth::new()
+        .remote_app(
+            RemoteApp::builder("fake")
+                .authorize_url("http://127.0.0.1:9/authorize")
+                .access_token_url("http://127.0.0.1:9/token")
+                .base_url(api)
+                .consumer_key("k")
+                .consumer_secret("s"),
+        )
+        .public_url(url.as_str())
+        .timeout(timeout)
+        .token_getter(|_req, _provider, _name| async {
+            Ok(Some(TokenResponse::new(AccessToken::new("valid-token".into()))))
+        })
+        .build()
+        .unwrap();
+    start_app(oauth, l)
+}
+
+#[actix_rt::test]
+async fn api_faults_garbage_slow_and_errors() {
+    use common::{Answer, FakeEndpoint};
+
+    // Garbage with a JSON content type is still a response: its bytes are kept as text.
+    let garbage = FakeEndpoint::start(Answer::new(200, "application/json", "{not json"));
+    let app = fake_api_app(&garbage.url("v1/"), Duration::from_secs(5));
+    let json = Browser::new().get(&app.url("/call/fake/thing?a=b")).await.json();
+    assert_eq!(json["status"], 200, "{json}");
+    assert_eq!(json["data"], "{not json");
+    let sent = &garbage.recorded()[0];
+    assert_eq!(sent.path, "/v1/thing");
+    assert_eq!(sent.query, "a=b");
+    assert_eq!(sent.headers["authorization"], "Bearer valid-token");
+
+    // An error status with an OAuth error body is a response too.
+    let refused = FakeEndpoint::start(Answer::new(403, "application/json", r#"{"error":"insufficient_scope"}"#));
+    let app = fake_api_app(&refused.url(""), Duration::from_secs(5));
+    let json = Browser::new().get(&app.url("/call/fake/x")).await.json();
+    assert_eq!(json["status"], 403, "{json}");
+    assert_eq!(json["data"]["error"], "insufficient_scope");
+
+    let mut slow = Answer::json("{}");
+    slow.delay = Duration::from_secs(30);
+    let slow = FakeEndpoint::start(slow);
+    let app = fake_api_app(&slow.url(""), Duration::from_millis(300));
+    let page = Browser::new().get(&app.url("/call/fake/x")).await;
+    assert_eq!(page.status, 504, "{}", page.text());
+    assert_eq!(page.json()["error"], "timeout");
+}
