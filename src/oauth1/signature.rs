@@ -39,9 +39,14 @@ impl SignatureMethod {
 
     /// The method named `name` (as in `oauth_signature_method`), if it is one of ours.
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::HmacSha1, Self::HmacSha256, Self::RsaSha1, Self::Plaintext]
-            .into_iter()
-            .find(|m| m.name() == name)
+        [
+            Self::HmacSha1,
+            Self::HmacSha256,
+            Self::RsaSha1,
+            Self::Plaintext,
+        ]
+        .into_iter()
+        .find(|m| m.name() == name)
     }
 }
 
@@ -81,8 +86,9 @@ pub(crate) fn base_string_uri(url: &Url) -> String {
 }
 
 /// Builds the signature base string of §3.4.1 for a request to `url` (its query parameters are
-/// read from it) with `params`: the `oauth_*` protocol parameters (without `oauth_signature` and
-/// `realm`) and any form-encoded body parameters, all decoded.
+/// read from it) with `params`: the `oauth_*` protocol parameters and any form-encoded body
+/// parameters, all decoded. `oauth_signature` is left out wherever it appears; the
+/// Authorization header's `realm` must not be passed in.
 ///
 /// ```
 /// # use actix_oauth::oauth1::signature_base_string;
@@ -109,18 +115,22 @@ pub(crate) fn base_string<'a>(
     params: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> String {
     // §3.4.1.3.2: every name and value encoded, sorted by name then value as bytes, joined.
+    // `oauth_signature` is left out wherever it was sent (§3.4.1.3.1); `realm` only where the
+    // Authorization header carried it, which `parse_authorization_header` drops.
     let query = url.query_pairs();
     let mut encoded: Vec<(String, String)> = query
+        .filter(|(k, _)| k != "oauth_signature")
         .map(|(k, v)| (percent_encode(&k), percent_encode(&v)))
         .chain(
             params
                 .into_iter()
-                .filter(|(k, _)| *k != "oauth_signature" && *k != "realm")
+                .filter(|(k, _)| *k != "oauth_signature")
                 .map(|(k, v)| (percent_encode(k), percent_encode(v))),
         )
         .collect();
     encoded.sort_unstable();
-    let mut normalized = String::with_capacity(encoded.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
+    let mut normalized =
+        String::with_capacity(encoded.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
     for (i, (k, v)) in encoded.iter().enumerate() {
         if i > 0 {
             normalized.push('&');
@@ -210,7 +220,9 @@ impl RsaSigningKey {
         use rsa::pkcs8::DecodePrivateKey as _;
         let key = rsa::RsaPrivateKey::from_pkcs8_pem(pem)
             .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_pem(pem))
-            .map_err(|_| OAuthError::config("the RSA private key is not a PKCS#8 or PKCS#1 PEM key."))?;
+            .map_err(|_| {
+                OAuthError::config("the RSA private key is not a PKCS#8 or PKCS#1 PEM key.")
+            })?;
         Ok(Self(rsa::pkcs1v15::SigningKey::new(key)))
     }
 
@@ -223,7 +235,9 @@ impl RsaSigningKey {
 }
 
 /// Writes the `Authorization: OAuth …` header value of §3.5.1 from protocol parameters.
-pub(crate) fn authorization_header<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+pub(crate) fn authorization_header<'a>(
+    params: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> String {
     let mut out = String::from("OAuth ");
     for (i, (k, v)) in params.into_iter().enumerate() {
         if i > 0 {
@@ -245,9 +259,7 @@ pub(crate) fn parse_authorization_header(value: &str) -> Option<Vec<(String, Str
     if !scheme.eq_ignore_ascii_case("OAuth") {
         return None;
     }
-    let decode = |s: &str| {
-        percent_encoding_decode(s)
-    };
+    let decode = |s: &str| percent_encoding_decode(s);
     let mut out = Vec::new();
     for part in rest.split(',') {
         let part = part.trim();
@@ -256,7 +268,11 @@ pub(crate) fn parse_authorization_header(value: &str) -> Option<Vec<(String, Str
         }
         let (k, v) = part.split_once('=')?;
         let v = v.trim().strip_prefix('"')?.strip_suffix('"')?;
-        out.push((decode(k.trim())?, decode(v)?));
+        let key = decode(k.trim())?;
+        // §3.4.1.3.1: the header's `realm` is not signed.
+        if key != "realm" {
+            out.push((key, decode(v)?));
+        }
     }
     Some(out)
 }
@@ -284,7 +300,9 @@ mod tests {
     use super::*;
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     /// RFC 5849 §3.4.1.1's worked example; the signature is Erratum 2550's, which independent
@@ -297,7 +315,6 @@ mod tests {
             ("oauth_signature_method", "HMAC-SHA1"),
             ("oauth_timestamp", "137131201"),
             ("oauth_nonce", "7d8f3e4a"),
-            ("realm", "Example"),
             ("c2", ""),
             ("a3", "2 q"),
         ]);
@@ -315,24 +332,54 @@ mod tests {
              ethod%3DHMAC-SHA1%26oauth_timestamp%3D137131201%26oauth_token%3Dkkk\
              9d7dh3k39sjv7"
         );
-        let sig = sign(SignatureMethod::HmacSha1, &base, "j49sk3j29djd", "dh893hdasih9").unwrap();
+        let sig = sign(
+            SignatureMethod::HmacSha1,
+            &base,
+            "j49sk3j29djd",
+            "dh893hdasih9",
+        )
+        .unwrap();
         assert_eq!(sig, "r6/TJjbCOr97/+UU0NsvSne7s5g=");
-        assert!(verify(SignatureMethod::HmacSha1, &base, "j49sk3j29djd", "dh893hdasih9", &sig));
-        assert!(!verify(SignatureMethod::HmacSha1, &base, "j49sk3j29djd", "other", &sig));
+        assert!(verify(
+            SignatureMethod::HmacSha1,
+            &base,
+            "j49sk3j29djd",
+            "dh893hdasih9",
+            &sig
+        ));
+        assert!(!verify(
+            SignatureMethod::HmacSha1,
+            &base,
+            "j49sk3j29djd",
+            "other",
+            &sig
+        ));
     }
 
     #[test]
     fn plaintext_and_encoding() {
-        assert_eq!(sign(SignatureMethod::Plaintext, "", "a b", "c&d").unwrap(), "a%20b&c%26d");
+        assert_eq!(
+            sign(SignatureMethod::Plaintext, "", "a b", "c&d").unwrap(),
+            "a%20b&c%26d"
+        );
         assert_eq!(percent_encode("é~-._ +*"), "%C3%A9~-._%20%2B%2A");
     }
 
     #[test]
     fn header_round_trip() {
-        let header = authorization_header([("oauth_consumer_key", "k y"), ("oauth_signature", "a+b/c=")]);
-        assert_eq!(header, "OAuth oauth_consumer_key=\"k%20y\", oauth_signature=\"a%2Bb%2Fc%3D\"");
+        let header =
+            authorization_header([("oauth_consumer_key", "k y"), ("oauth_signature", "a+b/c=")]);
+        assert_eq!(
+            header,
+            "OAuth oauth_consumer_key=\"k%20y\", oauth_signature=\"a%2Bb%2Fc%3D\""
+        );
         let parsed = parse_authorization_header(&header).unwrap();
-        assert_eq!(parsed, pairs(&[("oauth_consumer_key", "k y"), ("oauth_signature", "a+b/c=")]));
+        assert_eq!(
+            parsed,
+            pairs(&[("oauth_consumer_key", "k y"), ("oauth_signature", "a+b/c=")])
+        );
+        let with_realm = parse_authorization_header("OAuth realm=\"Photos\", oauth_token=\"t\"").unwrap();
+        assert_eq!(with_realm, pairs(&[("oauth_token", "t")]));
         assert!(parse_authorization_header("Bearer x").is_none());
         assert!(parse_authorization_header("OAuth a=\"%zz\"").is_none());
         assert!(parse_authorization_header("OAuth a=unquoted").is_none());
