@@ -12,12 +12,18 @@ use hmac::{Hmac, Mac};
 fn request() -> (String, Vec<(String, String)>) {
     let url = "https://api.twitter.com/1.1/statuses/update.json?include_entities=true".to_owned();
     let params = [
-        ("status", "Hello Ladies + Gentlemen, a signed OAuth request!"),
+        (
+            "status",
+            "Hello Ladies + Gentlemen, a signed OAuth request!",
+        ),
         ("oauth_consumer_key", "xvz1evFS4wEEPTGEFPHBog"),
         ("oauth_nonce", "kYjzVBB8Y0ZFabxSWbWovY3uYSQ2pTgmZeNu2VS4cg"),
         ("oauth_signature_method", "HMAC-SHA1"),
         ("oauth_timestamp", "1318622958"),
-        ("oauth_token", "370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb"),
+        (
+            "oauth_token",
+            "370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb",
+        ),
         ("oauth_version", "1.0"),
     ]
     .iter()
@@ -43,7 +49,11 @@ fn signing(c: &mut Criterion) {
             black_box(mac.finalize().into_bytes())
         })
     });
-    for method in [SignatureMethod::HmacSha1, SignatureMethod::HmacSha256, SignatureMethod::Plaintext] {
+    for method in [
+        SignatureMethod::HmacSha1,
+        SignatureMethod::HmacSha256,
+        SignatureMethod::Plaintext,
+    ] {
         group.bench_function(format!("sign {}", method.name()), |b| {
             b.iter(|| sign(method, black_box(&base), CONSUMER_SECRET, TOKEN_SECRET).unwrap())
         });
@@ -51,7 +61,13 @@ fn signing(c: &mut Criterion) {
     group.bench_function("base string + sign HMAC-SHA1", |b| {
         b.iter(|| {
             let base = signature_base_string("POST", black_box(&url), black_box(&params)).unwrap();
-            sign(SignatureMethod::HmacSha1, &base, CONSUMER_SECRET, TOKEN_SECRET).unwrap()
+            sign(
+                SignatureMethod::HmacSha1,
+                &base,
+                CONSUMER_SECRET,
+                TOKEN_SECRET,
+            )
+            .unwrap()
         })
     });
     group.finish();

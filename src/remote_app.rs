@@ -494,7 +494,12 @@ impl RemoteAppBuilder {
             .as_deref()
             .map(crate::oauth1::RsaSigningKey::from_pem)
             .transpose()
-            .map_err(|_| err("rsa_private_key_pem", "is not a PKCS#8 or PKCS#1 PEM RSA private key"))?;
+            .map_err(|_| {
+                err(
+                    "rsa_private_key_pem",
+                    "is not a PKCS#8 or PKCS#1 PEM RSA private key",
+                )
+            })?;
         #[cfg(feature = "rsa-sha1")]
         let has_rsa_key = rsa_key.is_some();
         #[cfg(not(feature = "rsa-sha1"))]

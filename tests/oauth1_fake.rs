@@ -38,20 +38,24 @@ async fn begin(token_endpoint: &str) -> Run {
     let app = start_app(oauth, l);
     let browser = Browser::new();
     let start = browser.get(&app.url("/auth/fake?next=/home")).await;
-    Run { browser, app, start }
+    Run {
+        browser,
+        app,
+        start,
+    }
 }
 
 fn oauth_params(req: &Recorded) -> BTreeMap<String, String> {
-    let header = req.headers.get("authorization").expect("an Authorization header");
+    let header = req
+        .headers
+        .get("authorization")
+        .expect("an Authorization header");
     let rest = header.strip_prefix("OAuth ").expect("OAuth scheme");
     rest.split(", ")
         .map(|part| {
             let (k, v) = part.split_once('=').unwrap();
             let v = v.trim_matches('"');
-            (
-                k.to_owned(),
-                percent_decode(v),
-            )
+            (k.to_owned(), percent_decode(v))
         })
         .collect()
 }
@@ -71,7 +75,13 @@ fn assert_signed(req: &Recorded, url: &str, token_secret: &str) {
         params.extend(req.form());
     }
     let base = signature_base_string(&req.method, url, &params).unwrap();
-    let expected = sign(SignatureMethod::HmacSha1, &base, "consumer&secret", token_secret).unwrap();
+    let expected = sign(
+        SignatureMethod::HmacSha1,
+        &base,
+        "consumer&secret",
+        token_secret,
+    )
+    .unwrap();
     assert_eq!(oauth["oauth_signature"], expected, "signature of {url}");
     assert_eq!(oauth["oauth_signature_method"], "HMAC-SHA1");
     assert_eq!(oauth["oauth_consumer_key"], "consumer key");
@@ -92,12 +102,18 @@ async fn three_legged_flow_is_signed() {
     let request_token = &requests[0];
     assert_eq!(request_token.method, "POST");
     assert_eq!(request_token.form()["x_auth_access_type"], "read");
-    assert_eq!(oauth_params(request_token)["oauth_callback"], run.app.url("/auth/fake/callback"));
+    assert_eq!(
+        oauth_params(request_token)["oauth_callback"],
+        run.app.url("/auth/fake/callback")
+    );
     assert_signed(request_token, &fake.url("request_token"), "");
 
     let done = run
         .browser
-        .get(&run.app.url("/auth/fake/callback?oauth_token=tmp-token&oauth_verifier=v%20123"))
+        .get(
+            &run.app
+                .url("/auth/fake/callback?oauth_token=tmp-token&oauth_verifier=v%20123"),
+        )
         .await;
     assert_eq!(done.status, 200, "{}", done.text());
     let body = done.json();
@@ -116,7 +132,10 @@ async fn three_legged_flow_is_signed() {
     // The temporary credentials are gone from the session: the same callback fails now.
     let again = run
         .browser
-        .get(&run.app.url("/auth/fake/callback?oauth_token=tmp-token&oauth_verifier=v%20123"))
+        .get(
+            &run.app
+                .url("/auth/fake/callback?oauth_token=tmp-token&oauth_verifier=v%20123"),
+        )
         .await;
     assert_eq!(again.status, 400, "{}", again.text());
 }
@@ -127,10 +146,17 @@ async fn callback_with_another_token_is_refused() {
     let run = begin(&fake.url("")).await;
     let page = run
         .browser
-        .get(&run.app.url("/auth/fake/callback?oauth_token=other-token&oauth_verifier=v"))
+        .get(
+            &run.app
+                .url("/auth/fake/callback?oauth_token=other-token&oauth_verifier=v"),
+        )
         .await;
     assert_eq!(page.status, 400, "{}", page.text());
-    assert!(page.text().contains("<code>state_mismatch</code>"), "{}", page.text());
+    assert!(
+        page.text().contains("<code>state_mismatch</code>"),
+        "{}",
+        page.text()
+    );
     assert_eq!(fake.recorded().len(), 1, "no access token request was made");
 }
 
@@ -138,11 +164,17 @@ async fn callback_with_another_token_is_refused() {
 async fn twitter_style_denial_gives_none() {
     let fake = FakeEndpoint::start(Answer::new(200, "text/html", CREDENTIALS));
     let run = begin(&fake.url("")).await;
-    let page = run.browser.get(&run.app.url("/auth/fake/callback?denied=tmp-token")).await;
+    let page = run
+        .browser
+        .get(&run.app.url("/auth/fake/callback?denied=tmp-token"))
+        .await;
     assert_eq!(page.status, 200, "{}", page.text());
     assert_eq!(page.json()["denied"], true);
     // A denial for a token this browser never received is refused.
-    let page = run.browser.get(&run.app.url("/auth/fake/callback?denied=tmp-token")).await;
+    let page = run
+        .browser
+        .get(&run.app.url("/auth/fake/callback?denied=tmp-token"))
+        .await;
     assert_eq!(page.status, 400, "{}", page.text());
 }
 
@@ -150,19 +182,37 @@ async fn assert_start_fails(answer: Answer, status: u16, kind: &str) {
     let fake = FakeEndpoint::start(answer);
     let run = begin(&fake.url("")).await;
     assert_eq!(run.start.status, status, "{}", run.start.text());
-    assert!(run.start.text().contains(&format!("<code>{kind}</code>")), "{}", run.start.text());
+    assert!(
+        run.start.text().contains(&format!("<code>{kind}</code>")),
+        "{}",
+        run.start.text()
+    );
 }
 
 #[actix_rt::test]
 async fn request_token_faults() {
-    assert_start_fails(Answer::new(500, "text/html", "<h1>down</h1>"), 502, "unexpected_status").await;
     assert_start_fails(
-        Answer::new(401, "application/x-www-form-urlencoded", "oauth_problem=signature_invalid"),
+        Answer::new(500, "text/html", "<h1>down</h1>"),
+        502,
+        "unexpected_status",
+    )
+    .await;
+    assert_start_fails(
+        Answer::new(
+            401,
+            "application/x-www-form-urlencoded",
+            "oauth_problem=signature_invalid",
+        ),
         502,
         "provider",
     )
     .await;
-    assert_start_fails(Answer::new(200, "text/html", "<html>what</html>"), 502, "malformed").await;
+    assert_start_fails(
+        Answer::new(200, "text/html", "<html>what</html>"),
+        502,
+        "malformed",
+    )
+    .await;
     assert_start_fails(
         Answer::new(200, "text/plain", "oauth_token=a&oauth_token_secret=b"),
         502,

@@ -16,8 +16,8 @@ use url::Url;
 
 #[cfg(feature = "rsa-sha1")]
 pub use self::signature::RsaSigningKey;
-pub use self::signature::{percent_encode, sign, signature_base_string, SignatureMethod};
 pub(crate) use self::signature::{base_string, parse_authorization_header, verify};
+pub use self::signature::{percent_encode, sign, signature_base_string, SignatureMethod};
 use crate::{
     error::OAuthError,
     oauth2::token::{decode_fields, now_unix},
@@ -104,7 +104,8 @@ async fn credentials_request(
             ("GET", target, Ok(String::new()))
         }
     };
-    let body = body.map_err(|e| OAuthError::config(format!("a parameter cannot be encoded: {e}")))?;
+    let body =
+        body.map_err(|e| OAuthError::config(format!("a parameter cannot be encoded: {e}")))?;
     let form: &[(String, String)] = if verb == "POST" { params } else { &[] };
     let auth = authorization(app, verb, &target, form, token, extra)?;
     let mut request = http::Request::builder()
@@ -119,7 +120,10 @@ async fn credentials_request(
         .map_err(|e| OAuthError::config(format!("the request cannot be built: {e}")))?;
     let response = http.send(request).await?;
     let status = response.status().as_u16();
-    let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
     parse_credentials(status, content_type, response.body())
 }
 
@@ -142,7 +146,10 @@ pub(crate) fn parse_credentials(
             Some(error) => OAuthError::Provider {
                 description: fields
                     .as_ref()
-                    .and_then(|f| f.get("oauth_problem_advice").or_else(|| f.get("error_description")))
+                    .and_then(|f| {
+                        f.get("oauth_problem_advice")
+                            .or_else(|| f.get("error_description"))
+                    })
                     .and_then(|v| v.as_str())
                     .map(|d| d.chars().take(256).collect()),
                 error,
@@ -153,11 +160,17 @@ pub(crate) fn parse_credentials(
         });
     }
     let mut fields = fields.ok_or_else(|| {
-        OAuthError::malformed("credentials response", "the body is not form-encoded fields")
+        OAuthError::malformed(
+            "credentials response",
+            "the body is not form-encoded fields",
+        )
     })?;
     let mut take = |key: &str| match fields.remove(key) {
         Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(s),
-        _ => Err(OAuthError::malformed("credentials response", format!("it has no `{key}`"))),
+        _ => Err(OAuthError::malformed(
+            "credentials response",
+            format!("it has no `{key}`"),
+        )),
     };
     let token = take("oauth_token")?;
     let secret = take("oauth_token_secret")?;
@@ -167,7 +180,10 @@ pub(crate) fn parse_credentials(
         .with_extra(fields))
 }
 
-fn oauth1_fields(content_type: Option<&str>, body: &[u8]) -> Option<serde_json::Map<String, serde_json::Value>> {
+fn oauth1_fields(
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Option<serde_json::Map<String, serde_json::Value>> {
     if let Some(fields) = decode_fields(content_type, body) {
         return Some(fields);
     }

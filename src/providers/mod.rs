@@ -42,7 +42,9 @@ impl Provider for Twitter {
             .authorize_url("https://api.twitter.com/oauth/authenticate")
             .access_token_url("https://api.twitter.com/oauth/access_token")
             .base_url("https://api.twitter.com/1.1/")
-            .userinfo_url("https://api.twitter.com/1.1/account/verify_credentials.json?include_email=true")
+            .userinfo_url(
+                "https://api.twitter.com/1.1/account/verify_credentials.json?include_email=true",
+            )
     }
 }
 
