@@ -256,7 +256,9 @@ fn fake_api_app(api: &str, timeout: Duration) -> Running {
         .public_url(url.as_str())
         .timeout(timeout)
         .token_getter(|_req, _provider, _name| async {
-            Ok(Some(TokenResponse::new(AccessToken::new("valid-token".into()))))
+            Ok(Some(TokenResponse::new(AccessToken::new(
+                "valid-token".into(),
+            ))))
         })
         .build()
         .unwrap();
@@ -270,7 +272,10 @@ async fn api_faults_garbage_slow_and_errors() {
     // Garbage with a JSON content type is still a response: its bytes are kept as text.
     let garbage = FakeEndpoint::start(Answer::new(200, "application/json", "{not json"));
     let app = fake_api_app(&garbage.url("v1/"), Duration::from_secs(5));
-    let json = Browser::new().get(&app.url("/call/fake/thing?a=b")).await.json();
+    let json = Browser::new()
+        .get(&app.url("/call/fake/thing?a=b"))
+        .await
+        .json();
     assert_eq!(json["status"], 200, "{json}");
     assert_eq!(json["data"], "{not json");
     let sent = &garbage.recorded()[0];
@@ -279,7 +284,11 @@ async fn api_faults_garbage_slow_and_errors() {
     assert_eq!(sent.headers["authorization"], "Bearer valid-token");
 
     // An error status with an OAuth error body is a response too.
-    let refused = FakeEndpoint::start(Answer::new(403, "application/json", r#"{"error":"insufficient_scope"}"#));
+    let refused = FakeEndpoint::start(Answer::new(
+        403,
+        "application/json",
+        r#"{"error":"insufficient_scope"}"#,
+    ));
     let app = fake_api_app(&refused.url(""), Duration::from_secs(5));
     let json = Browser::new().get(&app.url("/call/fake/x")).await.json();
     assert_eq!(json["status"], 403, "{json}");

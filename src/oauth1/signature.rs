@@ -378,7 +378,8 @@ mod tests {
             parsed,
             pairs(&[("oauth_consumer_key", "k y"), ("oauth_signature", "a+b/c=")])
         );
-        let with_realm = parse_authorization_header("OAuth realm=\"Photos\", oauth_token=\"t\"").unwrap();
+        let with_realm =
+            parse_authorization_header("OAuth realm=\"Photos\", oauth_token=\"t\"").unwrap();
         assert_eq!(with_realm, pairs(&[("oauth_token", "t")]));
         assert!(parse_authorization_header("Bearer x").is_none());
         assert!(parse_authorization_header("OAuth a=\"%zz\"").is_none());
