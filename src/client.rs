@@ -61,6 +61,9 @@ where
     Arc::new(move |req, provider, token| Box::pin(f(req, provider, token)))
 }
 
+/// One refresh: the lock its first caller holds while refreshing, then its result.
+type RefreshSlot = Arc<futures_util::lock::Mutex<Option<TokenResponse>>>;
+
 /// Shared state of refreshes in flight and app tokens, so concurrent calls with one expired
 /// token cause one refresh, and app tokens are fetched once per lifetime.
 #[derive(Default)]
@@ -68,7 +71,7 @@ pub(crate) struct TokenCache {
     /// Per (provider, refresh token digest): the refresh result, behind an async lock the first
     /// caller holds while it refreshes.
     refreshes:
-        Mutex<HashMap<[u8; 32], (u64, Arc<futures_util::lock::Mutex<Option<TokenResponse>>>)>>,
+        Mutex<HashMap<[u8; 32], (u64, RefreshSlot)>>,
     /// App tokens by provider.
     app_tokens: futures_util::lock::Mutex<HashMap<String, TokenResponse>>,
 }
