@@ -68,6 +68,7 @@ mod extract;
 mod middleware;
 pub mod oauth1;
 mod oauth2;
+mod profile;
 mod provider;
 pub mod providers;
 mod remote_app;
@@ -85,6 +86,7 @@ pub use self::{
     extract::AuthorizedResponse,
     middleware::{OAuthMiddleware, OAuthMiddlewareService},
     oauth2::TokenResponse,
+    profile::Profile,
     provider::Provider,
     remote_app::{ClientAuth, RemoteApp, RemoteAppBuilder, TokenMethod},
     response::{OAuthResponse, ResponseData, XmlElement},
