@@ -14,8 +14,12 @@ use actix_oauth::{
     dev::{DevProvider, DevUser},
     providers::Any,
     AuthorizedResponse, OAuth, OAuthError, OAuthExtension, OAuthMiddleware, RemoteApp,
+    RemoteAppBuilder,
 };
-use actix_session::{storage::CookieSessionStore, Session, SessionMiddleware};
+use actix_session::{
+    storage::{CookieSessionStore, RedisSessionStore, SessionStore},
+    Session, SessionMiddleware,
+};
 use actix_web::{
     cookie::Key,
     http::header::{ContentType, LOCATION},
@@ -220,37 +224,153 @@ fn arg(name: &str) -> Option<String> {
     None
 }
 
+/// The TOML configuration: `[providers.NAME]` tables.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    /// Whether to start the built-in development provider too. Default: true.
+    #[serde(default = "yes")]
+    dev_provider: bool,
+    #[serde(default)]
+    providers: std::collections::BTreeMap<String, ProviderConfig>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum Kind {
+    Oauth1,
+    Oauth2,
+    Oidc,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Scope {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProviderConfig {
+    kind: Kind,
+    preset: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    authorize_url: Option<String>,
+    access_token_url: Option<String>,
+    request_token_url: Option<String>,
+    base_url: Option<String>,
+    issuer: Option<String>,
+    scope: Option<Scope>,
+    userinfo_url: Option<String>,
+}
+
+fn remote_app(name: &str, c: ProviderConfig) -> Result<RemoteAppBuilder, String> {
+    let at = |field: &str| format!("providers.{name}.{field}");
+    let mut b = RemoteApp::builder(name);
+    if let Some(preset) = &c.preset {
+        let apply = actix_oauth::providers::by_name(preset)
+            .ok_or_else(|| format!("{}: no preset named `{preset}`", at("preset")))?;
+        b = apply(b);
+    }
+    if c.kind == Kind::Oidc {
+        return Err(format!(
+            "{}: `oidc` (discovery from `issuer`) is not supported by this version yet; use `oauth2` with explicit URLs",
+            at("kind")
+        ));
+    }
+    if c.issuer.is_some() {
+        return Err(format!("{}: `issuer` needs kind = \"oidc\"", at("issuer")));
+    }
+    if c.kind == Kind::Oauth1 && c.request_token_url.is_none() && c.preset.is_none() {
+        return Err(format!(
+            "{}: required for kind = \"oauth1\"",
+            at("request_token_url")
+        ));
+    }
+    if c.kind == Kind::Oauth2 && c.request_token_url.is_some() {
+        return Err(format!(
+            "{}: only for kind = \"oauth1\"",
+            at("request_token_url")
+        ));
+    }
+    let set = |b: RemoteAppBuilder,
+               v: Option<String>,
+               f: fn(RemoteAppBuilder, String) -> RemoteAppBuilder| match v {
+        Some(v) => f(b, v),
+        None => b,
+    };
+    b = set(b, c.client_id, |b, v| b.client_id(v));
+    b = set(b, c.client_secret, |b, v| b.client_secret(v));
+    b = set(b, c.authorize_url, |b, v| b.authorize_url(v));
+    b = set(b, c.access_token_url, |b, v| b.access_token_url(v));
+    b = set(b, c.request_token_url, |b, v| b.request_token_url(v));
+    b = set(b, c.base_url, |b, v| b.base_url(v));
+    b = set(b, c.userinfo_url, |b, v| b.userinfo_url(v));
+    b = match c.scope {
+        Some(Scope::One(s)) => b.scope(s.split_whitespace().map(str::to_owned).collect::<Vec<_>>()),
+        Some(Scope::Many(list)) => b.scope(list),
+        None => b,
+    };
+    Ok(b)
+}
+
+fn load_config() -> Result<Config, String> {
+    let Some(path) = arg("--config").or_else(|| std::env::var("ACTIX_OAUTH_CONFIG").ok()) else {
+        return Ok(Config {
+            dev_provider: true,
+            ..Config::default()
+        });
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    toml::from_str(&text).map_err(|e| format!("{path}: {e}"))
+}
+
+/// Stops the server at start with a message naming what is wrong.
+fn fail(message: String) -> std::io::Error {
+    eprintln!("configuration error: {message}");
+    std::process::exit(2)
+}
+
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let bind: SocketAddr = arg("--bind")
         .or_else(|| std::env::var("BIND").ok())
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned())
         .parse()
-        .map_err(|e| std::io::Error::other(format!("BIND is not an address: {e}")))?;
+        .map_err(|e| fail(format!("BIND: not an address ({e})")))?;
     let public_url = std::env::var("PUBLIC_URL")
         .unwrap_or_else(|_| format!("http://{bind}"))
         .trim_end_matches('/')
         .to_owned();
+    let config = load_config().map_err(fail)?;
 
-    let dev = DevProvider::builder()
-        .client(
-            "example",
-            "example-secret",
-            [format!("{public_url}/auth/dev/callback")],
-        )
-        .user(
-            DevUser::new("alice")
-                .name("Alice Example")
-                .email("alice@example.test"),
-        )
-        .user(
-            DevUser::new("bob")
-                .name("Bob Example")
-                .email("bob@example.test"),
-        )
-        .start()?;
-    let oauth = OAuth::new()
-        .remote_app(
+    let mut oauth = OAuth::new().public_url(&public_url);
+    let mut _dev = None;
+    if config.dev_provider {
+        let dev = DevProvider::builder()
+            .client(
+                "example",
+                "example-secret",
+                [format!("{public_url}/auth/dev/callback")],
+            )
+            .user(
+                DevUser::new("alice")
+                    .name("Alice Example")
+                    .email("alice@example.test"),
+            )
+            .user(
+                DevUser::new("bob")
+                    .name("Bob Example")
+                    .email("bob@example.test"),
+            )
+            .start()?;
+        oauth = oauth.remote_app(
             RemoteApp::builder("dev")
                 .authorize_url(dev.authorize_url().as_str())
                 .access_token_url(dev.token_url().as_str())
@@ -259,23 +379,53 @@ async fn main() -> std::io::Result<()> {
                 .consumer_key("example")
                 .consumer_secret("example-secret")
                 .scope(["openid", "profile", "email"]),
-        )
-        .public_url(&public_url)
-        .build()
-        .map_err(std::io::Error::other)?;
+        );
+        _dev = Some(dev);
+    }
+    for (name, provider) in config.providers {
+        oauth = oauth.remote_app(remote_app(&name, provider).map_err(fail)?);
+    }
+    let oauth = oauth.build().map_err(|e| fail(e.to_string()))?;
 
-    let key = Key::generate();
+    let key = match std::env::var("SESSION_KEY") {
+        Ok(secret) if secret.len() >= 64 => Key::from(secret.as_bytes()),
+        Ok(_) => return Err(fail("SESSION_KEY: must be at least 64 bytes".to_owned())),
+        Err(_) => Key::generate(),
+    };
     let secure = public_url.starts_with("https://");
+    let sessions = if std::env::var_os("REDIS_URL").is_some() {
+        "redis"
+    } else {
+        "cookie"
+    };
     println!(
-        "actix-oauth example listening on http://{bind} (public URL {public_url}); providers: {}",
+        "actix-oauth example listening on http://{bind} (public URL {public_url}, {sessions} sessions); providers: {}",
         oauth.remote_app_names().join(", ")
     );
+    match std::env::var("REDIS_URL") {
+        Ok(url) => {
+            let store = RedisSessionStore::new(url)
+                .await
+                .map_err(|e| fail(format!("REDIS_URL: {e}")))?;
+            serve(bind, oauth, move || store.clone(), key, secure).await
+        }
+        Err(_) => serve(bind, oauth, CookieSessionStore::default, key, secure).await,
+    }
+}
+
+async fn serve<S: SessionStore + 'static>(
+    bind: SocketAddr,
+    oauth: actix_oauth::OAuthExtension,
+    store: impl Fn() -> S + Send + Clone + 'static,
+    key: Key,
+    secure: bool,
+) -> std::io::Result<()> {
     HttpServer::new(move || {
         App::new()
             .app_data(oauth.clone())
             .wrap(OAuthMiddleware::new())
             .wrap(
-                SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+                SessionMiddleware::builder(store(), key.clone())
                     .cookie_secure(secure)
                     .build(),
             )

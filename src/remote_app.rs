@@ -432,11 +432,11 @@ impl RemoteAppBuilder {
         });
         let consumer_key = match self.consumer_key {
             Some(key) if !key.is_empty() => ClientId::new(key),
-            _ => return Err(err("consumer_key", "is required")),
+            _ => return Err(err("consumer_key", "(the client id) is required")),
         };
         let consumer_secret = match self.consumer_secret {
             Some(secret) if !secret.is_empty() => ClientSecret::new(secret),
-            _ => return Err(err("consumer_secret", "is required")),
+            _ => return Err(err("consumer_secret", "(the client secret) is required")),
         };
         let callback = if self.callback.starts_with('/') && !self.callback.starts_with("//") {
             Callback::Path(self.callback)

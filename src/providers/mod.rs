@@ -104,3 +104,18 @@ pub struct Any;
 impl Provider for Any {
     const NAME: &'static str = "";
 }
+
+/// A preset as a function, for providers chosen at run time (e.g. from a configuration file).
+pub type Preset = fn(RemoteAppBuilder) -> RemoteAppBuilder;
+
+/// The preset named `name` (`"twitter"`, `"github"`, `"google"`, `"facebook"`), if the crate
+/// has one.
+pub fn by_name(name: &str) -> Option<Preset> {
+    Some(match name {
+        "twitter" => Twitter::preset,
+        "github" => GitHub::preset,
+        "google" => Google::preset,
+        "facebook" => Facebook::preset,
+        _ => return None,
+    })
+}
