@@ -70,8 +70,7 @@ type RefreshSlot = Arc<futures_util::lock::Mutex<Option<TokenResponse>>>;
 pub(crate) struct TokenCache {
     /// Per (provider, refresh token digest): the refresh result, behind an async lock the first
     /// caller holds while it refreshes.
-    refreshes:
-        Mutex<HashMap<[u8; 32], (u64, RefreshSlot)>>,
+    refreshes: Mutex<HashMap<[u8; 32], (u64, RefreshSlot)>>,
     /// App tokens by provider.
     app_tokens: futures_util::lock::Mutex<HashMap<String, TokenResponse>>,
 }
