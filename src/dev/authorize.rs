@@ -69,7 +69,7 @@ impl Refusal<'_> {
 }
 
 /// A `302 Found` to `to` with `params` appended to whatever query it already has.
-fn redirect(mut to: Url, params: &[(&str, Option<&str>)]) -> HttpResponse {
+pub(super) fn redirect(mut to: Url, params: &[(&str, Option<&str>)]) -> HttpResponse {
     {
         let mut query = to.query_pairs_mut();
         for (name, value) in params {
@@ -220,9 +220,10 @@ pub(super) async fn show(req: HttpRequest, shared: web::Data<Shared>) -> HttpRes
         Err(refusal) => return refusal.into_response(),
     };
     pages::consent(&Consent {
+        action: "/oauth2/authorize",
         client_id: &request.client.id,
         redirect_uri: request.redirect_uri,
-        scope: request.scope.unwrap_or(DEFAULT_SCOPE),
+        scope: Some(request.scope.unwrap_or(DEFAULT_SCOPE)),
         users: &shared.config.users,
         hidden: params
             .iter()

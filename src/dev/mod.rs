@@ -1,9 +1,10 @@
-//! A development OAuth 2 authorization server, for tests and offline development.
+//! A development OAuth 2 authorization server and OAuth 1.0a provider, for tests and offline
+//! development.
 //!
 //! [`DevProvider`] is a real, strict OAuth 2 authorization server ([RFC 6749], with PKCE,
-//! [RFC 7636]) served by actix-web on a loopback port. It runs in its own thread with its own
-//! actix `System`, so it can be started from a plain `main`, a `#[test]` or an
-//! `#[actix_rt::test]`, and it stops when the handle is dropped.
+//! [RFC 7636]) and OAuth 1.0a provider ([RFC 5849]) served by actix-web on a loopback port. It
+//! runs in its own thread with its own actix `System`, so it can be started from a plain
+//! `main`, a `#[test]` or an `#[actix_rt::test]`, and it stops when the handle is dropped.
 //!
 //! | Endpoint | |
 //! |---|---|
@@ -11,10 +12,22 @@
 //! | `POST /oauth2/token` | `authorization_code`, `refresh_token` (rotating), `client_credentials` |
 //! | `GET /oauth2/userinfo` | the token's user: `sub`, `name`, `preferred_username`, `email`, `email_verified` |
 //! | `GET /api/me` | the same, as a protected API under [`DevProvider::api_url`] |
+//! | `POST /oauth1/request_token` | OAuth 1.0a temporary credentials; `oauth_callback` must be registered |
+//! | `GET /oauth1/authorize` | consent page for an `oauth_token`: approve (`oauth_verifier`) or deny (`denied=`) |
+//! | `POST /oauth1/access_token` | token credentials for the temporary ones and `oauth_verifier`, with `user_id` and `screen_name` |
+//! | `GET`/`POST /oauth1/api/me` | the token's user, JSON: `id`, `screen_name`, `name`, `email`, `email_verified` |
+//! | `POST /oauth1/api/echo` | the method, query and form body received, and the user, as JSON |
 //!
 //! It is strict where real providers are: redirect URIs are compared exactly, codes are single
 //! use (a replay revokes the tokens issued from it), a `code_verifier` without a prior challenge
 //! is refused, and errors follow [RFC 6749 §5.2].
+//!
+//! OAuth 1.0a consumers are the registered clients: consumer key = client id, consumer secret =
+//! client secret, allowed callbacks = redirect URIs. Every OAuth 1.0a request is verified as
+//! [RFC 5849 §3.2] requires — HMAC-SHA1, HMAC-SHA256 or PLAINTEXT over the provider's own
+//! base URL, timestamps within 300 seconds, nonces single use — and refusals are form-encoded
+//! `oauth_problem`s ([Problem Reporting]). Temporary credentials live 10 minutes and are single
+//! use; token credentials do not expire.
 //!
 //! ```no_run
 //! # fn main() -> std::io::Result<()> {
@@ -37,9 +50,13 @@
 //! [RFC 6749]: https://www.rfc-editor.org/rfc/rfc6749
 //! [RFC 7636]: https://www.rfc-editor.org/rfc/rfc7636
 //! [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+//! [RFC 5849]: https://www.rfc-editor.org/rfc/rfc5849
+//! [RFC 5849 §3.2]: https://www.rfc-editor.org/rfc/rfc5849#section-3.2
+//! [Problem Reporting]: https://wiki.oauth.net/w/page/12238543/ProblemReporting
 
 mod api;
 mod authorize;
+mod oauth1;
 mod pages;
 mod params;
 mod state;
@@ -127,6 +144,9 @@ pub struct DevProviderBuilder {
 impl DevProviderBuilder {
     /// Registers a confidential client with its secret and redirect URIs. May be called several
     /// times; registering an id again replaces the earlier client. Default: no clients.
+    ///
+    /// The client is also an OAuth 1.0a consumer: `id` is its consumer key, `secret` its
+    /// consumer secret, and `redirect_uris` the callbacks it may send as `oauth_callback`.
     ///
     /// Redirect URIs are compared exactly (string equality), as [RFC 9700 §2.1] requires; each
     /// must be an absolute URL without a fragment, or [`start`](Self::start) fails.
@@ -223,13 +243,6 @@ impl DevProviderBuilder {
         } else {
             self.users
         };
-        let shared = web::Data::new(Shared::new(Config {
-            clients: self.clients,
-            users,
-            code_lifetime: self.code_lifetime,
-            token_lifetime: self.token_lifetime,
-            require_pkce: self.require_pkce,
-        }));
 
         let listener = TcpListener::bind(self.bind)?;
         let mut addr = listener.local_addr()?;
@@ -241,6 +254,14 @@ impl DevProviderBuilder {
         }
         let url = Url::parse(&format!("http://{addr}/"))
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let shared = web::Data::new(Shared::new(Config {
+            base_url: url.clone(),
+            clients: self.clients,
+            users,
+            code_lifetime: self.code_lifetime,
+            token_lifetime: self.token_lifetime,
+            require_pkce: self.require_pkce,
+        }));
 
         let (ready_tx, ready_rx) = mpsc::channel();
         let app_data = shared.clone();
@@ -284,7 +305,7 @@ impl DevProviderBuilder {
                 ));
             }
         };
-        log::info!("Development OAuth 2 provider listening on {url}");
+        log::info!("Development OAuth provider listening on {url}");
         Ok(DevProvider {
             url,
             shared,
@@ -308,10 +329,12 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(api::userinfo))
                 .route(web::post().to(api::userinfo)),
         )
-        .service(web::scope("/api").configure(api::configure));
+        .service(web::scope("/api").configure(api::configure))
+        .service(web::scope("/oauth1").configure(oauth1::configure));
 }
 
-/// A running development OAuth 2 authorization server. Dropping it stops the server.
+/// A running development OAuth 2 authorization server and OAuth 1.0a provider. Dropping it
+/// stops the server.
 pub struct DevProvider {
     url: Url,
     shared: web::Data<Shared>,
@@ -362,6 +385,35 @@ impl DevProvider {
     /// The base URL of the protected API, `{base}api/`; `me` there answers like userinfo.
     pub fn api_url(&self) -> Url {
         self.join("/api/")
+    }
+
+    /// The OAuth 1.0a temporary credential request endpoint, `{base}oauth1/request_token`
+    /// ([RFC 5849 §2.1]).
+    ///
+    /// [RFC 5849 §2.1]: https://www.rfc-editor.org/rfc/rfc5849#section-2.1
+    pub fn oauth1_request_token_url(&self) -> Url {
+        self.join("/oauth1/request_token")
+    }
+
+    /// The OAuth 1.0a resource owner authorization endpoint, `{base}oauth1/authorize`
+    /// ([RFC 5849 §2.2]).
+    ///
+    /// [RFC 5849 §2.2]: https://www.rfc-editor.org/rfc/rfc5849#section-2.2
+    pub fn oauth1_authorize_url(&self) -> Url {
+        self.join("/oauth1/authorize")
+    }
+
+    /// The OAuth 1.0a token request endpoint, `{base}oauth1/access_token` ([RFC 5849 §2.3]).
+    ///
+    /// [RFC 5849 §2.3]: https://www.rfc-editor.org/rfc/rfc5849#section-2.3
+    pub fn oauth1_access_token_url(&self) -> Url {
+        self.join("/oauth1/access_token")
+    }
+
+    /// The base URL of the OAuth 1.0a protected API, `{base}oauth1/api/`: `me` answers who
+    /// the token credentials speak for, and `echo` what a signed `POST` carried.
+    pub fn oauth1_api_url(&self) -> Url {
+        self.join("/oauth1/api/")
     }
 
     /// How many requests the token endpoint has received, whatever their outcome.

@@ -68,9 +68,12 @@ pub(super) fn bad_request(message: &str) -> HttpResponse {
 
 /// What the consent page shows.
 pub(super) struct Consent<'a> {
+    /// Where the form is posted, such as `/oauth2/authorize`.
+    pub(super) action: &'a str,
     pub(super) client_id: &'a str,
     pub(super) redirect_uri: &'a str,
-    pub(super) scope: &'a str,
+    /// `None` where the protocol has no scopes (OAuth 1.0a).
+    pub(super) scope: Option<&'a str>,
     pub(super) users: &'a [DevUser],
     /// Carried to the `POST` as hidden inputs.
     pub(super) hidden: Vec<(&'a str, &'a str)>,
@@ -79,16 +82,20 @@ pub(super) struct Consent<'a> {
 /// The consent page: pick a user, then approve or deny.
 pub(super) fn consent(consent: &Consent<'_>) -> HttpResponse {
     let mut body = String::new();
+    let access = match consent.scope {
+        Some(scope) => format!("<code>{}</code>", escape(scope)),
+        None => "your account".to_owned(),
+    };
     let _ = write!(
         body,
         "<h1>Sign in to the development provider</h1>\n\
-         <p>The application <code>{client}</code> asks for access to <code>{scope}</code>.\n\
+         <p>The application <code>{client}</code> asks for access to {access}.\n\
          You will be sent back to <code>{redirect}</code>.</p>\n\
-         <form method=\"post\" action=\"/oauth2/authorize\">\n\
+         <form method=\"post\" action=\"{action}\">\n\
          <fieldset>\n<legend>Sign in to the development provider as …</legend>\n",
         client = escape(consent.client_id),
-        scope = escape(consent.scope),
         redirect = escape(consent.redirect_uri),
+        action = escape(consent.action),
     );
     for (index, user) in consent.users.iter().enumerate() {
         let _ = writeln!(
@@ -122,15 +129,21 @@ pub(super) fn consent(consent: &Consent<'_>) -> HttpResponse {
 pub(super) async fn home() -> HttpResponse {
     page(
         StatusCode::OK,
-        "Development OAuth 2 provider",
-        "<h1>Development OAuth 2 provider</h1>\n\
-         <p>A strict OAuth 2 authorization server (RFC 6749, PKCE RFC 7636) for development and tests.</p>\n\
+        "Development OAuth provider",
+        "<h1>Development OAuth provider</h1>\n\
+         <p>A strict OAuth 2 authorization server (RFC 6749, PKCE RFC 7636) and OAuth 1.0a \
+         provider (RFC 5849) for development and tests.</p>\n\
          <ul>\n\
          <li><code>GET /oauth2/authorize</code> — authorization endpoint (consent page)</li>\n\
          <li><code>POST /oauth2/token</code> — token endpoint: <code>authorization_code</code>, \
          <code>refresh_token</code>, <code>client_credentials</code></li>\n\
          <li><code>GET /oauth2/userinfo</code> — the signed-in user, with a bearer token</li>\n\
          <li><code>GET /api/me</code> — the same, as a protected API</li>\n\
+         <li><code>POST /oauth1/request_token</code> — OAuth 1.0a temporary credentials</li>\n\
+         <li><code>GET /oauth1/authorize</code> — OAuth 1.0a authorization (consent page)</li>\n\
+         <li><code>POST /oauth1/access_token</code> — OAuth 1.0a token credentials</li>\n\
+         <li><code>GET /oauth1/api/me</code> — the signed-in user, with a signed request</li>\n\
+         <li><code>POST /oauth1/api/echo</code> — what a signed request carried</li>\n\
          </ul>",
     )
 }

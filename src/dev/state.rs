@@ -1,5 +1,6 @@
 //! What the development provider knows: its configuration (clients, users, lifetimes) and the
-//! grants it has issued (authorization codes, access tokens, refresh tokens).
+//! grants it has issued (authorization codes, access tokens, refresh tokens; OAuth 1.0a
+//! credentials live in [`oauth1::Store`](super::oauth1::Store)).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -12,13 +13,17 @@ use base64::Engine as _;
 use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
+use url::Url;
 
+use super::oauth1;
 use super::DevUser;
+use crate::oauth1::SignatureMethod;
 
 /// The scope granted when a client asks for none.
 pub(super) const DEFAULT_SCOPE: &str = "profile email";
 
-/// A registered confidential client.
+/// A registered confidential client; for OAuth 1.0a, a consumer (id = consumer key, secret =
+/// consumer secret, redirect URIs = allowed callbacks).
 pub(super) struct Client {
     pub(super) id: String,
     secret: String,
@@ -37,6 +42,20 @@ impl Client {
     /// Whether `candidate` is this client's secret, compared in constant time.
     pub(super) fn secret_matches(&self, candidate: &str) -> bool {
         constant_time_eq(&self.secret, candidate)
+    }
+
+    /// Whether `signature` is this consumer's OAuth 1.0a signature of `base_string` with
+    /// `token_secret` ([RFC 5849 §3.4]), compared in constant time. RSA-SHA1 never verifies.
+    ///
+    /// [RFC 5849 §3.4]: https://www.rfc-editor.org/rfc/rfc5849#section-3.4
+    pub(super) fn verifies_oauth1(
+        &self,
+        method: SignatureMethod,
+        base_string: &str,
+        token_secret: &str,
+        signature: &str,
+    ) -> bool {
+        crate::oauth1::verify(method, base_string, &self.secret, token_secret, signature)
     }
 }
 
@@ -68,6 +87,9 @@ pub(super) fn random_token() -> String {
 /// The provider's fixed configuration.
 #[derive(Debug)]
 pub(super) struct Config {
+    /// The URL the provider serves, such as `http://127.0.0.1:41234/`. OAuth 1.0a signatures
+    /// are checked against it.
+    pub(super) base_url: Url,
     pub(super) clients: Vec<Client>,
     pub(super) users: Vec<DevUser>,
     pub(super) code_lifetime: Duration,
@@ -89,6 +111,7 @@ impl Config {
 pub(super) struct Shared {
     pub(super) config: Config,
     store: Mutex<Store>,
+    oauth1: Mutex<oauth1::Store>,
     pub(super) token_requests: AtomicUsize,
 }
 
@@ -97,6 +120,7 @@ impl Shared {
         Self {
             config,
             store: Mutex::new(Store::default()),
+            oauth1: Mutex::new(oauth1::Store::default()),
             token_requests: AtomicUsize::new(0),
         }
     }
@@ -105,6 +129,12 @@ impl Shared {
     /// consistent, so a panic elsewhere cannot have left them half-written.
     pub(super) fn store(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The OAuth 1.0a credential and nonce store; a poisoned lock is taken over, as for
+    /// [`store`](Self::store).
+    pub(super) fn oauth1(&self) -> MutexGuard<'_, oauth1::Store> {
+        self.oauth1.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
