@@ -7,21 +7,7 @@ use actix_web::HttpResponse;
 
 use super::DevUser;
 
-/// Escapes `s` for HTML text and attribute values.
-pub(super) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub(super) use crate::error::escape_html as escape;
 
 /// An HTML page; `body` must already be escaped.
 fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
