@@ -11,37 +11,29 @@
 use std::net::SocketAddr;
 
 use actix_oauth::{
+    accounts::{self, AccountStore as _, SqlStore, UserId},
     dev::{DevProvider, DevUser},
     providers::Any,
-    AuthorizedResponse, OAuth, OAuthError, OAuthExtension, OAuthMiddleware, RemoteApp,
+    AuthorizedResponse, OAuth, OAuthError, OAuthExtension, OAuthMiddleware, Profile, RemoteApp,
     RemoteAppBuilder,
 };
 use actix_session::{
     storage::{CookieSessionStore, RedisSessionStore, SessionStore},
-    Session, SessionMiddleware,
+    Session, SessionExt as _, SessionMiddleware,
 };
 use actix_web::{
     cookie::Key,
     http::header::{ContentType, LOCATION},
     web, App, HttpRequest, HttpResponse, HttpServer,
 };
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde::Deserialize;
+use serde_json::json;
 
-/// One identity the signed-in user holds.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Identity {
-    provider: String,
-    subject: String,
-    username: Option<String>,
-    name: Option<String>,
-    email: Option<String>,
-}
+/// The session key of the signed-in user's id.
+const USER_ID: &str = "user_id";
 
-const IDENTITIES: &str = "identities";
-
-fn identities(session: &Session) -> Vec<Identity> {
-    session.get(IDENTITIES).ok().flatten().unwrap_or_default()
+fn signed_in(session: &Session) -> Option<UserId> {
+    session.get(USER_ID).ok().flatten()
 }
 
 fn escape(text: &str) -> String {
@@ -55,17 +47,22 @@ fn escape(text: &str) -> String {
 async fn home(
     session: Session,
     oauth: OAuthExtension,
+    store: web::Data<SqlStore>,
     query: web::Query<Vec<(String, String)>>,
-) -> HttpResponse {
+) -> Result<HttpResponse, OAuthError> {
     let message = query
         .iter()
         .find(|(k, _)| k == "message")
-        .map(|(_, v)| format!("<p class=\"message\">{}</p>", escape(v)))
+        .map(|(_, v)| format!("<p class=\"message\" id=\"message\">{}</p>", escape(v)))
         .unwrap_or_default();
-    let ids = identities(&session);
-    let who = match ids.first() {
-        None => "<p>You are not signed in.</p>".to_owned(),
-        Some(first) => {
+    let user = match signed_in(&session) {
+        Some(id) => store.user(id).await?,
+        None => None,
+    };
+    let who = match &user {
+        None => "<p id=\"who\">You are not signed in.</p>".to_owned(),
+        Some(user) => {
+            let ids = store.identities(user.id).await?;
             let list: String = ids
                 .iter()
                 .map(|i| {
@@ -77,29 +74,34 @@ async fn home(
                 })
                 .collect();
             format!(
-                "<p>Signed in as <strong id=\"who\">{}</strong>.</p><ul id=\"identities\">{list}</ul>\
+                "<p>Signed in as <strong id=\"who\">{}</strong>.</p><h2>Identities</h2><ul id=\"identities\">{list}</ul>\
                  <form method=\"post\" action=\"/logout\"><button id=\"logout\">Sign out</button></form>",
-                escape(first.name.as_deref().unwrap_or(&first.subject))
+                escape(user.name.as_deref().or(user.email.as_deref()).unwrap_or("you"))
             )
         }
+    };
+    let verb = if user.is_some() {
+        "Link"
+    } else {
+        "Sign in with"
     };
     let buttons: String = oauth
         .remote_app_names()
         .iter()
         .map(|name| {
             format!(
-                "<p><a class=\"button\" id=\"signin-{0}\" href=\"/auth/{0}\">Sign in with {0}</a></p>",
+                "<p><a class=\"button\" id=\"signin-{0}\" href=\"/auth/{0}\">{verb} {0}</a></p>",
                 escape(name)
             )
         })
         .collect();
-    HttpResponse::Ok().content_type(ContentType::html()).body(format!(
+    Ok(HttpResponse::Ok().content_type(ContentType::html()).body(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>actix-oauth example</title>\
          <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}}\
          .button{{display:inline-block;padding:.5rem 1rem;border:1px solid #333;border-radius:.4rem;text-decoration:none;color:#111}}\
          .message{{background:#fff3cd;padding:.5rem 1rem;border-radius:.4rem}}</style></head>\
-         <body><h1>actix-oauth example</h1>{message}{who}<h2>Sign in</h2>{buttons}</body></html>"
-    ))
+         <body><h1>actix-oauth example</h1>{message}{who}<h2>{verb}</h2>{buttons}</body></html>"
+    )))
 }
 
 #[derive(Deserialize)]
@@ -121,6 +123,7 @@ async fn login(
 async fn callback(
     resp: Option<AuthorizedResponse<Any>>,
     oauth: OAuthExtension,
+    store: web::Data<SqlStore>,
     session: Session,
 ) -> Result<HttpResponse, OAuthError> {
     let Some(resp) = resp else {
@@ -130,42 +133,36 @@ async fn callback(
     };
     let provider = resp.provider().to_owned();
     let info = oauth.userinfo(&provider, resp.token()).await?;
-    let text = |key: &str| info.get(key).and_then(Value::as_str).map(str::to_owned);
-    let subject = text("sub")
-        .or_else(|| {
-            info.get("id")
-                .map(|id| id.to_string().trim_matches('"').to_owned())
-        })
-        .ok_or_else(|| OAuthError::TokenMissing(format!("{provider} subject")))?;
-    let identity = Identity {
-        provider,
-        subject,
-        username: text("preferred_username").or_else(|| text("login")),
-        name: text("name"),
-        email: text("email"),
-    };
-    let mut ids = identities(&session);
-    ids.retain(|i| !(i.provider == identity.provider && i.subject == identity.subject));
-    ids.push(identity);
+    let profile = Profile::from_claims(&provider, info)
+        .ok_or_else(|| OAuthError::TokenMissing(format!("{provider} user id")))?;
+    let result = accounts::sign_in(store.get_ref(), &profile, signed_in(&session)).await?;
+    store
+        .store_token(&profile.provider, &profile.subject, resp.token())
+        .await?;
+    session.renew();
     session
-        .insert(IDENTITIES, ids)
+        .insert(USER_ID, result.user.id)
         .map_err(|e| OAuthError::Session(e.to_string()))?;
     Ok(resp.redirect_next())
 }
 
-async fn me(session: Session) -> HttpResponse {
-    let ids = identities(&session);
-    let Some(first) = ids.first() else {
-        return HttpResponse::Unauthorized().json(json!({ "error": "not_signed_in" }));
+async fn me(session: Session, store: web::Data<SqlStore>) -> Result<HttpResponse, OAuthError> {
+    let user = match signed_in(&session) {
+        Some(id) => store.user(id).await?,
+        None => None,
     };
-    HttpResponse::Ok().json(json!({
-        "user_id": format!("{}:{}", first.provider, first.subject),
-        "name": first.name,
-        "email": first.email,
+    let Some(user) = user else {
+        return Ok(HttpResponse::Unauthorized().json(json!({ "error": "not_signed_in" })));
+    };
+    let ids = store.identities(user.id).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "user_id": user.id,
+        "name": user.name,
+        "email": user.email,
         "identities": ids.iter().map(|i| json!({
             "provider": i.provider, "subject": i.subject, "username": i.username,
         })).collect::<Vec<_>>(),
-    }))
+    })))
 }
 
 /// `GET|POST /api/{provider}/{path…}`: calls the provider's API at `base_url` + path on the user's
@@ -357,7 +354,10 @@ async fn main() -> std::io::Result<()> {
             .client(
                 "example",
                 "example-secret",
-                [format!("{public_url}/auth/dev/callback")],
+                [
+                    format!("{public_url}/auth/dev/callback"),
+                    format!("{public_url}/auth/dev-oauth1/callback"),
+                ],
             )
             .user(
                 DevUser::new("alice")
@@ -370,6 +370,21 @@ async fn main() -> std::io::Result<()> {
                     .email("bob@example.test"),
             )
             .start()?;
+        oauth = oauth.remote_app(
+            RemoteApp::builder("dev-oauth1")
+                .request_token_url(dev.oauth1_request_token_url().as_str())
+                .authorize_url(dev.oauth1_authorize_url().as_str())
+                .access_token_url(dev.oauth1_access_token_url().as_str())
+                .base_url(dev.oauth1_api_url().as_str())
+                .userinfo_url(
+                    dev.oauth1_api_url()
+                        .join("me")
+                        .map_err(|e| fail(e.to_string()))?
+                        .as_str(),
+                )
+                .consumer_key("example")
+                .consumer_secret("example-secret"),
+        );
         oauth = oauth.remote_app(
             RemoteApp::builder("dev")
                 .authorize_url(dev.authorize_url().as_str())
@@ -385,7 +400,48 @@ async fn main() -> std::io::Result<()> {
     for (name, provider) in config.providers {
         oauth = oauth.remote_app(remote_app(&name, provider).map_err(fail)?);
     }
-    let oauth = oauth.build().map_err(|e| fail(e.to_string()))?;
+    let database = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+        let file = std::env::temp_dir().join("actix-oauth-example.sqlite3");
+        format!("sqlite://{}?mode=rwc", file.display())
+    });
+    let store = SqlStore::connect(&database)
+        .await
+        .map_err(|e| fail(format!("DATABASE_URL: {e}")))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| fail(format!("DATABASE_URL: {e}")))?;
+    // API calls read the signed-in user's tokens from the accounts database, and refreshed
+    // tokens go back there.
+    let (tokens, updates) = (store.clone(), store.clone());
+    let oauth = oauth
+        .token_getter(move |req, provider, _name| {
+            let tokens = tokens.clone();
+            async move {
+                let user: Option<UserId> = req.get_session().get(USER_ID).ok().flatten();
+                match user {
+                    Some(user) => tokens.user_token(user, &provider).await,
+                    None => Ok(None),
+                }
+            }
+        })
+        .on_token_update(move |req, provider, token| {
+            let updates = updates.clone();
+            async move {
+                let user: Option<UserId> = req.get_session().get(USER_ID).ok().flatten();
+                let Some(user) = user else { return Ok(()) };
+                for identity in updates.identities(user).await? {
+                    if identity.provider == provider {
+                        updates
+                            .store_token(&provider, &identity.subject, &token)
+                            .await?;
+                    }
+                }
+                Ok(())
+            }
+        })
+        .build()
+        .map_err(|e| fail(e.to_string()))?;
 
     let key = match std::env::var("SESSION_KEY") {
         Ok(secret) if secret.len() >= 64 => Key::from(secret.as_bytes()),
@@ -398,24 +454,41 @@ async fn main() -> std::io::Result<()> {
     } else {
         "cookie"
     };
+    let db = if database.starts_with("postgres") {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
     println!(
-        "actix-oauth example listening on http://{bind} (public URL {public_url}, {sessions} sessions); providers: {}",
+        "actix-oauth example listening on http://{bind} (public URL {public_url}, {sessions} sessions, {db} accounts); providers: {}",
         oauth.remote_app_names().join(", ")
     );
+    let accounts = web::Data::new(store);
     match std::env::var("REDIS_URL") {
         Ok(url) => {
             let store = RedisSessionStore::new(url)
                 .await
                 .map_err(|e| fail(format!("REDIS_URL: {e}")))?;
-            serve(bind, oauth, move || store.clone(), key, secure).await
+            serve(bind, oauth, accounts, move || store.clone(), key, secure).await
         }
-        Err(_) => serve(bind, oauth, CookieSessionStore::default, key, secure).await,
+        Err(_) => {
+            serve(
+                bind,
+                oauth,
+                accounts,
+                CookieSessionStore::default,
+                key,
+                secure,
+            )
+            .await
+        }
     }
 }
 
 async fn serve<S: SessionStore + 'static>(
     bind: SocketAddr,
     oauth: actix_oauth::OAuthExtension,
+    accounts: web::Data<SqlStore>,
     store: impl Fn() -> S + Send + Clone + 'static,
     key: Key,
     secure: bool,
@@ -423,6 +496,7 @@ async fn serve<S: SessionStore + 'static>(
     HttpServer::new(move || {
         App::new()
             .app_data(oauth.clone())
+            .app_data(accounts.clone())
             .wrap(OAuthMiddleware::new())
             .wrap(
                 SessionMiddleware::builder(store(), key.clone())

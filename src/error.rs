@@ -96,6 +96,15 @@ pub enum OAuthError {
         /// Why the token could not be renewed.
         reason: String,
     },
+
+    /// The accounts database could not be used (feature `accounts`).
+    #[error("The accounts database could not be used: {0}")]
+    Storage(String),
+
+    /// The request contradicts stored accounts: the identity already belongs to another user, or
+    /// it is the user's last one (feature `accounts`).
+    #[error("The accounts could not be changed: {0}")]
+    Conflict(String),
 }
 
 /// The stable, machine-readable kind of an [`OAuthError`].
@@ -130,6 +139,10 @@ pub enum ErrorKind {
     Session,
     /// See [`OAuthError::ReauthenticationRequired`].
     ReauthenticationRequired,
+    /// See [`OAuthError::Storage`].
+    Storage,
+    /// See [`OAuthError::Conflict`].
+    Conflict,
 }
 
 impl ErrorKind {
@@ -149,6 +162,8 @@ impl ErrorKind {
             Self::TokenMissing => "token_missing",
             Self::Session => "session",
             Self::ReauthenticationRequired => "reauthentication_required",
+            Self::Storage => "storage",
+            Self::Conflict => "conflict",
         }
     }
 }
@@ -176,6 +191,8 @@ impl OAuthError {
             Self::TokenMissing(_) => ErrorKind::TokenMissing,
             Self::Session(_) => ErrorKind::Session,
             Self::ReauthenticationRequired { .. } => ErrorKind::ReauthenticationRequired,
+            Self::Storage(_) => ErrorKind::Storage,
+            Self::Conflict(_) => ErrorKind::Conflict,
         }
     }
 
@@ -202,7 +219,10 @@ impl OAuthError {
 impl ResponseError for OAuthError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::Configuration(_) | Self::Session(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Configuration(_) | Self::Session(_) | Self::Storage(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Denied => StatusCode::FORBIDDEN,
             Self::StateMissing(_)
             | Self::StateMismatch

@@ -79,6 +79,9 @@ mod transport;
 #[cfg(feature = "dev-provider")]
 pub mod dev;
 
+#[cfg(feature = "accounts")]
+pub mod accounts;
+
 pub use self::{
     client::{RemoteRequest, TokenFuture, UpdateFuture, APP_TOKEN},
     error::{ErrorKind, OAuthError},

@@ -589,7 +589,8 @@ mod tests {
         assert!(e.to_string().contains("`authorize_url`"), "{e}");
         let e = minimal().consumer_secret("").build().unwrap_err();
         assert!(
-            e.to_string().contains("`consumer_secret` (the client secret) is required"),
+            e.to_string()
+                .contains("`consumer_secret` (the client secret) is required"),
             "{e}"
         );
         let e = minimal()

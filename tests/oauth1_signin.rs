@@ -16,7 +16,11 @@ struct Setup {
 fn setup(method: SignatureMethod, secret: &str) -> Setup {
     let (l, url) = listener();
     let provider = DevProvider::builder()
-        .client("consumer", "consumer-secret", [format!("{url}auth/dev1/callback")])
+        .client(
+            "consumer",
+            "consumer-secret",
+            [format!("{url}auth/dev1/callback")],
+        )
         .start()
         .expect("dev provider");
     let oauth = OAuth::new()
@@ -35,7 +39,10 @@ fn setup(method: SignatureMethod, secret: &str) -> Setup {
         .build()
         .expect("config");
     let app = start_app(oauth, l);
-    Setup { _provider: provider, app }
+    Setup {
+        _provider: provider,
+        app,
+    }
 }
 
 /// Begins the handshake and answers the provider's consent page; returns the redirect back.
@@ -80,12 +87,18 @@ async fn full_sign_in(method: SignatureMethod) {
     let echo = browser
         .post_form(
             &app.url("/call/dev1/echo?page=2&q=a+b"),
-            &[("status".into(), "Hello Ladies + Gentlemen, a signed OAuth request!".into())],
+            &[(
+                "status".into(),
+                "Hello Ladies + Gentlemen, a signed OAuth request!".into(),
+            )],
         )
         .await
         .json();
     assert_eq!(echo["status"], 200, "{echo}");
-    assert_eq!(echo["data"]["form"]["status"], "Hello Ladies + Gentlemen, a signed OAuth request!");
+    assert_eq!(
+        echo["data"]["form"]["status"],
+        "Hello Ladies + Gentlemen, a signed OAuth request!"
+    );
     assert_eq!(echo["data"]["query"]["q"], "a b");
     assert_eq!(echo["data"]["user"], "alice");
 }
@@ -134,7 +147,13 @@ async fn a_callback_with_a_forged_token_is_refused() {
     let pairs: Vec<(String, String)> = url
         .query_pairs()
         .into_owned()
-        .map(|(k, v)| if k == "oauth_token" { (k, format!("{v}x")) } else { (k, v) })
+        .map(|(k, v)| {
+            if k == "oauth_token" {
+                (k, format!("{v}x"))
+            } else {
+                (k, v)
+            }
+        })
         .collect();
     url.query_pairs_mut().clear().extend_pairs(&pairs);
     let page = browser.get(url.as_str()).await;

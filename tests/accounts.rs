@@ -1,0 +1,695 @@
+//! The accounts module against real databases: every scenario on SQLite (a temporary file), and
+//! on PostgreSQL when `DATABASE_URL` is a `postgres://` URL, each test in its own schema so tests
+//! run in parallel.
+#![cfg(feature = "accounts")]
+
+use std::{path::PathBuf, str::FromStr};
+
+use actix_oauth::{
+    accounts::{
+        self,
+        sqlx::{
+            self,
+            postgres::{PgConnectOptions, PgPool, PgPoolOptions},
+            sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions},
+            Connection as _,
+        },
+        AccountStore, Backend, Outcome, SqlStore, TokenKey, UserId,
+    },
+    AccessToken, ErrorKind, OAuthError, Profile, RefreshToken, TokenResponse,
+};
+use rand::Rng as _;
+
+const SKIP: &str = "DATABASE_URL unset: skipping PostgreSQL accounts tests";
+
+/// A fresh database for one test: removed (file) or dropped (schema) when the test ends, even by
+/// a panic.
+struct Db {
+    store: SqlStore,
+    raw: Raw,
+    cleanup: Cleanup,
+}
+
+/// Direct access to the tables, to check what is stored.
+enum Raw {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+enum Cleanup {
+    File(PathBuf),
+    Schema { url: String, schema: String },
+}
+
+fn unique_name() -> String {
+    format!(
+        "{}_{:016x}",
+        std::process::id(),
+        rand::thread_rng().gen::<u64>()
+    )
+}
+
+impl Db {
+    /// A new SQLite file in the temporary directory, migrated, with a pool of several
+    /// connections (so concurrent sign-ins really are concurrent).
+    async fn sqlite() -> Self {
+        let path = std::env::temp_dir().join(format!("actix-oauth-accounts-{}.db", unique_name()));
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .expect("SQLite opens a temporary file");
+        let store = SqlStore::from_sqlite(pool.clone());
+        store.migrate().await.expect("SQLite migrates");
+        Self {
+            store,
+            raw: Raw::Sqlite(pool),
+            cleanup: Cleanup::File(path),
+        }
+    }
+
+    /// A new schema in the database at `DATABASE_URL`, migrated; `None` (after saying so) when
+    /// `DATABASE_URL` is not a PostgreSQL URL.
+    async fn postgres() -> Option<Self> {
+        let url = match std::env::var("DATABASE_URL") {
+            Ok(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => url,
+            _ => {
+                eprintln!("{SKIP}");
+                return None;
+            }
+        };
+        let schema = format!("t_accounts_{}", unique_name());
+        let mut admin = sqlx::PgConnection::connect(&url)
+            .await
+            .expect("PostgreSQL at DATABASE_URL accepts connections");
+        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+            .execute(&mut admin)
+            .await
+            .expect("a test schema can be created");
+        admin.close().await.ok();
+        let options = PgConnectOptions::from_str(&url)
+            .expect("DATABASE_URL parses")
+            .options([("search_path", schema.as_str())]);
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .expect("PostgreSQL pool connects");
+        let db = Self {
+            store: SqlStore::from_postgres(pool.clone()),
+            raw: Raw::Postgres(pool),
+            cleanup: Cleanup::Schema { url, schema },
+        };
+        db.store.migrate().await.expect("PostgreSQL migrates");
+        Some(db)
+    }
+
+    /// The stored token column of one identity, as bytes.
+    async fn raw_token(&self, provider: &str, subject: &str) -> Vec<u8> {
+        let sql = "SELECT token FROM accounts_identities WHERE provider = $1 AND subject = $2";
+        match &self.raw {
+            Raw::Sqlite(pool) => sqlx::query_scalar(sql)
+                .bind(provider)
+                .bind(subject)
+                .fetch_one(pool)
+                .await
+                .unwrap(),
+            Raw::Postgres(pool) => sqlx::query_scalar(sql)
+                .bind(provider)
+                .bind(subject)
+                .fetch_one(pool)
+                .await
+                .unwrap(),
+        }
+    }
+
+    /// How many rows a table has.
+    async fn count(&self, table: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        match &self.raw {
+            Raw::Sqlite(pool) => sqlx::query_scalar(&sql).fetch_one(pool).await.unwrap(),
+            Raw::Postgres(pool) => sqlx::query_scalar(&sql).fetch_one(pool).await.unwrap(),
+        }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::File(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut file = path.clone().into_os_string();
+                    file.push(suffix);
+                    let _ = std::fs::remove_file(file);
+                }
+            }
+            Cleanup::Schema { url, schema } => {
+                // Drop is synchronous: drop the schema from a thread with its own runtime.
+                let (url, schema) = (url.clone(), schema.clone());
+                let dropped = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("a runtime for cleanup");
+                    runtime.block_on(async move {
+                        let mut conn = sqlx::PgConnection::connect(&url).await?;
+                        sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                            .execute(&mut conn)
+                            .await?;
+                        conn.close().await
+                    })
+                })
+                .join();
+                if !matches!(dropped, Ok(Ok(()))) {
+                    eprintln!("could not drop test schema {}", self.cleanup_name());
+                }
+            }
+        }
+    }
+}
+
+impl Db {
+    fn cleanup_name(&self) -> &str {
+        match &self.cleanup {
+            Cleanup::Schema { schema, .. } => schema,
+            Cleanup::File(_) => "",
+        }
+    }
+}
+
+/// Runs each named scenario (an `async fn(&Db)`) as two tests, `NAME::sqlite` and
+/// `NAME::postgres`.
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[actix_rt::test]
+            async fn sqlite() {
+                let db = super::Db::sqlite().await;
+                assert_eq!(db.store.backend(), super::Backend::Sqlite);
+                super::$name(&db).await;
+            }
+
+            #[actix_rt::test]
+            async fn postgres() {
+                if let Some(db) = super::Db::postgres().await {
+                    assert_eq!(db.store.backend(), super::Backend::Postgres);
+                    super::$name(&db).await;
+                }
+            }
+        }
+    )*};
+}
+
+on_both_databases!(
+    created_then_returning,
+    linked_while_signed_in,
+    linked_by_verified_email,
+    unverified_email_never_links,
+    email_of_two_users_does_not_link,
+    identity_of_another_user_is_a_conflict,
+    stale_signed_in_user_counts_as_nobody,
+    unlink_refuses_the_last_identity,
+    delete_user_removes_its_identities,
+    tokens_round_trip_in_plain_text,
+    tokens_are_encrypted_at_rest,
+    concurrent_first_sign_ins_make_one_user,
+    concurrent_sign_ins_of_one_identity_make_one_user,
+);
+
+fn github(subject: &str) -> Profile {
+    Profile::new("github", subject)
+}
+
+fn google(subject: &str) -> Profile {
+    Profile::new("google", subject)
+}
+
+fn kind(result: Result<impl std::fmt::Debug, OAuthError>) -> ErrorKind {
+    result.expect_err("an error").kind()
+}
+
+async fn created_then_returning(db: &Db) {
+    let store = &db.store;
+    let profile = github("1")
+        .name("Ann")
+        .username("ann")
+        .email("Ann@Example.com", true);
+    let first = accounts::sign_in(store, &profile, None).await.unwrap();
+    assert_eq!(first.outcome, Outcome::Created);
+    assert_eq!(first.user.name.as_deref(), Some("Ann"));
+    assert_eq!(first.user.email.as_deref(), Some("Ann@Example.com"));
+    assert_eq!(first.identity.user_id, first.user.id);
+    assert_eq!(first.identity.username.as_deref(), Some("ann"));
+
+    // Returning: same user, the identity's fields follow the provider.
+    let renamed = github("1").name("Ann B").username("annb");
+    let again = accounts::sign_in(store, &renamed, None).await.unwrap();
+    assert_eq!(again.outcome, Outcome::Returning);
+    assert_eq!(again.user, first.user);
+    assert_eq!(again.identity.username.as_deref(), Some("annb"));
+    assert_eq!(again.identity.email, None);
+    assert_eq!(again.identity.created_at, first.identity.created_at);
+
+    // Returning while signed in as its own user is still returning.
+    let own = accounts::sign_in(store, &renamed, Some(first.user.id))
+        .await
+        .unwrap();
+    assert_eq!(own.outcome, Outcome::Returning);
+
+    assert_eq!(
+        store.user(first.user.id).await.unwrap(),
+        Some(first.user.clone())
+    );
+    assert_eq!(
+        store.user(UserId(first.user.id.0 + 1000)).await.unwrap(),
+        None
+    );
+    assert_eq!(db.count("accounts_users").await, 1);
+    assert_eq!(db.count("accounts_identities").await, 1);
+}
+
+async fn linked_while_signed_in(db: &Db) {
+    let store = &db.store;
+    let ann = accounts::sign_in(store, &github("1"), None).await.unwrap();
+    // Another email, even verified, does not matter: the signed-in user gets the identity.
+    let profile = google("g1").email("other@example.com", true);
+    let linked = accounts::sign_in(store, &profile, Some(ann.user.id))
+        .await
+        .unwrap();
+    assert_eq!(linked.outcome, Outcome::Linked);
+    assert_eq!(linked.user.id, ann.user.id);
+    // The user had no primary email: the verified one of the new identity fills it.
+    assert_eq!(linked.user.email.as_deref(), Some("other@example.com"));
+
+    let identities = store.identities(ann.user.id).await.unwrap();
+    let names: Vec<_> = identities
+        .iter()
+        .map(|i| (i.provider.as_str(), i.subject.as_str()))
+        .collect();
+    assert_eq!(names, [("github", "1"), ("google", "g1")]);
+
+    // Both identities now sign in the same user, signed in or not.
+    let back = accounts::sign_in(store, &google("g1"), None).await.unwrap();
+    assert_eq!(
+        (back.outcome, back.user.id),
+        (Outcome::Returning, ann.user.id)
+    );
+    assert_eq!(db.count("accounts_users").await, 1);
+}
+
+async fn linked_by_verified_email(db: &Db) {
+    let store = &db.store;
+    let ann = accounts::sign_in(store, &github("1").email("ann@example.com", true), None)
+        .await
+        .unwrap();
+    // Case and surrounding space do not matter.
+    let profile = google("g1").email("  ANN@example.COM", true);
+    let linked = accounts::sign_in(store, &profile, None).await.unwrap();
+    assert_eq!(linked.outcome, Outcome::LinkedByEmail);
+    assert_eq!(linked.user.id, ann.user.id);
+    assert_eq!(store.identities(ann.user.id).await.unwrap().len(), 2);
+
+    // A verified email of an identity counts too, not only the user's primary email.
+    let bob = accounts::sign_in(store, &github("2"), None).await.unwrap();
+    assert_eq!(bob.user.email, None);
+    accounts::sign_in(
+        store,
+        &Profile::new("gitlab", "b").email("bob@example.com", true),
+        Some(bob.user.id),
+    )
+    .await
+    .unwrap();
+    let by_identity = accounts::sign_in(store, &google("g2").email("Bob@Example.com", true), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (by_identity.outcome, by_identity.user.id),
+        (Outcome::LinkedByEmail, bob.user.id)
+    );
+    assert_eq!(db.count("accounts_users").await, 2);
+}
+
+async fn unverified_email_never_links(db: &Db) {
+    let store = &db.store;
+    let ann = accounts::sign_in(store, &github("1").email("ann@example.com", true), None)
+        .await
+        .unwrap();
+    let typed = google("g1").email("ann@example.com", false);
+    let other = accounts::sign_in(store, &typed, None).await.unwrap();
+    assert_eq!(other.outcome, Outcome::Created);
+    assert_ne!(other.user.id, ann.user.id);
+    // Users keep verified emails only.
+    assert_eq!(other.user.email, None);
+    assert_eq!(other.identity.email.as_deref(), Some("ann@example.com"));
+    assert!(!other.identity.email_verified);
+
+    // An unverified identity email is no owner either: a third verified sign-in links to Ann.
+    let third = accounts::sign_in(
+        store,
+        &Profile::new("gitlab", "x").email("ann@example.com", true),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (third.outcome, third.user.id),
+        (Outcome::LinkedByEmail, ann.user.id)
+    );
+
+    // And an unverified identity never gives a user its first primary email.
+    let nobody = accounts::sign_in(store, &github("2"), None).await.unwrap();
+    let linked = accounts::sign_in(
+        store,
+        &google("g2").email("new@example.com", false),
+        Some(nobody.user.id),
+    )
+    .await
+    .unwrap();
+    assert_eq!(linked.outcome, Outcome::Linked);
+    assert_eq!(linked.user.email, None);
+}
+
+async fn email_of_two_users_does_not_link(db: &Db) {
+    let store = &db.store;
+    let ann = accounts::sign_in(store, &github("1").email("shared@example.com", true), None)
+        .await
+        .unwrap();
+    // Bob, signed in, links an identity with the same verified email: two users have it now.
+    let bob = accounts::sign_in(store, &github("2"), None).await.unwrap();
+    accounts::sign_in(
+        store,
+        &google("g2").email("shared@example.com", true),
+        Some(bob.user.id),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        store.user(bob.user.id).await.unwrap().unwrap().email,
+        None,
+        "Ann keeps the primary email"
+    );
+
+    let third = accounts::sign_in(
+        store,
+        &Profile::new("gitlab", "3").email("Shared@example.com", true),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(third.outcome, Outcome::Created);
+    assert_ne!(third.user.id, ann.user.id);
+    assert_ne!(third.user.id, bob.user.id);
+    assert_eq!(third.user.email, None);
+    assert_eq!(db.count("accounts_users").await, 3);
+}
+
+async fn identity_of_another_user_is_a_conflict(db: &Db) {
+    let store = &db.store;
+    let ann = accounts::sign_in(store, &github("1"), None).await.unwrap();
+    let bob = accounts::sign_in(store, &github("2"), None).await.unwrap();
+    let err = accounts::sign_in(store, &github("1"), Some(bob.user.id))
+        .await
+        .expect_err("an identity is never moved silently");
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert_eq!(
+        actix_web::ResponseError::status_code(&err),
+        actix_web::http::StatusCode::CONFLICT
+    );
+    // Nothing moved.
+    assert_eq!(store.identities(ann.user.id).await.unwrap().len(), 1);
+    assert_eq!(store.identities(bob.user.id).await.unwrap().len(), 1);
+}
+
+async fn stale_signed_in_user_counts_as_nobody(db: &Db) {
+    let store = &db.store;
+    let gone = accounts::sign_in(store, &github("1"), None).await.unwrap();
+    assert!(store.delete_user(gone.user.id).await.unwrap());
+    let next = accounts::sign_in(store, &google("g1"), Some(gone.user.id))
+        .await
+        .unwrap();
+    assert_eq!(next.outcome, Outcome::Created);
+    assert_ne!(next.user.id, gone.user.id, "ids are never reused");
+}
+
+async fn unlink_refuses_the_last_identity(db: &Db) {
+    let store = &db.store;
+    let ann = accounts::sign_in(store, &github("1"), None).await.unwrap();
+    let bob = accounts::sign_in(store, &github("2"), None).await.unwrap();
+    accounts::sign_in(store, &google("g1"), Some(ann.user.id))
+        .await
+        .unwrap();
+
+    // Not Ann's identity, or no such identity: nothing to unlink.
+    assert!(!store.unlink(ann.user.id, "github", "2").await.unwrap());
+    assert!(!store.unlink(ann.user.id, "github", "404").await.unwrap());
+
+    assert!(store.unlink(ann.user.id, "github", "1").await.unwrap());
+    let left = store.identities(ann.user.id).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].provider, "google");
+    assert_eq!(
+        kind(store.unlink(ann.user.id, "google", "g1").await),
+        ErrorKind::Conflict
+    );
+    assert_eq!(
+        kind(store.unlink(bob.user.id, "github", "2").await),
+        ErrorKind::Conflict
+    );
+    assert_eq!(store.identities(ann.user.id).await.unwrap().len(), 1);
+
+    // The unlinked identity is new again: it makes a new user.
+    let again = accounts::sign_in(store, &github("1"), None).await.unwrap();
+    assert_eq!(again.outcome, Outcome::Created);
+}
+
+async fn delete_user_removes_its_identities(db: &Db) {
+    let store = &db.store;
+    let ann = accounts::sign_in(store, &github("1"), None).await.unwrap();
+    accounts::sign_in(store, &google("g1"), Some(ann.user.id))
+        .await
+        .unwrap();
+    let bob = accounts::sign_in(store, &github("2"), None).await.unwrap();
+    let token = TokenResponse::new(AccessToken::new("t".into()));
+    assert!(store.store_token("github", "1", &token).await.unwrap());
+
+    assert!(store.delete_user(ann.user.id).await.unwrap());
+    assert!(!store.delete_user(ann.user.id).await.unwrap());
+    assert_eq!(store.user(ann.user.id).await.unwrap(), None);
+    assert!(store.identities(ann.user.id).await.unwrap().is_empty());
+    assert_eq!(store.identity("google", "g1").await.unwrap(), None);
+    assert!(store.load_token("github", "1").await.unwrap().is_none());
+    assert_eq!(db.count("accounts_identities").await, 1);
+    assert!(store.user(bob.user.id).await.unwrap().is_some());
+}
+
+fn full_token() -> TokenResponse {
+    let mut extra = serde_json::Map::new();
+    extra.insert("team".into(), serde_json::json!({ "id": 7 }));
+    TokenResponse::new(AccessToken::new("access-SECRET-123".into()))
+        .with_token_type("Bearer".into())
+        .with_expiry(Some(1_900_000_000))
+        .with_refresh_token(Some(RefreshToken::new("refresh-SECRET-456".into())))
+        .with_scope(Some("read write".into()))
+        .with_token_secret(Some("oauth1-SECRET-789".into()))
+        .with_extra(extra)
+}
+
+fn assert_same_token(a: &TokenResponse, b: &TokenResponse) {
+    assert_eq!(a.access_token().secret(), b.access_token().secret());
+    assert_eq!(a.token_type(), b.token_type());
+    assert_eq!(a.expires_at(), b.expires_at());
+    assert_eq!(
+        a.refresh_token().map(|t| t.secret()),
+        b.refresh_token().map(|t| t.secret())
+    );
+    assert_eq!(a.scope(), b.scope());
+    assert_eq!(a.token_secret(), b.token_secret());
+    assert_eq!(a.extra(), b.extra());
+}
+
+async fn token_round_trip(db: &Db, store: &SqlStore) {
+    let ann = accounts::sign_in(store, &github("1"), None).await.unwrap();
+    assert!(store.load_token("github", "1").await.unwrap().is_none());
+    assert!(store
+        .user_token(ann.user.id, "github")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(!store
+        .store_token("github", "404", &full_token())
+        .await
+        .unwrap());
+
+    assert!(store
+        .store_token("github", "1", &full_token())
+        .await
+        .unwrap());
+    let loaded = store.load_token("github", "1").await.unwrap().unwrap();
+    assert_same_token(&loaded, &full_token());
+    let for_user = store
+        .user_token(ann.user.id, "github")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_same_token(&for_user, &full_token());
+    assert!(store
+        .user_token(ann.user.id, "google")
+        .await
+        .unwrap()
+        .is_none());
+
+    // Storing again replaces.
+    let newer = TokenResponse::new(AccessToken::new("access-2".into()));
+    assert!(store.store_token("github", "1", &newer).await.unwrap());
+    let loaded = store.load_token("github", "1").await.unwrap().unwrap();
+    assert_eq!(loaded.access_token().secret(), "access-2");
+    assert!(loaded.refresh_token().is_none());
+
+    assert!(store
+        .store_token("github", "1", &full_token())
+        .await
+        .unwrap());
+    let _ = db;
+}
+
+async fn tokens_round_trip_in_plain_text(db: &Db) {
+    token_round_trip(db, &db.store).await;
+    let raw = db.raw_token("github", "1").await;
+    assert!(String::from_utf8_lossy(&raw).contains("access-SECRET-123"));
+}
+
+async fn tokens_are_encrypted_at_rest(db: &Db) {
+    let key = TokenKey::generate();
+    let store = db.store.clone().token_key(key.clone());
+    token_round_trip(db, &store).await;
+    let raw = db.raw_token("github", "1").await;
+    let text = String::from_utf8_lossy(&raw);
+    for secret in [
+        "access-SECRET-123",
+        "refresh-SECRET-456",
+        "oauth1-SECRET-789",
+    ] {
+        assert!(!text.contains(secret), "{secret} is stored in plain text");
+    }
+    // Without the key, or with another, the token does not open.
+    assert_eq!(
+        kind(db.store.load_token("github", "1").await),
+        ErrorKind::Configuration
+    );
+    let wrong = db.store.clone().token_key(TokenKey::generate());
+    assert_eq!(
+        kind(wrong.load_token("github", "1").await),
+        ErrorKind::Configuration
+    );
+    // The key's owner still reads it.
+    let again = db.store.clone().token_key(key);
+    assert_same_token(
+        &again.load_token("github", "1").await.unwrap().unwrap(),
+        &full_token(),
+    );
+}
+
+const ROUNDS: usize = 20;
+
+async fn concurrent_first_sign_ins_make_one_user(db: &Db) {
+    let store = &db.store;
+    for round in 0..ROUNDS {
+        let email = format!("race{round}@example.com");
+        let a = github(&format!("a{round}")).email(&email, true);
+        let b = google(&format!("b{round}")).email(email.to_uppercase(), true);
+        let (a, b) = tokio::join!(
+            accounts::sign_in(store, &a, None),
+            accounts::sign_in(store, &b, None)
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.user.id, b.user.id, "round {round}: one user");
+        let mut outcomes = [a.outcome, b.outcome];
+        outcomes.sort_by_key(|o| *o != Outcome::Created);
+        assert_eq!(outcomes, [Outcome::Created, Outcome::LinkedByEmail]);
+        assert_eq!(store.identities(a.user.id).await.unwrap().len(), 2);
+    }
+    assert_eq!(db.count("accounts_users").await, ROUNDS as i64);
+    assert_eq!(db.count("accounts_identities").await, 2 * ROUNDS as i64);
+}
+
+async fn concurrent_sign_ins_of_one_identity_make_one_user(db: &Db) {
+    let store = &db.store;
+    for round in 0..ROUNDS {
+        let profile = github(&format!("same{round}"));
+        let (a, b) = tokio::join!(
+            accounts::sign_in(store, &profile, None),
+            accounts::sign_in(store, &profile, None)
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.user.id, b.user.id, "round {round}: one user");
+        let mut outcomes = [a.outcome, b.outcome];
+        outcomes.sort_by_key(|o| *o != Outcome::Created);
+        assert_eq!(outcomes, [Outcome::Created, Outcome::Returning]);
+    }
+    assert_eq!(db.count("accounts_users").await, ROUNDS as i64);
+}
+
+#[actix_rt::test]
+async fn connect_opens_sqlite_in_memory_and_rejects_other_urls() {
+    let store = SqlStore::connect("sqlite::memory:").await.unwrap();
+    assert_eq!(store.backend(), Backend::Sqlite);
+    store.migrate().await.unwrap();
+    // Migrating twice is a no-op.
+    store.migrate().await.unwrap();
+    let first = accounts::sign_in(&store, &github("1"), None).await.unwrap();
+    // The in-memory database survives across calls (one connection, kept).
+    let again = accounts::sign_in(&store, &github("1"), None).await.unwrap();
+    assert_eq!(
+        (first.user.id, again.outcome),
+        (again.user.id, Outcome::Returning)
+    );
+    store.close().await;
+
+    for url in ["mysql://localhost/db", "accounts.db", ""] {
+        assert_eq!(
+            kind(SqlStore::connect(url).await),
+            ErrorKind::Configuration,
+            "{url}"
+        );
+    }
+    let missing = std::env::temp_dir().join(format!("actix-oauth-missing-{}.db", unique_name()));
+    let url = format!("sqlite://{}", missing.display());
+    assert_eq!(kind(SqlStore::connect(&url).await), ErrorKind::Storage);
+}
+
+#[actix_rt::test]
+async fn connect_opens_a_sqlite_file_and_postgres() {
+    let path = std::env::temp_dir().join(format!("actix-oauth-connect-{}.db", unique_name()));
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let store = SqlStore::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let first = accounts::sign_in(&store, &github("1"), None).await.unwrap();
+    store.close().await;
+    // The file keeps the accounts.
+    let store = SqlStore::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let again = accounts::sign_in(&store, &github("1"), None).await.unwrap();
+    assert_eq!(
+        (again.user.id, again.outcome),
+        (first.user.id, Outcome::Returning)
+    );
+    store.close().await;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.clone().into_os_string();
+        file.push(suffix);
+        let _ = std::fs::remove_file(file);
+    }
+
+    match std::env::var("DATABASE_URL") {
+        Ok(url) if url.starts_with("postgres") => {
+            let store = SqlStore::connect(&url).await.unwrap();
+            assert_eq!(store.backend(), Backend::Postgres);
+            store.close().await;
+        }
+        _ => eprintln!("{SKIP}"),
+    }
+}
