@@ -238,6 +238,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn error_for_status_keeps_the_provider_error() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
+        let ok = OAuthResponse::new(201, headers.clone(), b"{}".to_vec());
+        assert!(ok.error_for_status().is_ok());
+        let refused = OAuthResponse::new(
+            403,
+            headers,
+            br#"{"error":"insufficient_scope","error_description":"no"}"#.to_vec(),
+        );
+        match refused.error_for_status() {
+            Err(OAuthError::Provider {
+                error,
+                description,
+                status,
+                ..
+            }) => {
+                assert_eq!(error, "insufficient_scope");
+                assert_eq!(description.as_deref(), Some("no"));
+                assert_eq!(status, Some(403));
+            }
+            other => panic!("{other:?}"),
+        }
+        let html = OAuthResponse::new(500, HeaderMap::new(), b"<h1>oops</h1>".to_vec());
+        assert_eq!(
+            html.error_for_status().unwrap_err().kind(),
+            crate::ErrorKind::UnexpectedStatus
+        );
+    }
+
+    #[test]
     fn decodes_by_media_type() {
         assert_eq!(
             ResponseData::decode(Some("application/json; charset=utf-8"), br#"{"a":1}"#).to_json(),

@@ -14,9 +14,11 @@ use ::oauth2::{
 use rand::{distributions::Alphanumeric, Rng as _};
 use url::Url;
 
+pub(crate) use self::signature::base_string;
 #[cfg(feature = "rsa-sha1")]
 pub use self::signature::RsaSigningKey;
-pub(crate) use self::signature::{base_string, parse_authorization_header, verify};
+#[cfg(feature = "dev-provider")]
+pub(crate) use self::signature::{parse_authorization_header, verify};
 pub use self::signature::{percent_encode, sign, signature_base_string, SignatureMethod};
 use crate::{
     error::OAuthError,

@@ -187,6 +187,7 @@ pub fn sign(
     }
 }
 
+#[cfg_attr(not(feature = "dev-provider"), allow(dead_code))]
 /// Checks an HMAC or PLAINTEXT signature in constant time (used by the development provider).
 pub(crate) fn verify(
     method: SignatureMethod,
@@ -251,6 +252,7 @@ pub(crate) fn authorization_header<'a>(
     out
 }
 
+#[cfg_attr(not(feature = "dev-provider"), allow(dead_code))]
 /// Reads the parameters of an `Authorization: OAuth …` header (§3.5.1), decoded.
 /// `None` when it is not an OAuth header or is malformed.
 pub(crate) fn parse_authorization_header(value: &str) -> Option<Vec<(String, String)>> {
@@ -277,6 +279,7 @@ pub(crate) fn parse_authorization_header(value: &str) -> Option<Vec<(String, Str
     Some(out)
 }
 
+#[cfg_attr(not(feature = "dev-provider"), allow(dead_code))]
 /// Decodes `%XX` escapes (not `+`), failing on invalid escapes or UTF-8.
 fn percent_encoding_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
