@@ -6,7 +6,7 @@
 //! ```
 //!
 //! Routes: `GET /`, `GET /auth/{provider}?next=/path`, `GET /auth/{provider}/callback`,
-//! `GET /me`, `GET|POST /api/{provider}/{path…}`, `POST /logout`, `GET /healthz`.
+//! `GET /me`, `GET|POST /api/{provider}/{path…}`, `POST /unlink`, `POST /logout`, `GET /healthz`.
 
 use std::net::SocketAddr;
 
@@ -67,9 +67,14 @@ async fn home(
                 .iter()
                 .map(|i| {
                     format!(
-                        "<li>{} — {}</li>",
+                        "<li>{} — {} <form class=\"inline\" method=\"post\" action=\"/unlink\">\
+                         <input type=\"hidden\" name=\"provider\" value=\"{}\">\
+                         <input type=\"hidden\" name=\"subject\" value=\"{}\">\
+                         <button class=\"unlink\">Unlink</button></form></li>",
                         escape(&i.provider),
-                        escape(i.username.as_deref().unwrap_or(&i.subject))
+                        escape(i.username.as_deref().unwrap_or(&i.subject)),
+                        escape(&i.provider),
+                        escape(&i.subject)
                     )
                 })
                 .collect();
@@ -99,7 +104,8 @@ async fn home(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>actix-oauth example</title>\
          <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}}\
          .button{{display:inline-block;padding:.5rem 1rem;border:1px solid #333;border-radius:.4rem;text-decoration:none;color:#111}}\
-         .message{{background:#fff3cd;padding:.5rem 1rem;border-radius:.4rem}}</style></head>\
+         .message{{background:#fff3cd;padding:.5rem 1rem;border-radius:.4rem}}\
+         form.inline{{display:inline;margin-left:.5rem}}</style></head>\
          <body><h1>actix-oauth example</h1>{message}{who}<h2>{verb}</h2>{buttons}</body></html>"
     )))
 }
@@ -199,6 +205,33 @@ async fn api(
                 .json(json!({ "error": err.kind().as_str(), "message": err.to_string() }))
         }
     }
+}
+
+#[derive(Deserialize)]
+struct Unlink {
+    provider: String,
+    subject: String,
+}
+
+/// `POST /unlink`: removes one identity of the signed-in user (never the last one).
+async fn unlink(
+    session: Session,
+    store: web::Data<SqlStore>,
+    form: web::Form<Unlink>,
+) -> Result<HttpResponse, OAuthError> {
+    let Some(user) = signed_in(&session) else {
+        return Ok(HttpResponse::Unauthorized().json(json!({ "error": "not_signed_in" })));
+    };
+    let message = match store.unlink(user, &form.provider, &form.subject).await {
+        Ok(true) => format!("Unlinked {}.", form.provider),
+        Ok(false) => "There was no such identity.".to_owned(),
+        Err(OAuthError::Conflict(_)) => "You cannot unlink your only identity.".to_owned(),
+        Err(other) => return Err(other),
+    };
+    let query = serde_urlencoded::to_string([("message", message)]).unwrap_or_default();
+    Ok(HttpResponse::SeeOther()
+        .insert_header((LOCATION, format!("/?{query}")))
+        .finish())
 }
 
 async fn logout(session: Session) -> HttpResponse {
@@ -509,6 +542,7 @@ async fn serve<S: SessionStore + 'static>(
             .route("/me", web::get().to(me))
             .route("/api/{provider}/{tail:.*}", web::get().to(api))
             .route("/api/{provider}/{tail:.*}", web::post().to(api))
+            .route("/unlink", web::post().to(unlink))
             .route("/logout", web::post().to(logout))
             .route(
                 "/healthz",

@@ -313,6 +313,14 @@ impl Browser {
         self.finish(res).await
     }
 
+    /// Another browser holding a copy of this one's cookies (a stolen or stale cookie jar).
+    pub fn fork(&self) -> Browser {
+        Browser {
+            client: self.client.clone(),
+            jar: Arc::new(Mutex::new(self.jar.lock().unwrap().clone())),
+        }
+    }
+
     pub fn has_cookies(&self) -> bool {
         !self.jar.lock().unwrap().is_empty()
     }

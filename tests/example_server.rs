@@ -1,0 +1,303 @@
+//! The example server as users run it: the real binary, configured by a TOML file and the
+//! environment. Two instances share one Redis (sessions) and one accounts database, and a
+//! handshake begun on one completes on the other, as behind a load balancer.
+#![cfg(all(feature = "dev-provider", feature = "accounts"))]
+
+mod common;
+
+use std::{
+    io::{BufRead as _, BufReader},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use actix_oauth::dev::DevProvider;
+use common::Browser;
+
+/// The example binary cargo built next to this test.
+fn server_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir");
+    dir.join("examples").join(if cfg!(windows) {
+        "server.exe"
+    } else {
+        "server"
+    })
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A running example server; killed when dropped.
+struct Instance {
+    child: Child,
+    port: u16,
+}
+
+impl Instance {
+    fn start(envs: &[(&str, String)], args: &[&str]) -> Result<Self, String> {
+        let port = free_port();
+        let mut cmd = Command::new(server_bin());
+        cmd.args(args)
+            .env("BIND", format!("127.0.0.1:{port}"))
+            .env_remove("REDIS_URL")
+            .env_remove("DATABASE_URL")
+            .env_remove("ACTIX_OAUTH_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("{}: {e}", server_bin().display()))?;
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        // The server prints one line once it listens; a configuration error exits instead.
+        let read = BufReader::new(stdout).read_line(&mut line);
+        if read.map(|n| n == 0).unwrap_or(true) {
+            let output = child.wait_with_output().map_err(|e| e.to_string())?;
+            return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+        }
+        assert!(line.contains("listening on"), "{line}");
+        Ok(Self { child, port })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn wait_healthy(instance: &Instance) {
+    let started = Instant::now();
+    loop {
+        let ok = awc::Client::default()
+            .get(instance.url("/healthz"))
+            .send()
+            .await
+            .map(|r| r.status().is_success())
+            .unwrap_or(false);
+        if ok {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the server did not come up"
+        );
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[actix_rt::test]
+async fn a_bad_configuration_stops_the_server_naming_the_field() {
+    let dir = std::env::temp_dir().join(format!("actix-oauth-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[providers.github]\nkind = \"oauth2\"\npreset = \"github\"\nclient_id = \"x\"\n",
+    )
+    .unwrap();
+    let err = Instance::start(&[], &["--config", bad.to_str().unwrap()])
+        .err()
+        .expect("refused");
+    assert!(err.contains("consumer_secret"), "{err}");
+    std::fs::write(
+        &bad,
+        "[providers.gh]\nkind = \"oauth2\"\nclient_idd = \"x\"\n",
+    )
+    .unwrap();
+    let err = Instance::start(&[], &["--config", bad.to_str().unwrap()])
+        .err()
+        .expect("refused");
+    assert!(err.contains("client_idd"), "{err}");
+    std::fs::write(
+        &bad,
+        "[providers.gh]\nkind = \"oauth2\"\npreset = \"nope\"\n",
+    )
+    .unwrap();
+    let err = Instance::start(&[], &["--config", bad.to_str().unwrap()])
+        .err()
+        .expect("refused");
+    assert!(err.contains("providers.gh.preset"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[actix_rt::test]
+async fn two_instances_share_sessions_through_redis() {
+    let Ok(redis) = std::env::var("REDIS_URL") else {
+        eprintln!("REDIS_URL unset: skipping the two-instance Redis session test");
+        return;
+    };
+    // The origin both instances sit behind; the browser is sent to one or the other.
+    let balancer = format!("http://127.0.0.1:{}", free_port());
+    let provider = DevProvider::builder()
+        .client(
+            "shared-app",
+            "shared-secret",
+            [format!("{balancer}/auth/corp/callback")],
+        )
+        .start()
+        .expect("dev provider");
+    let dir = std::env::temp_dir().join(format!(
+        "actix-oauth-two-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("providers.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "dev_provider = false\n[providers.corp]\nkind = \"oauth2\"\nclient_id = \"shared-app\"\nclient_secret = \"shared-secret\"\n\
+             authorize_url = \"{}\"\naccess_token_url = \"{}\"\nuserinfo_url = \"{}\"\nbase_url = \"{}\"\nscope = \"openid profile email\"\n",
+            provider.authorize_url(),
+            provider.token_url(),
+            provider.userinfo_url(),
+            provider.api_url()
+        ),
+    )
+    .unwrap();
+    let database = format!(
+        "sqlite://{}?mode=rwc",
+        dir.join("accounts.sqlite3").display()
+    );
+    let env = [
+        ("REDIS_URL", redis),
+        ("DATABASE_URL", database),
+        ("PUBLIC_URL", balancer.clone()),
+        ("SESSION_KEY", "k".repeat(64)),
+    ];
+    let args = ["--config", config.to_str().unwrap()];
+    let a = Instance::start(&env, &args).expect("instance a");
+    let b = Instance::start(&env, &args).expect("instance b");
+    wait_healthy(&a).await;
+    wait_healthy(&b).await;
+
+    let browser = Browser::new();
+    // Begin on A.
+    let start = browser.get(&a.url("/auth/corp?next=/me")).await;
+    assert_eq!(start.status, 302, "{}", start.text());
+    let authorize = url::Url::parse(start.location.as_deref().unwrap()).unwrap();
+    let mut form: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
+    form.push(("decision".into(), "approve".into()));
+    form.push(("user".into(), "alice".into()));
+    let mut post = authorize.clone();
+    post.set_query(None);
+    let back = browser.post_form(post.as_str(), &form).await;
+    let callback = back.location.expect("redirect to the balancer");
+    assert!(callback.starts_with(&balancer), "{callback}");
+    // The balancer routes the callback to B, which completes the handshake A began.
+    let on_b = callback.replacen(&balancer, &b.url(""), 1);
+    let done = browser.get(&on_b).await;
+    assert_eq!(done.status, 303, "{}", done.text());
+    assert_eq!(done.location.as_deref(), Some("/me"));
+
+    let me_a = browser.get(&a.url("/me")).await;
+    assert_eq!(me_a.status, 200, "{}", me_a.text());
+    assert_eq!(me_a.json()["identities"][0]["provider"], "corp");
+    let me_b = browser.get(&b.url("/me")).await;
+    assert_eq!(me_b.json()["user_id"], me_a.json()["user_id"]);
+
+    // Signing out on B signs out on A: even a copy of the old session cookie is dead there.
+    let old_cookie = browser.fork();
+    let out = browser.post_form(&b.url("/logout"), &[]).await;
+    assert_eq!(out.status, 303);
+    assert_eq!(browser.get(&a.url("/me")).await.status, 401);
+    assert_eq!(old_cookie.get(&a.url("/me")).await.status, 401);
+    drop((a, b));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Approves the development provider's consent page the browser was sent to; returns the
+/// redirect back to the app.
+async fn approve(browser: &Browser, authorize: &str, oauth1: bool) -> String {
+    let url = url::Url::parse(authorize).unwrap();
+    let mut form: Vec<(String, String)> = url
+        .query_pairs()
+        .into_owned()
+        .filter(|(k, _)| !oauth1 || k == "oauth_token")
+        .collect();
+    form.push(("decision".into(), "approve".into()));
+    form.push(("user".into(), "bob".into()));
+    let mut post = url.clone();
+    post.set_query(None);
+    let back = browser.post_form(post.as_str(), &form).await;
+    assert_eq!(back.status, 302, "{}", back.text());
+    back.location.unwrap()
+}
+
+#[actix_rt::test]
+async fn offline_defaults_sign_in_link_unlink_and_call() {
+    let dir = std::env::temp_dir().join(format!(
+        "actix-oauth-one-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let database = format!(
+        "sqlite://{}?mode=rwc",
+        dir.join("accounts.sqlite3").display()
+    );
+    let server = Instance::start(&[("DATABASE_URL", database)], &[]).expect("server");
+    wait_healthy(&server).await;
+    let browser = Browser::new();
+    assert_eq!(browser.get(&server.url("/me")).await.status, 401);
+
+    for (provider, oauth1) in [("dev", false), ("dev-oauth1", true)] {
+        let start = browser.get(&server.url(&format!("/auth/{provider}"))).await;
+        assert_eq!(start.status, 302, "{}", start.text());
+        let back = approve(&browser, start.location.as_deref().unwrap(), oauth1).await;
+        let done = browser.get(&back).await;
+        assert_eq!(done.status, 303, "{provider}: {}", done.text());
+    }
+    let me = browser.get(&server.url("/me")).await.json();
+    assert_eq!(me["name"], "Bob Example", "{me}");
+    assert_eq!(me["identities"].as_array().unwrap().len(), 2, "{me}");
+
+    let api = browser.get(&server.url("/api/dev-oauth1/me")).await.json();
+    assert_eq!(api["status"], 200, "{api}");
+    assert_eq!(api["data"]["screen_name"], "bob");
+    let api = browser.get(&server.url("/api/dev/me")).await.json();
+    assert_eq!(api["data"]["preferred_username"], "bob", "{api}");
+
+    let unlink = |subject: &str, provider: &str| {
+        vec![
+            ("provider".to_owned(), provider.to_owned()),
+            ("subject".to_owned(), subject.to_owned()),
+        ]
+    };
+    let page = browser
+        .post_form(&server.url("/unlink"), &unlink("dev-bob", "dev-oauth1"))
+        .await;
+    assert_eq!(page.status, 303);
+    let me = browser.get(&server.url("/me")).await.json();
+    assert_eq!(me["identities"].as_array().unwrap().len(), 1, "{me}");
+    let page = browser
+        .post_form(&server.url("/unlink"), &unlink("dev-bob", "dev"))
+        .await;
+    let location = page.location.unwrap();
+    assert!(location.contains("only+identity"), "{location}");
+    let home = browser.get(&server.url(&location)).await.text();
+    assert!(
+        home.contains("You cannot unlink your only identity."),
+        "{home}"
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
