@@ -101,9 +101,12 @@ async fn home(
         })
         .collect();
     Ok(HttpResponse::Ok().content_type(ContentType::html()).body(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>actix-oauth example</title>\
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>actix-oauth example</title>\
          <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}}\
-         .button{{display:inline-block;padding:.5rem 1rem;border:1px solid #333;border-radius:.4rem;text-decoration:none;color:#111}}\
+         .button,button{{display:inline-block;padding:.5rem 1rem;border:1px solid #333;border-radius:.4rem;\
+         text-decoration:none;color:#111;background:#fff;font:inherit;cursor:pointer}}\
+         button.unlink{{padding:.1rem .6rem;font-size:.85rem}}\
          .message{{background:#fff3cd;padding:.5rem 1rem;border-radius:.4rem}}\
          form.inline{{display:inline;margin-left:.5rem}}</style></head>\
          <body><h1>actix-oauth example</h1>{message}{who}<h2>{verb}</h2>{buttons}</body></html>"
@@ -121,6 +124,12 @@ async fn login(
     provider: web::Path<String>,
     query: web::Query<Next>,
 ) -> Result<HttpResponse, OAuthError> {
+    if oauth.remote_app(&provider).is_err() {
+        return Ok(HttpResponse::NotFound().content_type(ContentType::html()).body(format!(
+            "<!doctype html><title>Not found</title><p>No provider is named <code>{}</code>. <a href=\"/\">Back</a></p>",
+            escape(&provider)
+        )));
+    }
     oauth
         .authorize(&req, &provider, query.next.as_deref())
         .await
