@@ -173,10 +173,14 @@ async fn two_instances_share_sessions_through_redis() {
         ),
     )
     .unwrap();
-    let database = format!(
-        "sqlite://{}?mode=rwc",
-        dir.join("accounts.sqlite3").display()
-    );
+    // Accounts in the machine's PostgreSQL when there is one (as deployed), else a SQLite file.
+    let database = match std::env::var("DATABASE_URL") {
+        Ok(url) if url.starts_with("postgres") => url,
+        _ => format!(
+            "sqlite://{}?mode=rwc",
+            dir.join("accounts.sqlite3").display()
+        ),
+    };
     let env = [
         ("REDIS_URL", redis),
         ("DATABASE_URL", database),
