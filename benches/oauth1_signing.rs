@@ -58,6 +58,12 @@ fn signing(c: &mut Criterion) {
             b.iter(|| sign(method, black_box(&base), CONSUMER_SECRET, TOKEN_SECRET).unwrap())
         });
     }
+    group.bench_function("part: parse the request URL", |b| {
+        b.iter(|| url::Url::parse(black_box(&url)).unwrap())
+    });
+    group.bench_function("part: base string (parse, encode, sort)", |b| {
+        b.iter(|| signature_base_string("POST", black_box(&url), black_box(&params)).unwrap())
+    });
     group.bench_function("base string + sign HMAC-SHA1", |b| {
         b.iter(|| {
             let base = signature_base_string("POST", black_box(&url), black_box(&params)).unwrap();

@@ -60,14 +60,23 @@ pub fn percent_encode(text: &str) -> String {
 
 fn encode_into(out: &mut String, text: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &byte in text.as_bytes() {
+    let bytes = text.as_bytes();
+    let mut run = 0;
+    for (i, &byte) in bytes.iter().enumerate() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push('%');
-            out.push(HEX[usize::from(byte >> 4)] as char);
-            out.push(HEX[usize::from(byte & 15)] as char);
+            continue;
         }
+        // `run..i` holds only unreserved ASCII, so both ends are character boundaries.
+        if run < i {
+            out.push_str(&text[run..i]);
+        }
+        out.push('%');
+        out.push(HEX[usize::from(byte >> 4)] as char);
+        out.push(HEX[usize::from(byte & 15)] as char);
+        run = i + 1;
+    }
+    if run < bytes.len() {
+        out.push_str(&text[run..]);
     }
 }
 
@@ -117,35 +126,47 @@ pub(crate) fn base_string<'a>(
     // §3.4.1.3.2: every name and value encoded, sorted by name then value as bytes, joined.
     // `oauth_signature` is left out wherever it was sent (§3.4.1.3.1); `realm` only where the
     // Authorization header carried it, which `parse_authorization_header` drops.
-    let query = url.query_pairs();
-    let mut encoded: Vec<(String, String)> = query
-        .filter(|(k, _)| k != "oauth_signature")
-        .map(|(k, v)| (percent_encode(&k), percent_encode(&v)))
-        .chain(
-            params
-                .into_iter()
-                .filter(|(k, _)| *k != "oauth_signature")
-                .map(|(k, v)| (percent_encode(k), percent_encode(v))),
-        )
-        .collect();
-    encoded.sort_unstable();
-    let mut normalized =
-        String::with_capacity(encoded.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
-    for (i, (k, v)) in encoded.iter().enumerate() {
-        if i > 0 {
-            normalized.push('&');
+    // All pairs are encoded into one buffer and sorted as spans of it: no allocation per pair.
+    let mut encoded = String::with_capacity(256);
+    let mut spans: Vec<(usize, usize, usize)> = Vec::with_capacity(16);
+    let mut push = |k: &str, v: &str| {
+        if k == "oauth_signature" {
+            return;
         }
-        normalized.push_str(k);
-        normalized.push('=');
-        normalized.push_str(v);
+        let start = encoded.len();
+        encode_into(&mut encoded, k);
+        let mid = encoded.len();
+        encode_into(&mut encoded, v);
+        spans.push((start, mid, encoded.len()));
+    };
+    for (k, v) in url.query_pairs() {
+        push(&k, &v);
     }
+    for (k, v) in params {
+        push(k, v);
+    }
+    let pair =
+        |&(start, mid, end): &(usize, usize, usize)| (&encoded[start..mid], &encoded[mid..end]);
+    spans.sort_unstable_by(|a, b| pair(a).cmp(&pair(b)));
     let uri = base_string_uri(url);
-    let mut out = String::with_capacity(method.len() + uri.len() * 2 + normalized.len() * 2);
-    out.push_str(&method.to_ascii_uppercase());
+    let mut out =
+        String::with_capacity(method.len() + uri.len() * 2 + encoded.len() * 2 + spans.len() * 6);
+    for c in method.chars() {
+        out.push(c.to_ascii_uppercase());
+    }
     out.push('&');
     encode_into(&mut out, &uri);
     out.push('&');
-    encode_into(&mut out, &normalized);
+    // The normalized parameters, encoded once more: `=` is `%3D` and `&` is `%26`.
+    for (i, span) in spans.iter().enumerate() {
+        if i > 0 {
+            out.push_str("%26");
+        }
+        let (k, v) = pair(span);
+        encode_into(&mut out, k);
+        out.push_str("%3D");
+        encode_into(&mut out, v);
+    }
     out
 }
 
