@@ -332,6 +332,10 @@ impl RemoteAppBuilder {
     }
 
     /// The HTTP method of the access token request. Default: [`TokenMethod::Post`].
+    ///
+    /// # Security
+    /// With [`TokenMethod::Get`] the parameters travel in the URL, so it needs
+    /// [`ClientAuth::Basic`]: the build refuses to put the client secret in a URL.
     pub fn access_token_method(mut self, method: TokenMethod) -> Self {
         self.access_token_method = method;
         self
@@ -450,6 +454,15 @@ impl RemoteAppBuilder {
             check_scheme(&url).map_err(|why| err("callback", why))?;
             Callback::Absolute(url)
         };
+        if self.access_token_method == TokenMethod::Get
+            && self.client_auth == ClientAuth::RequestBody
+            && request_token_url.is_none()
+        {
+            return Err(err(
+                "access_token_method",
+                "`Get` with `ClientAuth::RequestBody` would put the client secret in a URL; use `ClientAuth::Basic` or `Post`",
+            ));
+        }
         for (header, value) in &self.token_request_headers {
             if awc::http::header::HeaderName::from_bytes(header.as_bytes()).is_err()
                 || awc::http::header::HeaderValue::from_str(value).is_err()

@@ -168,25 +168,50 @@ async fn status_201() {
 }
 
 #[actix_rt::test]
-async fn get_token_method_and_body_client_auth_like_facebook() {
+async fn get_token_method_keeps_the_secret_out_of_the_url() {
     let fake = FakeEndpoint::start(Answer::json(
         r#"{"access_token":"fb","token_type":"bearer","expires_in":5183944}"#,
     ));
     let app = fake_app(&fake.url("token"))
         .access_token_method(TokenMethod::Get)
-        .client_auth(ClientAuth::RequestBody)
         .access_token_param("extra", "1");
     let run = sign_in(app, Duration::from_secs(5)).await;
     assert_eq!(run.callback.status, 200, "{}", run.callback.text());
     let req = &fake.recorded()[0];
     assert_eq!(req.method, "GET");
-    assert!(!req.headers.contains_key("authorization"));
+    assert!(req.headers["authorization"].starts_with("Basic "));
     let query: std::collections::BTreeMap<String, String> =
         serde_urlencoded::from_str(&req.query).unwrap();
-    assert_eq!(query["client_id"], "client id");
-    assert_eq!(query["client_secret"], "s3cr:t+/");
+    assert!(!query.contains_key("client_secret"), "{query:?}");
     assert_eq!(query["extra"], "1");
     assert_eq!(query["code"], "the-code");
+
+    // The client secret in a URL is refused when the app is built.
+    let err = OAuth::new()
+        .remote_app(
+            fake_app(&fake.url("token"))
+                .access_token_method(TokenMethod::Get)
+                .client_auth(ClientAuth::RequestBody),
+        )
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("`access_token_method`"), "{err}");
+}
+
+#[actix_rt::test]
+async fn client_secret_in_the_body_like_facebook() {
+    let fake = FakeEndpoint::start(Answer::json(
+        r#"{"access_token":"fb","token_type":"bearer"}"#,
+    ));
+    let app = fake_app(&fake.url("token")).client_auth(ClientAuth::RequestBody);
+    let run = sign_in(app, Duration::from_secs(5)).await;
+    assert_eq!(run.callback.status, 200, "{}", run.callback.text());
+    let req = &fake.recorded()[0];
+    assert!(!req.headers.contains_key("authorization"));
+    let form = req.form();
+    assert_eq!(form["client_id"], "client id");
+    assert_eq!(form["client_secret"], "s3cr:t+/");
+    assert!(req.query.is_empty());
 }
 
 #[actix_rt::test]

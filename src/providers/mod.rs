@@ -5,7 +5,7 @@
 
 use crate::{
     provider::Provider,
-    remote_app::{ClientAuth, RemoteAppBuilder, TokenMethod},
+    remote_app::{ClientAuth, RemoteAppBuilder},
 };
 
 /// GitHub (OAuth 2). Its token endpoint answers form-encoded unless asked for JSON, and reports
@@ -65,7 +65,8 @@ impl Provider for Google {
     }
 }
 
-/// Facebook (OAuth 2, Graph API).
+/// Facebook (OAuth 2, Graph API). Its token endpoint also answers a `GET`, but the preset
+/// `POST`s so the client secret never travels in a URL.
 #[derive(Debug)]
 pub struct Facebook;
 
@@ -80,7 +81,6 @@ impl Provider for Facebook {
             .userinfo_url("https://graph.facebook.com/v19.0/me?fields=id,name,email,picture")
             .scope(["email", "public_profile"])
             .client_auth(ClientAuth::RequestBody)
-            .access_token_method(TokenMethod::Get)
     }
 }
 
