@@ -78,7 +78,10 @@ impl Db {
         let url = match std::env::var("DATABASE_URL") {
             Ok(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => url,
             _ => {
-                eprintln!("{SKIP}");
+                {
+                    use std::io::Write as _;
+                    let _ = writeln!(std::io::stderr(), "note: {SKIP}");
+                };
                 return None;
             }
         };
@@ -690,6 +693,9 @@ async fn connect_opens_a_sqlite_file_and_postgres() {
             assert_eq!(store.backend(), Backend::Postgres);
             store.close().await;
         }
-        _ => eprintln!("{SKIP}"),
+        _ => {
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "note: {SKIP}");
+        }
     }
 }

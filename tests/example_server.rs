@@ -141,7 +141,7 @@ async fn a_bad_configuration_stops_the_server_naming_the_field() {
 #[actix_rt::test]
 async fn two_instances_share_sessions_through_redis() {
     let Ok(redis) = std::env::var("REDIS_URL") else {
-        eprintln!("REDIS_URL unset: skipping the two-instance Redis session test");
+        common::say_skipped("REDIS_URL unset: skipping the two-instance Redis session test");
         return;
     };
     // The origin both instances sit behind; the browser is sent to one or the other.

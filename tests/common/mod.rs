@@ -433,3 +433,10 @@ impl FakeEndpoint {
         self.requests.lock().unwrap().clone()
     }
 }
+
+/// Says that a test skipped its work, on the terminal itself: the test harness captures
+/// `eprintln!`, so a plain print would hide why a test passed without running.
+pub fn say_skipped(why: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "note: {why}");
+}
