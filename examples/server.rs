@@ -488,6 +488,14 @@ async fn main() -> std::io::Result<()> {
     let key = match std::env::var("SESSION_KEY") {
         Ok(secret) if secret.len() >= 64 => Key::from(secret.as_bytes()),
         Ok(_) => return Err(fail("SESSION_KEY: must be at least 64 bytes".to_owned())),
+        // Instances behind one Redis must share the key, or a handshake begun on one cannot be
+        // read on another.
+        Err(_) if std::env::var_os("REDIS_URL").is_some() => {
+            return Err(fail(
+                "SESSION_KEY: required (64+ bytes, the same on every instance) with REDIS_URL"
+                    .to_owned(),
+            ))
+        }
         Err(_) => Key::generate(),
     };
     let secure = public_url.starts_with("https://");

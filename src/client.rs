@@ -252,30 +252,37 @@ impl<'a> RemoteRequest<'a> {
         Ok(response)
     }
 
+    /// The URL the call goes to. It must lie under the remote app's `base_url` (same origin, path
+    /// below the base path); without a `base_url`, an absolute `https` (or loopback) URL.
+    ///
+    /// # Security
+    /// The token goes with the request, so a URL a browser could steer elsewhere (`https://evil`,
+    /// `\\evil`, a tab before `//evil`) is refused rather than followed.
     fn target(&self, app: &RemoteApp) -> Result<Url, OAuthError> {
-        let mut url = match Url::parse(&self.url) {
-            Ok(url) => url,
-            Err(url::ParseError::RelativeUrlWithoutBase) => {
-                let base = app.base_url.as_ref().ok_or_else(|| {
-                    OAuthError::config(format!(
-                        "remote app `{}` has no `base_url` to join `{}` to.",
-                        app.name, self.url
-                    ))
-                })?;
-                base.join(self.url.trim_start_matches('/')).map_err(|e| {
-                    OAuthError::config(format!(
-                        "`{}` cannot be joined to the base URL: {e}",
-                        self.url
-                    ))
-                })?
-            }
-            Err(e) => {
-                return Err(OAuthError::config(format!(
-                    "`{}` is not a URL: {e}",
-                    self.url
-                )))
-            }
+        let refuse = |why: &str| {
+            OAuthError::config(format!(
+                "`{}` is refused for remote app `{}`: {why}.",
+                self.url, app.name
+            ))
         };
+        let mut url = match (&app.base_url, Url::parse(&self.url)) {
+            (_, Ok(url)) => url,
+            (Some(base), Err(url::ParseError::RelativeUrlWithoutBase)) => base
+                .join(self.url.trim_start_matches('/'))
+                .map_err(|e| refuse(&format!("it cannot be joined to the base URL ({e})")))?,
+            (None, Err(url::ParseError::RelativeUrlWithoutBase)) => {
+                return Err(refuse("the remote app has no `base_url` to join it to"))
+            }
+            (_, Err(e)) => return Err(refuse(&format!("it is not a URL ({e})"))),
+        };
+        match &app.base_url {
+            Some(base) => {
+                if url.origin() != base.origin() || !url.path().starts_with(base.path()) {
+                    return Err(refuse("it is not under the remote app's `base_url`"));
+                }
+            }
+            None => crate::remote_app::check_scheme(&url).map_err(refuse)?,
+        }
         if !self.query.is_empty() {
             url.query_pairs_mut().extend_pairs(&self.query);
         }

@@ -92,7 +92,7 @@ where
                 let req = ServiceRequest::from_parts(http_req, payload);
                 if let Err(err) = result {
                     log::info!(
-                        "actix-oauth: sign-in with `{provider}` failed: {err} ({})",
+                        "actix-oauth: sign-in with `{provider}` failed ({})",
                         err.kind()
                     );
                     let response = err.error_response().map_into_right_body();

@@ -552,7 +552,7 @@ impl RemoteAppBuilder {
 }
 
 /// `https` everywhere; plain `http` only to this machine (development providers and tests).
-fn check_scheme(url: &Url) -> Result<(), &'static str> {
+pub(crate) fn check_scheme(url: &Url) -> Result<(), &'static str> {
     match url.scheme() {
         "https" => Ok(()),
         "http" if is_loopback(url) => Ok(()),

@@ -302,3 +302,35 @@ async fn api_faults_garbage_slow_and_errors() {
     assert_eq!(page.status, 504, "{}", page.text());
     assert_eq!(page.json()["error"], "timeout");
 }
+
+#[actix_rt::test]
+async fn the_token_never_leaves_the_base_url() {
+    use common::{Answer, FakeEndpoint};
+
+    let api = FakeEndpoint::start(Answer::json("{}"));
+    let evil = FakeEndpoint::start(Answer::json(r#"{"stolen":true}"#));
+    let app = fake_api_app(&api.url("v1/"), Duration::from_secs(5));
+    let browser = Browser::new();
+    // An absolute URL to another origin, one on the same origin outside the base path, and
+    // relative spellings a URL parser turns into another host.
+    let other_path = api.url("admin");
+    for target in [
+        evil.url("steal"),
+        other_path,
+        "%5C%5C127.0.0.1/x".to_owned(),
+        "..%2F..%2Fadmin".to_owned(),
+    ] {
+        let page = browser.get(&app.url(&format!("/call/fake/{target}"))).await;
+        assert_eq!(page.status, 500, "{target}: {}", page.text());
+        assert_eq!(page.json()["error"], "configuration", "{target}");
+    }
+    assert!(evil.recorded().is_empty(), "the token went to another host");
+    assert!(
+        api.recorded().iter().all(|r| r.path.starts_with("/v1/")),
+        "{:?}",
+        api.recorded()
+    );
+    // Under the base, calls go through.
+    let ok = browser.get(&app.url("/call/fake/users/1")).await.json();
+    assert_eq!(ok["status"], 200, "{ok}");
+}
