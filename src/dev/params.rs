@@ -75,6 +75,15 @@ fn hex_value(digit: u8) -> Option<u8> {
         .and_then(|value| u8::try_from(value).ok())
 }
 
+/// Whether the request's body is `application/x-www-form-urlencoded`.
+pub(super) fn is_form(req: &actix_web::HttpRequest) -> bool {
+    let content_type = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok());
+    crate::response::media_type(content_type) == "application/x-www-form-urlencoded"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -121,17 +121,7 @@ fn handle(
             ..TokenError::invalid_request("The token endpoint only accepts POST.")
         });
     }
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|media| {
-            media
-                .trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !is_form {
+    if !super::params::is_form(req) {
         return Err(TokenError::invalid_request(
             "The body must be application/x-www-form-urlencoded.",
         ));

@@ -263,15 +263,7 @@ impl TokenResponse {
 /// Decodes a provider's body into fields: JSON when it says so or looks like it, else form-encoded.
 /// `None` when it is neither.
 pub(crate) fn decode_fields(content_type: Option<&str>, body: &[u8]) -> Option<Map<String, Value>> {
-    let media = content_type
-        .map(|ct| {
-            ct.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_default();
+    let media = crate::response::media_type(content_type);
     let trimmed = body.trim_ascii_start();
     if media.ends_with("json") || media.ends_with("+json") || trimmed.starts_with(b"{") {
         return match serde_json::from_slice::<Value>(body) {

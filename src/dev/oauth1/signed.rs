@@ -169,18 +169,6 @@ fn now_unix() -> u64 {
         .map_or(0, |elapsed| elapsed.as_secs())
 }
 
-fn is_form(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|media| {
-            media
-                .trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
-}
-
 /// The parameters of an `Authorization: OAuth …` header, decoded and without `realm`; empty
 /// when the request has no such header.
 fn header_params(req: &HttpRequest) -> Result<Vec<(String, String)>, Problem> {
@@ -244,7 +232,7 @@ pub(super) fn verify<'a>(
         )
     })?;
     let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-    let form: Vec<(String, String)> = if is_form(req) {
+    let form: Vec<(String, String)> = if crate::dev::params::is_form(req) {
         url::form_urlencoded::parse(body).into_owned().collect()
     } else {
         Vec::new()
