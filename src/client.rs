@@ -62,7 +62,40 @@ where
 }
 
 /// One refresh: the lock its first caller holds while refreshing, then its result.
-type RefreshSlot = Arc<futures_util::lock::Mutex<Option<TokenResponse>>>;
+type RefreshSlot = Arc<futures_util::lock::Mutex<Option<Result<TokenResponse, RefreshFailure>>>>;
+
+/// Why a refresh failed, kept for the callers that waited on it (an [`OAuthError`] is not
+/// `Clone`).
+#[derive(Clone)]
+enum RefreshFailure {
+    /// The provider refused the refresh token: the user must sign in again.
+    Refused(String),
+    /// The provider did not answer in time.
+    Timeout(Duration),
+    /// Any other failure, as text.
+    Other(String),
+}
+
+impl RefreshFailure {
+    fn of(err: &OAuthError) -> Self {
+        match err {
+            OAuthError::ReauthenticationRequired { reason, .. } => Self::Refused(reason.clone()),
+            OAuthError::Timeout(limit) => Self::Timeout(*limit),
+            other => Self::Other(other.to_string()),
+        }
+    }
+
+    fn into_error(self, provider: &str) -> OAuthError {
+        match self {
+            Self::Refused(reason) => OAuthError::ReauthenticationRequired {
+                provider: provider.to_owned(),
+                reason,
+            },
+            Self::Timeout(limit) => OAuthError::Timeout(limit),
+            Self::Other(message) => OAuthError::Transport(message),
+        }
+    }
+}
 
 /// Shared state of refreshes in flight and app tokens, so concurrent calls with one expired
 /// token cause one refresh, and app tokens are fetched once per lifetime.
@@ -71,8 +104,9 @@ pub(crate) struct TokenCache {
     /// Per (provider, refresh token digest): the refresh result, behind an async lock the first
     /// caller holds while it refreshes.
     refreshes: Mutex<HashMap<[u8; 32], (u64, RefreshSlot)>>,
-    /// App tokens by provider.
-    app_tokens: futures_util::lock::Mutex<HashMap<String, TokenResponse>>,
+    /// App tokens by provider, each behind its own async lock so that a slow provider delays
+    /// only its own callers.
+    app_tokens: Mutex<HashMap<String, Arc<futures_util::lock::Mutex<Option<TokenResponse>>>>>,
 }
 
 impl fmt::Debug for TokenCache {
@@ -329,6 +363,9 @@ impl<'a> RemoteRequest<'a> {
                 bytes.clone()
             }
         };
+        if let Some(name) = &app.client_id_header {
+            builder = builder.header(name.as_str(), app.consumer_key.as_str());
+        }
         for (name, value) in &self.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
@@ -430,9 +467,13 @@ impl OAuthExtension {
                 app.name
             )));
         }
-        let cache = self.token_cache();
-        let mut tokens = cache.app_tokens.lock().await;
-        if let Some(token) = tokens.get(&app.name) {
+        let slot = {
+            let cache = self.token_cache();
+            let mut slots = cache.app_tokens.lock().unwrap_or_else(|e| e.into_inner());
+            Arc::clone(slots.entry(app.name.clone()).or_default())
+        };
+        let mut cached = slot.lock().await;
+        if let Some(token) = &*cached {
             if !token.is_expired(REFRESH_LEEWAY) {
                 return Ok(token.clone());
             }
@@ -443,7 +484,7 @@ impl OAuthExtension {
             params.push(("scope", &scope));
         }
         let token = token_request(self.http_client(), app, params).await?;
-        tokens.insert(app.name.clone(), token.clone());
+        *cached = Some(token.clone());
         Ok(token)
     }
 
@@ -456,7 +497,7 @@ impl OAuthExtension {
         token: &TokenResponse,
         name: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
-        let app = self.remote_app(provider)?;
+        self.remote_app(provider)?;
         let Some(refresh_token) = token.refresh_token() else {
             return Err(OAuthError::ReauthenticationRequired {
                 provider: provider.to_owned(),
@@ -472,48 +513,95 @@ impl OAuthExtension {
             map.retain(|_, (created, _)| now.saturating_sub(*created) < 30);
             Arc::clone(&map.entry(key).or_insert_with(|| (now, Arc::default())).1)
         };
-        let mut result = slot.lock().await;
-        let (fresh, leader) = match &*result {
-            Some(fresh) => (fresh.clone(), false),
+        let mut result = Arc::clone(&slot).lock_owned().await;
+        let fresh = match &*result {
+            Some(Ok(fresh)) => fresh.clone(),
+            // The refresh these callers waited on failed; they share its outcome instead of
+            // each asking the provider again.
+            Some(Err(failure)) => return Err(failure.clone().into_error(provider)),
             None => {
-                let params = vec![
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", refresh_token.secret().as_str()),
-                ];
-                let fresh = match token_request(self.http_client(), app, params).await {
-                    Ok(fresh) => fresh,
-                    Err(
-                        err @ (OAuthError::Provider { .. } | OAuthError::UnexpectedStatus { .. }),
-                    ) => {
-                        if self.token_getter_fn().is_none() && name.is_none() {
-                            session::remove_token(&req.get_session(), provider);
-                        }
-                        return Err(OAuthError::ReauthenticationRequired {
-                            provider: provider.to_owned(),
-                            reason: format!("the refresh was refused: {err}"),
-                        });
+                // The refresh runs in its own task: if this request is cancelled (the browser
+                // went away), it still completes and the `on_token_update` hook still sees a
+                // rotated refresh token, which would otherwise be lost.
+                let oauth = self.clone();
+                let task_req = req.clone();
+                let provider_name = provider.to_owned();
+                let refresh_token = refresh_token.clone();
+                let by_default_getter = self.token_getter_fn().is_none() && name.is_none();
+                let task = actix_rt::spawn(async move {
+                    let outcome = refresh_once(
+                        &oauth,
+                        &task_req,
+                        &provider_name,
+                        &refresh_token,
+                        by_default_getter,
+                    )
+                    .await;
+                    *result = Some(match &outcome {
+                        Ok(fresh) => Ok(fresh.clone()),
+                        Err(err) => Err(RefreshFailure::of(err)),
+                    });
+                    drop(result);
+                    if outcome.is_err() {
+                        // Later callers try again rather than inherit a failure.
+                        let cache = oauth.token_cache();
+                        let mut map = cache.refreshes.lock().unwrap_or_else(|e| e.into_inner());
+                        map.remove(&key);
                     }
-                    Err(other) => return Err(other),
-                };
-                // RFC 6749 §6: without a new refresh token, the old one stays valid.
-                let fresh = if fresh.refresh_token().is_none() {
-                    fresh.with_refresh_token(Some(refresh_token.clone()))
-                } else {
-                    fresh
-                };
-                *result = Some(fresh.clone());
-                (fresh, true)
+                    let fresh = outcome?;
+                    if let Some(hook) = oauth.token_update_fn() {
+                        hook(task_req, provider_name, fresh.clone()).await?;
+                    }
+                    Ok::<_, OAuthError>(fresh)
+                });
+                let fresh = task.await.map_err(|_| {
+                    OAuthError::Transport("the token refresh task was cancelled".to_owned())
+                })??;
+                if by_default_getter {
+                    session::store_token(&req.get_session(), provider, &fresh)?;
+                }
+                return Ok(fresh);
             }
         };
         drop(result);
         if self.token_getter_fn().is_none() && name.is_none() {
             session::store_token(&req.get_session(), provider, &fresh)?;
         }
-        if leader {
-            if let Some(hook) = self.token_update_fn() {
-                hook(req.clone(), provider.to_owned(), fresh.clone()).await?;
-            }
-        }
         Ok(fresh)
     }
+}
+
+/// One refresh token request; a refusal becomes [`OAuthError::ReauthenticationRequired`] (and
+/// forgets the session's token when the default getter supplied it).
+async fn refresh_once(
+    oauth: &OAuthExtension,
+    req: &HttpRequest,
+    provider: &str,
+    refresh_token: &::oauth2::RefreshToken,
+    by_default_getter: bool,
+) -> Result<TokenResponse, OAuthError> {
+    let app = oauth.remote_app(provider)?;
+    let params = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token.secret().as_str()),
+    ];
+    let fresh = match token_request(oauth.http_client(), app, params).await {
+        Ok(fresh) => fresh,
+        Err(err @ (OAuthError::Provider { .. } | OAuthError::UnexpectedStatus { .. })) => {
+            if by_default_getter {
+                session::remove_token(&req.get_session(), provider);
+            }
+            return Err(OAuthError::ReauthenticationRequired {
+                provider: provider.to_owned(),
+                reason: format!("the refresh was refused: {err}"),
+            });
+        }
+        Err(other) => return Err(other),
+    };
+    // RFC 6749 §6: without a new refresh token, the old one stays valid.
+    Ok(if fresh.refresh_token().is_none() {
+        fresh.with_refresh_token(Some(refresh_token.clone()))
+    } else {
+        fresh
+    })
 }

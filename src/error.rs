@@ -105,6 +105,99 @@ pub enum OAuthError {
     /// it is the user's last one (feature `accounts`).
     #[error("The accounts could not be changed: {0}")]
     Conflict(String),
+
+    /// A form that changes the signed-in user's account (such as linking a new identity) came
+    /// without this session's CSRF token (see
+    /// [`OAuthExtension::csrf_token`](crate::OAuthExtension::csrf_token)).
+    #[error("The request did not come from this site's own form (CSRF token missing or wrong).")]
+    CsrfMismatch,
+
+    /// The OpenID Connect discovery document could not be fetched or is not acceptable (wrong
+    /// `issuer`, missing endpoints, plain-http endpoints off loopback).
+    #[error("The provider's OpenID Connect configuration could not be used: {0}")]
+    Discovery(String),
+
+    /// The callback's `iss` parameter names another authorization server than the one this
+    /// sign-in was started with, or the provider advertises `iss` and the callback lacks it
+    /// (RFC 9207: the mix-up attack defence).
+    #[error("The sign-in response came from another authorization server than expected (mix-up defence, RFC 9207).")]
+    IssuerMismatch {
+        /// The issuer this sign-in was started with.
+        expected: String,
+        /// The `iss` the callback carried, if any (at most 256 characters).
+        found: Option<String>,
+    },
+
+    /// The OpenID Connect `id_token` is missing or failed validation; [`IdTokenError`] says
+    /// which check, and each has its own [`ErrorKind`].
+    #[error("The provider's ID token was refused: {0}")]
+    IdToken(#[from] IdTokenError),
+}
+
+/// Why an OpenID Connect `id_token` was refused (OpenID Connect Core §3.1.3.7). Each variant has
+/// its own [`ErrorKind`], named in its documentation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdTokenError {
+    /// The token response carries no `id_token` although `openid` was requested
+    /// (`id_token_missing`).
+    #[error("the token response carries no id_token.")]
+    Missing,
+    /// Not a well-formed compact JWS, or its claims are not the JSON OpenID Connect requires
+    /// (`id_token_malformed`).
+    #[error("it is not a well-formed JWT ({0}).")]
+    Malformed(String),
+    /// Signed with an algorithm this remote app does not accept, such as `none` or an HMAC
+    /// algorithm (`id_token_algorithm`).
+    #[error("its algorithm `{0}` is not accepted.")]
+    Algorithm(String),
+    /// Signed by a key the provider does not publish in its JWKS, even after refetching it
+    /// (`id_token_unknown_key`).
+    #[error("it is signed with a key the provider does not publish.")]
+    UnknownKey,
+    /// The signature does not verify (`id_token_signature`).
+    #[error("its signature does not verify.")]
+    Signature,
+    /// `iss` is not the provider's issuer (`id_token_issuer`).
+    #[error("it was issued by another issuer.")]
+    Issuer,
+    /// `aud` does not contain this app's client id, or `azp` names another client
+    /// (`id_token_audience`).
+    #[error("it was issued to another client.")]
+    Audience,
+    /// `exp` has passed (beyond the allowed clock skew) (`id_token_expired`).
+    #[error("it has expired.")]
+    Expired,
+    /// `iat` is in the future beyond the allowed clock skew (`id_token_issued_at`).
+    #[error("it claims to be issued in the future.")]
+    IssuedAt,
+    /// `nonce` is missing or differs from the one this browser's sign-in sent: a replayed or
+    /// injected token (`id_token_nonce`).
+    #[error("its nonce does not match this sign-in.")]
+    Nonce,
+    /// The user info endpoint describes another `sub` than the `id_token`
+    /// (`id_token_subject`).
+    #[error("the user info describes another subject.")]
+    Subject,
+}
+
+impl IdTokenError {
+    /// The stable kind of this failure.
+    pub const fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Missing => ErrorKind::IdTokenMissing,
+            Self::Malformed(_) => ErrorKind::IdTokenMalformed,
+            Self::Algorithm(_) => ErrorKind::IdTokenAlgorithm,
+            Self::UnknownKey => ErrorKind::IdTokenUnknownKey,
+            Self::Signature => ErrorKind::IdTokenSignature,
+            Self::Issuer => ErrorKind::IdTokenIssuer,
+            Self::Audience => ErrorKind::IdTokenAudience,
+            Self::Expired => ErrorKind::IdTokenExpired,
+            Self::IssuedAt => ErrorKind::IdTokenIssuedAt,
+            Self::Nonce => ErrorKind::IdTokenNonce,
+            Self::Subject => ErrorKind::IdTokenSubject,
+        }
+    }
 }
 
 /// The stable, machine-readable kind of an [`OAuthError`].
@@ -143,6 +236,34 @@ pub enum ErrorKind {
     Storage,
     /// See [`OAuthError::Conflict`].
     Conflict,
+    /// See [`OAuthError::CsrfMismatch`].
+    CsrfMismatch,
+    /// See [`OAuthError::Discovery`].
+    Discovery,
+    /// See [`OAuthError::IssuerMismatch`].
+    IssuerMismatch,
+    /// See [`IdTokenError::Missing`].
+    IdTokenMissing,
+    /// See [`IdTokenError::Malformed`].
+    IdTokenMalformed,
+    /// See [`IdTokenError::Algorithm`].
+    IdTokenAlgorithm,
+    /// See [`IdTokenError::UnknownKey`].
+    IdTokenUnknownKey,
+    /// See [`IdTokenError::Signature`].
+    IdTokenSignature,
+    /// See [`IdTokenError::Issuer`].
+    IdTokenIssuer,
+    /// See [`IdTokenError::Audience`].
+    IdTokenAudience,
+    /// See [`IdTokenError::Expired`].
+    IdTokenExpired,
+    /// See [`IdTokenError::IssuedAt`].
+    IdTokenIssuedAt,
+    /// See [`IdTokenError::Nonce`].
+    IdTokenNonce,
+    /// See [`IdTokenError::Subject`].
+    IdTokenSubject,
 }
 
 impl ErrorKind {
@@ -164,6 +285,20 @@ impl ErrorKind {
             Self::ReauthenticationRequired => "reauthentication_required",
             Self::Storage => "storage",
             Self::Conflict => "conflict",
+            Self::CsrfMismatch => "csrf_mismatch",
+            Self::Discovery => "discovery",
+            Self::IssuerMismatch => "issuer_mismatch",
+            Self::IdTokenMissing => "id_token_missing",
+            Self::IdTokenMalformed => "id_token_malformed",
+            Self::IdTokenAlgorithm => "id_token_algorithm",
+            Self::IdTokenUnknownKey => "id_token_unknown_key",
+            Self::IdTokenSignature => "id_token_signature",
+            Self::IdTokenIssuer => "id_token_issuer",
+            Self::IdTokenAudience => "id_token_audience",
+            Self::IdTokenExpired => "id_token_expired",
+            Self::IdTokenIssuedAt => "id_token_issued_at",
+            Self::IdTokenNonce => "id_token_nonce",
+            Self::IdTokenSubject => "id_token_subject",
         }
     }
 }
@@ -193,6 +328,10 @@ impl OAuthError {
             Self::ReauthenticationRequired { .. } => ErrorKind::ReauthenticationRequired,
             Self::Storage(_) => ErrorKind::Storage,
             Self::Conflict(_) => ErrorKind::Conflict,
+            Self::CsrfMismatch => ErrorKind::CsrfMismatch,
+            Self::Discovery(_) => ErrorKind::Discovery,
+            Self::IssuerMismatch { .. } => ErrorKind::IssuerMismatch,
+            Self::IdToken(problem) => problem.kind(),
         }
     }
 
@@ -223,9 +362,11 @@ impl ResponseError for OAuthError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::Denied => StatusCode::FORBIDDEN,
+            Self::Denied | Self::CsrfMismatch => StatusCode::FORBIDDEN,
             Self::StateMissing(_)
             | Self::StateMismatch
+            | Self::IssuerMismatch { .. }
+            | Self::IdToken(IdTokenError::Nonce)
             | Self::Malformed {
                 what: "callback", ..
             } => StatusCode::BAD_REQUEST,
@@ -241,6 +382,8 @@ impl ResponseError for OAuthError {
             | Self::UnexpectedStatus { .. }
             | Self::Transport(_)
             | Self::ResponseTooLarge { .. }
+            | Self::Discovery(_)
+            | Self::IdToken(_)
             | Self::Malformed { .. } => StatusCode::BAD_GATEWAY,
         }
     }
@@ -250,6 +393,8 @@ impl ResponseError for OAuthError {
         log::debug!("actix-oauth: {} ({})", self, self.kind());
         HttpResponse::build(status)
             .insert_header(("cache-control", "no-store"))
+            // A failed callback's URL holds a code and state: never send it on as a Referer.
+            .insert_header(("referrer-policy", "no-referrer"))
             .content_type("text/html; charset=utf-8")
             .body(format!(
                 "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in failed</title></head>\

@@ -5,8 +5,9 @@ use std::{collections::HashMap, fmt, future::Ready, sync::Arc, time::Duration};
 use ::oauth2::http::{self, header};
 use actix_session::SessionExt as _;
 use actix_web::{
-    dev::ServiceRequest, http::header::LOCATION, FromRequest, HttpMessage as _, HttpRequest,
-    HttpResponse,
+    dev::ServiceRequest,
+    http::header::{HeaderValue, CACHE_CONTROL, LOCATION},
+    FromRequest, HttpMessage as _, HttpRequest, HttpResponse,
 };
 use serde_json::Value;
 use url::Url;
@@ -16,6 +17,7 @@ use crate::{
     error::OAuthError,
     oauth2::token::now_unix,
     oauth2::{self as oauth2_flow, TokenResponse},
+    profile::Profile,
     provider::Provider,
     remote_app::{Callback, RemoteApp, RemoteAppBuilder},
     session::{self, Pending},
@@ -201,10 +203,29 @@ impl OAuth {
             }
             apps.insert(app.name.clone(), app);
         }
+        // Redirect URIs that do not depend on the request, checked and form-encoded once.
+        let mut fixed_redirects = HashMap::new();
+        for app in apps.values() {
+            let uri = match (&app.callback, &public_url) {
+                (Callback::Absolute(url), _) => url.to_string(),
+                (Callback::Path(path), Some(origin)) => format!("{origin}{path}"),
+                (Callback::Path(_), None) => continue,
+            };
+            Url::parse(&uri).map_err(|e| {
+                OAuthError::config(format!(
+                    "remote app `{}`: the redirect URI `{uri}` is invalid: {e}",
+                    app.name
+                ))
+            })?;
+            let mut encoded = String::with_capacity(uri.len() * 3 / 2);
+            oauth2_flow::push_form_encoded(&mut encoded, &uri);
+            fixed_redirects.insert(app.name.clone(), (uri, encoded));
+        }
         Ok(OAuthExtension {
             inner: Arc::new(Inner {
                 apps,
                 callbacks,
+                fixed_redirects,
                 public_url,
                 http: self.http,
                 max_pending: self.max_pending,
@@ -212,6 +233,7 @@ impl OAuth {
                 token_getter: self.token_getter,
                 token_update: self.token_update,
                 cache: TokenCache::default(),
+                used_states: std::sync::Mutex::default(),
             }),
         })
     }
@@ -231,6 +253,9 @@ pub struct OAuthExtension {
 struct Inner {
     apps: HashMap<String, RemoteApp>,
     callbacks: HashMap<String, String>,
+    /// Per app, its redirect URI and that URI form-encoded, when it does not depend on the
+    /// request (an absolute callback, or a `public_url`).
+    fixed_redirects: HashMap<String, (String, String)>,
     public_url: Option<String>,
     http: AwcHttpClient,
     max_pending: usize,
@@ -238,7 +263,13 @@ struct Inner {
     token_getter: Option<TokenGetterFn>,
     token_update: Option<TokenUpdateFn>,
     cache: TokenCache,
+    /// Digests of the `state`s completed within their lifetime, with when each may be forgotten.
+    used_states: std::sync::Mutex<HashMap<[u8; 32], u64>>,
 }
+
+/// The most used `state`s remembered; beyond it (after forgetting expired ones) replays are
+/// stopped by the session and the provider's single-use codes alone.
+const MAX_REMEMBERED_STATES: usize = 100_000;
 
 impl fmt::Debug for OAuthExtension {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -310,6 +341,9 @@ impl OAuthExtension {
 
     /// The exact redirect URI of a remote app for this request.
     pub fn redirect_uri(&self, req: &HttpRequest, app: &RemoteApp) -> String {
+        if let Some((uri, _)) = self.inner.fixed_redirects.get(&app.name) {
+            return uri.clone();
+        }
         match &app.callback {
             Callback::Absolute(url) => url.to_string(),
             Callback::Path(path) => match &self.inner.public_url {
@@ -339,23 +373,36 @@ impl OAuthExtension {
     ) -> Result<HttpResponse, OAuthError> {
         let app = self.remote_app(provider)?;
         let redirect_uri = self.redirect_uri(req, app);
+        let endpoints = app.endpoints(&self.inner.http).await?;
+        let mut nonce = None;
         let (location, state, verifier) = if app.is_oauth1() {
             // RFC 5849 §2.1–2.2: temporary credentials first, then the browser goes to the
             // authorization page with the temporary token.
             let temporary =
                 crate::oauth1::request_token(&self.inner.http, app, &redirect_uri).await?;
-            let mut url = app.authorize_url.clone();
+            let mut url = endpoints.authorize_url.clone();
             url.query_pairs_mut()
                 .append_pair("oauth_token", temporary.access_token().secret())
                 .extend_pairs(&app.authorize_params);
             let secret = temporary.token_secret().map(str::to_owned);
-            (url, temporary.access_token().secret().clone(), secret)
+            (
+                String::from(url),
+                temporary.access_token().secret().clone(),
+                secret,
+            )
         } else {
-            let start = oauth2_flow::authorization_request(app, &redirect_uri)?;
+            let encoded = self
+                .inner
+                .fixed_redirects
+                .get(&app.name)
+                .map(|(_, encoded)| encoded.as_str());
+            let start =
+                oauth2_flow::authorization_request(app, &endpoints, &redirect_uri, encoded)?;
+            nonce = start.nonce;
             (
                 start.url,
-                start.state.secret().clone(),
-                start.verifier.map(|v| v.secret().clone()),
+                start.state.into_secret(),
+                start.verifier.map(|v| v.into_secret()),
             )
         };
         let entry = Pending {
@@ -365,6 +412,7 @@ impl OAuthExtension {
             redirect_uri,
             next: next.and_then(session::safe_next),
             created: now_unix(),
+            nonce,
         };
         session::push_pending(
             &req.get_session(),
@@ -372,9 +420,14 @@ impl OAuthExtension {
             self.inner.max_pending,
             self.inner.handshake_lifetime,
         )?;
+        // The URL's bytes become the header value as they are (checked, not copied).
+        let location = HeaderValue::from_maybe_shared(actix_web::web::Bytes::from(location))
+            .map_err(|_| {
+                OAuthError::config("the authorization URL is not a valid header value.")
+            })?;
         Ok(HttpResponse::Found()
-            .insert_header((LOCATION, location.as_str()))
-            .insert_header(("cache-control", "no-store"))
+            .insert_header((LOCATION, location))
+            .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
             .finish())
     }
 
@@ -397,8 +450,18 @@ impl OAuthExtension {
             "the callback carries no `state` parameter.",
         ))?;
         let session = req.get_session();
+        if self.state_was_used(state) {
+            // Said before looking at the session, which may hold nothing any more: "already
+            // used", not "cookie lost".
+            return Err(OAuthError::StateMismatch);
+        }
         let pending =
             session::take_pending(&session, &app.name, state, self.inner.handshake_lifetime)?;
+        if !self.consume_state(state) {
+            return Err(OAuthError::StateMismatch);
+        }
+        let endpoints = app.endpoints(&self.inner.http).await?;
+        check_callback_issuer(&endpoints, query.get("iss"))?;
         if let Some(error) = query.get("error") {
             if error == "access_denied" {
                 return Ok(None);
@@ -417,7 +480,8 @@ impl OAuthExtension {
         let code = query.get("code").filter(|c| !c.is_empty()).ok_or_else(|| {
             OAuthError::malformed("callback", "it carries neither `code` nor `error`.")
         })?;
-        let token = oauth2_flow::exchange_code(
+        #[allow(unused_mut)]
+        let mut token = oauth2_flow::exchange_code(
             &self.inner.http,
             app,
             code,
@@ -425,6 +489,21 @@ impl OAuthExtension {
             pending.verifier.as_deref(),
         )
         .await?;
+        #[cfg(feature = "oidc")]
+        if let (Some(oidc), Some(metadata)) = (&app.oidc, &endpoints.metadata) {
+            let id_token = token
+                .id_token()
+                .ok_or(crate::error::IdTokenError::Missing)?;
+            let expect = crate::oidc::Expectations {
+                client_id: app.consumer_key.as_str(),
+                nonce: pending.nonce.as_deref(),
+                nonce_required: oidc.nonce_required,
+                algorithms: &app.id_token_algorithms,
+            };
+            let claims =
+                crate::oidc::validate(oidc, &self.inner.http, metadata, id_token, &expect).await?;
+            token.set_id_token_claims(claims);
+        }
         session::store_token(&session, &app.name, &token)?;
         // A new session id on sign-in defeats session fixation (RFC 6819 §4.4.1.13 spirit).
         session.renew();
@@ -493,6 +572,58 @@ impl OAuthExtension {
         Ok(authorized)
     }
 
+    /// This session's CSRF token, for forms whose POST changes the signed-in user's account —
+    /// above all the one that starts linking a new identity. Linking started by a plain `GET`
+    /// lets another site link *its* provider account to your user's account (login CSRF, the
+    /// lesson of OmniAuth's CVE-2015-9284); put this token in a hidden field and check it with
+    /// [`verify_csrf`](Self::verify_csrf) before calling [`authorize`](Self::authorize).
+    pub fn csrf_token(&self, req: &HttpRequest) -> Result<String, OAuthError> {
+        session::csrf_token(&req.get_session())
+    }
+
+    /// Checks a submitted CSRF token against this session's, in constant time.
+    ///
+    /// # Errors
+    /// [`OAuthError::CsrfMismatch`] (403) when it is missing or wrong.
+    pub fn verify_csrf(&self, req: &HttpRequest, submitted: &str) -> Result<(), OAuthError> {
+        session::verify_csrf(&req.get_session(), submitted)
+    }
+
+    /// Whether this process saw `state` completed within its lifetime.
+    fn state_was_used(&self, state: &str) -> bool {
+        let used = self
+            .inner
+            .used_states
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        used.get(&state_key(state))
+            .is_some_and(|expires| *expires > now_unix())
+    }
+
+    /// Records a `state` as used; `false` if this process saw it used before (a callback
+    /// replayed with an old copy of the session cookie). Only for OAuth 2, whose `state` we draw
+    /// (256 random bits, so a repeat is a replay); an OAuth 1.0a request token is the provider's,
+    /// and the provider makes it single use.
+    fn consume_state(&self, state: &str) -> bool {
+        let key = state_key(state);
+        let now = now_unix();
+        let mut used = self
+            .inner
+            .used_states
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if used.len() >= MAX_REMEMBERED_STATES {
+            used.retain(|_, expires| *expires > now);
+        }
+        if used.contains_key(&key) {
+            return false;
+        }
+        if used.len() < MAX_REMEMBERED_STATES {
+            used.insert(key, now + self.inner.handshake_lifetime);
+        }
+        true
+    }
+
     /// The token sign-in stored in this browser's session for remote app `provider`.
     pub fn session_token(
         &self,
@@ -517,9 +648,108 @@ impl OAuthExtension {
         token: &TokenResponse,
     ) -> Result<Value, OAuthError> {
         let app = self.remote_app(provider)?;
-        let url = app.userinfo_url.as_ref().ok_or_else(|| {
+        let endpoints = app.endpoints(&self.inner.http).await?;
+        let url = endpoints.userinfo_url.as_ref().ok_or_else(|| {
             OAuthError::config(format!("remote app `{provider}` has no `userinfo_url`."))
         })?;
+        self.get_json(app, token, url, "user info").await
+    }
+
+    /// The signed-in user's [`Profile`], normalized by the remote app's [`ProfileMap`]: the
+    /// claims of the validated `id_token` (OpenID Connect), merged with the user info endpoint's
+    /// answer when there is one, and — for providers with an
+    /// [`emails_url`](crate::RemoteAppBuilder::emails_url) such as GitHub — the primary verified
+    /// address.
+    ///
+    /// # Errors
+    /// [`IdTokenError::Subject`](crate::IdTokenError::Subject) when the user info describes
+    /// another subject than the `id_token`; [`OAuthError::Malformed`] when no subject is found;
+    /// any transport or provider error of the calls.
+    ///
+    /// [`ProfileMap`]: crate::ProfileMap
+    pub async fn profile(
+        &self,
+        provider: &str,
+        token: &TokenResponse,
+    ) -> Result<Profile, OAuthError> {
+        let app = self.remote_app(provider)?;
+        let endpoints = app.endpoints(&self.inner.http).await?;
+        let mut data = token.id_token_claims().cloned().unwrap_or_default();
+        if let Some(url) = &endpoints.userinfo_url {
+            let info = self.get_json(app, token, url, "user info").await?;
+            if let (Some(Value::String(sub)), Some(Value::String(info_sub))) =
+                (data.get("sub"), info.get("sub"))
+            {
+                // OpenID Connect Core §5.3.2: the user info must describe the same user.
+                if sub != info_sub {
+                    return Err(crate::error::IdTokenError::Subject.into());
+                }
+            }
+            if let Value::Object(info) = info {
+                data.extend(info);
+            }
+        }
+        if let Some(url) = &app.emails_url {
+            // Without the scope for it (GitHub's `user:email`) the list is refused: the profile
+            // then has no verified address, which is safe, rather than no profile at all.
+            match self.get_json_any(app, token, url, "email list").await {
+                Ok(list) => {
+                    if let Some((email, verified)) = primary_email(&list) {
+                        data.insert("email".to_owned(), Value::String(email));
+                        data.insert("email_verified".to_owned(), Value::Bool(verified));
+                    }
+                }
+                Err(err) => log::debug!(
+                    "actix-oauth: the email list of `{provider}` could not be read ({})",
+                    err.kind()
+                ),
+            }
+        }
+        app.profile_map
+            .apply(provider, Value::Object(data))
+            .ok_or_else(|| OAuthError::malformed("user info", "it names no subject (user id)."))
+    }
+
+    /// The OpenID Connect discovery document of remote app `provider` (fetched once, then
+    /// cached): call it at start-up to fail early on a misconfigured issuer.
+    #[cfg(feature = "oidc")]
+    pub async fn discover(
+        &self,
+        provider: &str,
+    ) -> Result<std::sync::Arc<crate::oidc::ProviderMetadata>, OAuthError> {
+        let app = self.remote_app(provider)?;
+        let oidc = app.oidc.as_ref().ok_or_else(|| {
+            OAuthError::config(format!(
+                "remote app `{provider}` has no OpenID Connect issuer."
+            ))
+        })?;
+        oidc.metadata(&self.inner.http).await
+    }
+
+    /// GETs `url` with the token and returns its JSON object.
+    async fn get_json(
+        &self,
+        app: &RemoteApp,
+        token: &TokenResponse,
+        url: &Url,
+        what: &'static str,
+    ) -> Result<Value, OAuthError> {
+        match self.get_json_any(app, token, url, what).await? {
+            value @ Value::Object(_) => Ok(value),
+            _ => Err(OAuthError::malformed(what, "it is not a JSON object.")),
+        }
+    }
+
+    /// GETs `url` with the token (signed for OAuth 1.0a, bearer for OAuth 2) and returns its
+    /// JSON.
+    async fn get_json_any(
+        &self,
+        app: &RemoteApp,
+        token: &TokenResponse,
+        url: &Url,
+        what: &'static str,
+    ) -> Result<Value, OAuthError> {
+        let provider = app.name.as_str();
         let authorization = if app.is_oauth1() {
             let secret = token
                 .token_secret()
@@ -547,21 +777,87 @@ impl OAuthExtension {
                     .unwrap_or_else(|| OAuthError::unexpected_status(status, response.body())),
             );
         }
-        match serde_json::from_slice::<Value>(response.body()) {
-            Ok(value @ Value::Object(_)) => Ok(value),
-            _ => Err(OAuthError::malformed(
-                "user info",
-                "it is not a JSON object.",
-            )),
+        let value = serde_json::from_slice::<Value>(response.body())
+            .map_err(|_| OAuthError::malformed(what, "it is not JSON."))?;
+        // Errors with status 200 (Slack's `{"ok": false, "error": "invalid_auth"}`).
+        if let Some(err) = value
+            .as_object()
+            .and_then(|fields| crate::oauth2::token::provider_error(fields, Some(status)))
+        {
+            return Err(err);
         }
+        Ok(value)
     }
 }
 
+/// The used-state memory's key: a digest, so the memory holds no `state` values.
+fn state_key(state: &str) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(state.as_bytes()).into()
+}
+
+/// The primary address of a GitHub-style email list (`[{email, primary, verified}]`) and
+/// whether it is verified; `None` when the list marks no primary address.
+fn primary_email(list: &Value) -> Option<(String, bool)> {
+    list.as_array()?.iter().find_map(|entry| {
+        let primary = entry.get("primary").and_then(Value::as_bool) == Some(true);
+        let email = entry
+            .get("email")
+            .and_then(Value::as_str)
+            .filter(|e| !e.is_empty());
+        match (primary, email) {
+            (true, Some(email)) => Some((
+                email.to_owned(),
+                entry.get("verified").and_then(Value::as_bool) == Some(true),
+            )),
+            _ => None,
+        }
+    })
+}
+
+/// RFC 9207: an authorization response's `iss` must name the issuer this sign-in began with,
+/// and must be present when the provider advertises it.
+#[cfg_attr(not(feature = "oidc"), allow(unused_variables))]
+fn check_callback_issuer(
+    endpoints: &crate::remote_app::Endpoints,
+    iss: Option<&str>,
+) -> Result<(), OAuthError> {
+    #[cfg(feature = "oidc")]
+    if let Some(metadata) = &endpoints.metadata {
+        let expected = &metadata.issuer;
+        let matches = match iss {
+            // Microsoft's multi-tenant template: any tenant's issuer of the same shape.
+            Some(iss) if expected.contains("{tenantid}") => expected
+                .split_once("{tenantid}")
+                .is_some_and(|(head, tail)| {
+                    iss.len() > head.len() + tail.len()
+                        && iss.starts_with(head)
+                        && iss.ends_with(tail)
+                        && crate::oidc::is_tenant_id(&iss[head.len()..iss.len() - tail.len()])
+                }),
+            Some(iss) => iss == expected,
+            None => !metadata.authorization_response_iss_parameter_supported,
+        };
+        if !matches {
+            return Err(OAuthError::IssuerMismatch {
+                expected: expected.clone(),
+                found: iss.map(|i| i.chars().take(256).collect()),
+            });
+        }
+        return Ok(());
+    }
+    if iss.is_some() {
+        // A plain OAuth 2 app knows no issuer to compare with; RFC 9207 §2.4 lets it ignore `iss`.
+        log::debug!("actix-oauth: callback `iss` ignored: the remote app has no issuer");
+    }
+    Ok(())
+}
+
 /// A callback's query, with the parameters RFC 6749 allows once refused when repeated.
-struct CallbackQuery(Vec<(String, String)>);
+pub(crate) struct CallbackQuery(pub(crate) Vec<(String, String)>);
 
 impl CallbackQuery {
-    fn parse(query: &str) -> Result<Self, OAuthError> {
+    pub(crate) fn parse(query: &str) -> Result<Self, OAuthError> {
         if query.len() > 8 * 1024 {
             return Err(OAuthError::malformed("callback", "its query is too long."));
         }
@@ -574,6 +870,7 @@ impl CallbackQuery {
             "oauth_token",
             "oauth_verifier",
             "denied",
+            "iss",
         ] {
             if pairs.iter().filter(|(k, _)| k == key).count() > 1 {
                 return Err(OAuthError::malformed(

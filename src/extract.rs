@@ -101,7 +101,7 @@ impl<P: Provider> FromRequest for AuthorizedResponse<P> {
             let name = if P::NAME.is_empty() {
                 // `providers::Any`: whichever remote app this callback path belongs to.
                 oauth
-                    .callback_for(req.path())
+                    .callback_for(req.match_info().as_str())
                     .ok_or_else(|| {
                         OAuthError::config(format!(
                             "no remote app has the callback path `{}`.",

@@ -10,6 +10,11 @@
 //! - [`OAuthMiddleware`] completes the handshake on the callback path before your handler runs;
 //!   the handler takes [`AuthorizedResponse<P>`](AuthorizedResponse) for a [`Provider`] marker
 //!   type (`Option<…>` is `None` when the user declined).
+//! - OpenID Connect (feature `oidc`, on by default): [`RemoteAppBuilder::issuer`] turns on
+//!   discovery, the JWKS cache, `id_token` validation with `nonce`, and the RFC 9207 `iss` check
+//!   (see [`oidc`]).
+//! - [`OAuthExtension::profile`] normalizes any provider's user into a [`Profile`] through the
+//!   remote app's [`ProfileMap`]; [`providers`] has ten presets with their quirks as data.
 //! - Every failure is an [`OAuthError`] with a stable [`ErrorKind`], rendered as a short page.
 //! - The [`dev`] module (feature `dev-provider`, on by default) runs a strict local OAuth 2
 //!   provider for development and tests: no network, no accounts.
@@ -68,6 +73,8 @@ mod extract;
 mod middleware;
 pub mod oauth1;
 mod oauth2;
+#[cfg(feature = "oidc")]
+pub mod oidc;
 mod profile;
 mod provider;
 pub mod providers;
@@ -82,14 +89,18 @@ pub mod dev;
 #[cfg(feature = "accounts")]
 pub mod accounts;
 
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod internals;
+
 pub use self::{
     client::{RemoteRequest, TokenFuture, UpdateFuture, APP_TOKEN},
-    error::{ErrorKind, OAuthError},
+    error::{ErrorKind, IdTokenError, OAuthError},
     extension::{OAuth, OAuthExt, OAuthExtension, DEFAULT_HANDSHAKE_LIFETIME, DEFAULT_MAX_PENDING},
     extract::AuthorizedResponse,
     middleware::{OAuthMiddleware, OAuthMiddlewareService},
     oauth2::TokenResponse,
-    profile::Profile,
+    profile::{EmailVerified, Profile, ProfileMap},
     provider::Provider,
     remote_app::{ClientAuth, RemoteApp, RemoteAppBuilder, TokenMethod},
     response::{OAuthResponse, ResponseData, XmlElement},

@@ -82,7 +82,10 @@ where
         Box::pin(async move {
             let callback = match req.oauth() {
                 Ok(oauth) if req.method() == Method::GET => oauth
-                    .callback_for(req.path())
+                    // The path as the router matches it (percent-decoded where actix decodes), so
+                    // `/auth/d%65v/callback` cannot slip past to a handler that reads errors
+                    // as `None`.
+                    .callback_for(req.match_info().as_str())
                     .map(|provider| (oauth.clone(), provider.to_owned())),
                 _ => None,
             };

@@ -46,38 +46,14 @@ impl Profile {
         }
     }
 
-    /// Reads a provider's user description by the common names: OpenID Connect standard claims
-    /// (`sub`, `name`, `preferred_username`, `email`, `email_verified`, `picture`) and the usual
-    /// alternatives (`id`/`user_id`, `login`/`screen_name`/`username`, `avatar_url`,
-    /// `profile_image_url_https`). `email_verified` counts only as the boolean `true` or the string
-    /// `"true"`. `None` when no subject can be found.
+    /// Reads a provider's user description by the common names ([`ProfileMap::standard`]):
+    /// OpenID Connect standard claims (`sub`, `name`, `preferred_username`, `email`,
+    /// `email_verified`, `picture`) and the usual alternatives (`id`/`user_id`,
+    /// `login`/`screen_name`/`username`, `avatar_url`, `profile_image_url_https`).
+    /// `email_verified` counts only as the boolean `true` or the string `"true"`. `None` when no
+    /// subject can be found.
     pub fn from_claims(provider: impl Into<String>, raw: Value) -> Option<Self> {
-        let text = |keys: &[&str]| {
-            keys.iter().find_map(|k| match raw.get(*k) {
-                Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-                Some(Value::Number(n)) => Some(n.to_string()),
-                _ => None,
-            })
-        };
-        let subject = text(&["sub", "id_str", "id", "user_id"])?;
-        let email_verified = match raw
-            .get("email_verified")
-            .or_else(|| raw.get("verified_email"))
-        {
-            Some(Value::Bool(b)) => *b,
-            Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
-            _ => false,
-        };
-        Some(Self {
-            provider: provider.into(),
-            subject,
-            name: text(&["name"]),
-            username: text(&["preferred_username", "login", "screen_name", "username"]),
-            email: text(&["email"]),
-            email_verified,
-            picture: text(&["picture", "avatar_url", "profile_image_url_https"]),
-            raw,
-        })
+        ProfileMap::standard().apply(provider, raw)
     }
 
     /// Sets the display name.
@@ -117,6 +93,173 @@ impl Profile {
     }
 }
 
+/// Where each [`Profile`] field is found in a provider's user description: provider quirks as
+/// data.
+///
+/// Each field has a list of *sources* tried in order; the first that yields a non-empty value
+/// wins. A source is either a [JSON pointer](https://www.rfc-editor.org/rfc/rfc6901)
+/// (`"/picture/data/url"`), or a template whose `{/pointer}` parts are filled in and which fails
+/// if any part is missing (`"https://cdn.discordapp.com/avatars/{/id}/{/avatar}.png"`). Strings
+/// and numbers are taken; numbers become their decimal text.
+///
+/// ```
+/// use actix_oauth::{EmailVerified, ProfileMap};
+///
+/// let discord = ProfileMap::standard()
+///     .username(["/username"])
+///     .name(["/global_name", "/username"])
+///     .email_verified(EmailVerified::Claim(vec!["/verified".into()]))
+///     .picture(["https://cdn.discordapp.com/avatars/{/id}/{/avatar}.png"]);
+/// let profile = discord
+///     .apply("discord", serde_json::json!({"id": "80351110224678912", "username": "nelly",
+///         "global_name": null, "avatar": "8342729096ea3675442027381ff50dfe",
+///         "verified": true, "email": "nelly@discord.com"}))
+///     .unwrap();
+/// assert_eq!(profile.name.as_deref(), Some("nelly"));
+/// assert!(profile.email_verified);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileMap {
+    subject: Vec<String>,
+    name: Vec<String>,
+    username: Vec<String>,
+    email: Vec<String>,
+    email_verified: EmailVerified,
+    picture: Vec<String>,
+}
+
+/// Whether the provider verified the email address it sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EmailVerified {
+    /// Read from the first of these JSON pointers present: verified only for the boolean `true`
+    /// or the string `"true"` (any case).
+    Claim(Vec<String>),
+    /// The provider only ever sends verified addresses, as it documents.
+    Always,
+    /// The provider does not say; never verified (accounts never link on it).
+    Never,
+}
+
+fn owned<I, S>(sources: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    sources.into_iter().map(Into::into).collect()
+}
+
+impl ProfileMap {
+    /// The common names: OpenID Connect standard claims first, then the usual alternatives.
+    pub fn standard() -> Self {
+        Self {
+            subject: owned(["/sub", "/id_str", "/id", "/user_id"]),
+            name: owned(["/name"]),
+            username: owned(["/preferred_username", "/login", "/screen_name", "/username"]),
+            email: owned(["/email"]),
+            email_verified: EmailVerified::Claim(owned(["/email_verified", "/verified_email"])),
+            picture: owned(["/picture", "/avatar_url", "/profile_image_url_https"]),
+        }
+    }
+
+    /// Sets the sources of [`Profile::subject`].
+    #[must_use]
+    pub fn subject<I: IntoIterator<Item = S>, S: Into<String>>(mut self, sources: I) -> Self {
+        self.subject = owned(sources);
+        self
+    }
+
+    /// Sets the sources of [`Profile::name`].
+    #[must_use]
+    pub fn name<I: IntoIterator<Item = S>, S: Into<String>>(mut self, sources: I) -> Self {
+        self.name = owned(sources);
+        self
+    }
+
+    /// Sets the sources of [`Profile::username`].
+    #[must_use]
+    pub fn username<I: IntoIterator<Item = S>, S: Into<String>>(mut self, sources: I) -> Self {
+        self.username = owned(sources);
+        self
+    }
+
+    /// Sets the sources of [`Profile::email`].
+    #[must_use]
+    pub fn email<I: IntoIterator<Item = S>, S: Into<String>>(mut self, sources: I) -> Self {
+        self.email = owned(sources);
+        self
+    }
+
+    /// Sets how [`Profile::email_verified`] is decided.
+    #[must_use]
+    pub fn email_verified(mut self, verified: EmailVerified) -> Self {
+        self.email_verified = verified;
+        self
+    }
+
+    /// Sets the sources of [`Profile::picture`].
+    #[must_use]
+    pub fn picture<I: IntoIterator<Item = S>, S: Into<String>>(mut self, sources: I) -> Self {
+        self.picture = owned(sources);
+        self
+    }
+
+    /// Builds the profile of a user description; `None` when no subject source yields a value.
+    pub fn apply(&self, provider: impl Into<String>, raw: Value) -> Option<Profile> {
+        let first = |sources: &[String]| sources.iter().find_map(|s| source(&raw, s));
+        let subject = first(&self.subject)?;
+        let email = first(&self.email);
+        let email_verified = email.is_some()
+            && match &self.email_verified {
+                EmailVerified::Always => true,
+                EmailVerified::Never => false,
+                EmailVerified::Claim(pointers) => {
+                    match pointers.iter().find_map(|p| raw.pointer(p)) {
+                        Some(Value::Bool(b)) => *b,
+                        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+                        _ => false,
+                    }
+                }
+            };
+        Some(Profile {
+            provider: provider.into(),
+            subject,
+            name: first(&self.name),
+            username: first(&self.username),
+            email,
+            email_verified,
+            picture: first(&self.picture),
+            raw,
+        })
+    }
+}
+
+/// A value as profile text: non-empty strings, and numbers as decimal text.
+fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// One source: a JSON pointer, or a template with `{/pointer}` parts.
+fn source(raw: &Value, source: &str) -> Option<String> {
+    if source.starts_with('/') {
+        return raw.pointer(source).and_then(text);
+    }
+    let mut out = String::with_capacity(source.len() + 32);
+    let mut rest = source;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let close = rest[open..].find('}')? + open;
+        out.push_str(&raw.pointer(&rest[open + 1..close]).and_then(text)?);
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,5 +290,26 @@ mod tests {
         .unwrap();
         assert!(!p.email_verified);
         assert!(Profile::from_claims("x", serde_json::json!({"name": "no id"})).is_none());
+        let p = Profile::from_claims("g", serde_json::json!({"sub": "1", "email_verified": true}))
+            .unwrap();
+        assert!(!p.email_verified, "no address, nothing verified");
+    }
+
+    #[test]
+    fn sources_are_pointers_or_templates() {
+        let raw = serde_json::json!({"id": 7, "picture": {"data": {"url": "https://p/x"}}, "avatar": "ab", "empty": ""});
+        assert_eq!(
+            source(&raw, "/picture/data/url").as_deref(),
+            Some("https://p/x")
+        );
+        assert_eq!(source(&raw, "/id").as_deref(), Some("7"));
+        assert_eq!(
+            source(&raw, "https://cdn/{/id}/{/avatar}.png").as_deref(),
+            Some("https://cdn/7/ab.png")
+        );
+        assert_eq!(source(&raw, "https://cdn/{/id}/{/missing}.png"), None);
+        assert_eq!(source(&raw, "https://cdn/{/id"), None);
+        assert_eq!(source(&raw, "/empty"), None);
+        assert_eq!(source(&raw, "/picture"), None, "objects are not text");
     }
 }

@@ -1,11 +1,16 @@
 //! [`RemoteApp`]: one provider's endpoints, credentials and quirks, validated when the app is built.
 
-use std::fmt;
+#[cfg(feature = "oidc")]
+use std::sync::Mutex;
+use std::{fmt, sync::Arc, time::Duration};
 
 use ::oauth2::{ClientId, ClientSecret};
 use url::Url;
 
-use crate::{error::OAuthError, oauth1::SignatureMethod, provider::Provider};
+use crate::{
+    error::OAuthError, oauth1::SignatureMethod, profile::ProfileMap, provider::Provider,
+    transport::AwcHttpClient,
+};
 
 /// How the client authenticates at the token endpoint (RFC 6749 §2.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -72,9 +77,18 @@ pub struct RemoteApp {
     pub(crate) name: String,
     pub(crate) base_url: Option<Url>,
     pub(crate) request_token_url: Option<Url>,
-    pub(crate) access_token_url: Url,
-    pub(crate) authorize_url: Url,
+    pub(crate) access_token_url: Option<Url>,
+    pub(crate) authorize_url: Option<Url>,
     pub(crate) userinfo_url: Option<Url>,
+    /// Where GitHub-style providers list the user's addresses with `primary` and `verified`.
+    pub(crate) emails_url: Option<Url>,
+    pub(crate) profile_map: ProfileMap,
+    /// The client id, form-encoded once for authorization URLs.
+    pub(crate) encoded_client_id: String,
+    /// `&scope=…` and the extra authorization parameters, form-encoded once.
+    pub(crate) authorize_query_tail: String,
+    /// API calls carry the client id in this header (Twitch's Helix `Client-Id`).
+    pub(crate) client_id_header: Option<String>,
     pub(crate) consumer_key: ClientId,
     pub(crate) consumer_secret: ClientSecret,
     pub(crate) request_token_params: Vec<(String, String)>,
@@ -89,8 +103,47 @@ pub struct RemoteApp {
     pub(crate) signature_method: SignatureMethod,
     #[cfg(feature = "rsa-sha1")]
     pub(crate) rsa_key: Option<crate::oauth1::RsaSigningKey>,
-    /// The `oauth2` crate's client, built once, that writes authorization URLs.
+    /// The endpoints, when they are all configured (OAuth 1.0a, plain OAuth 2).
+    pub(crate) static_endpoints: Option<Arc<Endpoints>>,
+    /// OpenID Connect settings and caches, when the app has an issuer.
+    #[cfg(feature = "oidc")]
+    pub(crate) oidc: Option<crate::oidc::Oidc>,
+    #[cfg(feature = "oidc")]
+    pub(crate) id_token_algorithms: Vec<jsonwebtoken::Algorithm>,
+    /// The endpoints last built from a discovery document.
+    #[cfg(feature = "oidc")]
+    discovered: Mutex<Option<(Arc<crate::oidc::ProviderMetadata>, Arc<Endpoints>)>>,
+}
+
+/// A remote app's endpoints, configured or discovered.
+pub(crate) struct Endpoints {
+    /// The `oauth2` crate's client that writes authorization URLs.
     pub(crate) authorize_client: ::oauth2::basic::BasicClient<::oauth2::EndpointSet>,
+    pub(crate) authorize_url: Url,
+    pub(crate) token_url: Url,
+    pub(crate) userinfo_url: Option<Url>,
+    /// The discovery document they came from (OpenID Connect).
+    #[cfg(feature = "oidc")]
+    pub(crate) metadata: Option<Arc<crate::oidc::ProviderMetadata>>,
+}
+
+impl Endpoints {
+    fn new(
+        client_id: &ClientId,
+        authorize_url: Url,
+        token_url: Url,
+        userinfo_url: Option<Url>,
+    ) -> Self {
+        Self {
+            authorize_client: ::oauth2::basic::BasicClient::new(client_id.clone())
+                .set_auth_uri(::oauth2::AuthUrl::from_url(authorize_url.clone())),
+            authorize_url,
+            token_url,
+            userinfo_url,
+            #[cfg(feature = "oidc")]
+            metadata: None,
+        }
+    }
 }
 
 impl fmt::Debug for RemoteApp {
@@ -105,8 +158,14 @@ impl fmt::Debug for RemoteApp {
                     "OAuth 2"
                 },
             )
-            .field("authorize_url", &self.authorize_url.as_str())
-            .field("access_token_url", &self.access_token_url.as_str())
+            .field(
+                "authorize_url",
+                &self.authorize_url.as_ref().map(Url::as_str),
+            )
+            .field(
+                "access_token_url",
+                &self.access_token_url.as_ref().map(Url::as_str),
+            )
             .field("base_url", &self.base_url.as_ref().map(Url::as_str))
             .field("consumer_key", &self.consumer_key.as_str())
             .field("consumer_secret", &"[redacted]")
@@ -128,6 +187,16 @@ impl RemoteApp {
             access_token_url: None,
             authorize_url: None,
             userinfo_url: None,
+            emails_url: None,
+            issuer: None,
+            alternate_issuers: Vec::new(),
+            id_token_algorithms: None,
+            clock_skew: None,
+            jwks_refetch_interval: None,
+            nonce_required: true,
+            issuer_from_discovery: false,
+            profile_map: ProfileMap::standard(),
+            client_id_header: None,
             consumer_key: None,
             consumer_secret: None,
             request_token_params: Vec::new(),
@@ -169,19 +238,88 @@ impl RemoteApp {
         self.base_url.as_ref()
     }
 
-    /// The authorization endpoint.
-    pub fn authorize_url(&self) -> &Url {
-        &self.authorize_url
+    /// The configured authorization endpoint (`None` for an OpenID Connect app that takes it
+    /// from discovery).
+    pub fn authorize_url(&self) -> Option<&Url> {
+        self.authorize_url.as_ref()
     }
 
-    /// The token endpoint.
-    pub fn access_token_url(&self) -> &Url {
-        &self.access_token_url
+    /// The configured token endpoint (`None` for an OpenID Connect app that takes it from
+    /// discovery).
+    pub fn access_token_url(&self) -> Option<&Url> {
+        self.access_token_url.as_ref()
     }
 
-    /// The user info endpoint, if configured.
+    /// The configured user info endpoint, if any.
     pub fn userinfo_url(&self) -> Option<&Url> {
         self.userinfo_url.as_ref()
+    }
+
+    /// The OpenID Connect issuer, for apps configured with one.
+    pub fn issuer(&self) -> Option<&str> {
+        #[cfg(feature = "oidc")]
+        return self.oidc.as_ref().map(|o| o.issuer.as_str());
+        #[cfg(not(feature = "oidc"))]
+        None
+    }
+
+    /// Whether this is an OpenID Connect app (it has an issuer).
+    pub fn is_oidc(&self) -> bool {
+        self.issuer().is_some()
+    }
+
+    /// How this app's user descriptions become a [`Profile`](crate::Profile).
+    pub fn profile_map(&self) -> &ProfileMap {
+        &self.profile_map
+    }
+
+    /// The endpoints: configured ones, or those of the (cached) discovery document.
+    pub(crate) async fn endpoints(
+        &self,
+        http: &AwcHttpClient,
+    ) -> Result<Arc<Endpoints>, OAuthError> {
+        if let Some(endpoints) = &self.static_endpoints {
+            return Ok(endpoints.clone());
+        }
+        #[cfg(feature = "oidc")]
+        if let Some(oidc) = &self.oidc {
+            let metadata = oidc.metadata(http).await?;
+            let mut discovered = self.discovered.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((seen, endpoints)) = &*discovered {
+                if Arc::ptr_eq(seen, &metadata) {
+                    return Ok(endpoints.clone());
+                }
+            }
+            let token_url = self
+                .access_token_url
+                .clone()
+                .or_else(|| metadata.token_endpoint.clone())
+                .ok_or_else(|| {
+                    OAuthError::Discovery(format!(
+                        "the discovery document of `{}` has no `token_endpoint`.",
+                        oidc.issuer
+                    ))
+                })?;
+            let mut endpoints = Endpoints::new(
+                &self.consumer_key,
+                self.authorize_url
+                    .clone()
+                    .unwrap_or_else(|| metadata.authorization_endpoint.clone()),
+                token_url,
+                self.userinfo_url
+                    .clone()
+                    .or_else(|| metadata.userinfo_endpoint.clone()),
+            );
+            endpoints.metadata = Some(metadata.clone());
+            let endpoints = Arc::new(endpoints);
+            *discovered = Some((metadata, endpoints.clone()));
+            return Ok(endpoints);
+        }
+        let _ = http;
+        Err(OAuthError::config(format!(
+            "remote app `{}` has no endpoints.",
+            self.name
+        )))
     }
 
     /// The client id (OAuth 2) or consumer key (OAuth 1.0a).
@@ -206,6 +344,16 @@ pub struct RemoteAppBuilder {
     access_token_url: Option<String>,
     authorize_url: Option<String>,
     userinfo_url: Option<String>,
+    emails_url: Option<String>,
+    issuer: Option<String>,
+    alternate_issuers: Vec<String>,
+    id_token_algorithms: Option<Vec<String>>,
+    clock_skew: Option<Duration>,
+    jwks_refetch_interval: Option<Duration>,
+    nonce_required: bool,
+    issuer_from_discovery: bool,
+    profile_map: ProfileMap,
+    client_id_header: Option<String>,
     consumer_key: Option<String>,
     consumer_secret: Option<String>,
     request_token_params: Vec<(String, String)>,
@@ -261,18 +409,103 @@ impl RemoteAppBuilder {
         request_token_url
     );
     url_setter!(
-        /// The token endpoint (OAuth 2) or token-credentials URL (OAuth 1.0a). Required.
+        /// The token endpoint (OAuth 2) or token-credentials URL (OAuth 1.0a). Required, except
+        /// for OpenID Connect apps, which discover it from their [`issuer`](Self::issuer).
         access_token_url
     );
     url_setter!(
-        /// The authorization endpoint the browser is sent to. Required.
+        /// The authorization endpoint the browser is sent to. Required, except for OpenID Connect
+        /// apps, which discover it from their [`issuer`](Self::issuer).
         authorize_url
     );
     url_setter!(
         /// The endpoint that describes the signed-in user (OpenID Connect userinfo or the
-        /// provider's own). Default: none.
+        /// provider's own). Default: none, or the discovered one for OpenID Connect apps.
         userinfo_url
     );
+    url_setter!(
+        /// Where the provider lists the user's email addresses with `primary` and `verified`
+        /// flags (GitHub's `/user/emails`); [`OAuthExtension::profile`] then takes the primary
+        /// verified one. Default: none.
+        ///
+        /// [`OAuthExtension::profile`]: crate::OAuthExtension::profile
+        emails_url
+    );
+
+    /// Makes this an OpenID Connect app: its endpoints and keys come from
+    /// `{issuer}/.well-known/openid-configuration` (fetched on first use and cached; configured
+    /// endpoints win over discovered ones), `openid` is requested, a `nonce` is bound to each
+    /// sign-in, and the `id_token` is validated (signature, `iss`, `aud`, `azp`, `exp`, `iat`,
+    /// `nonce`). The issuer must be written exactly as the provider's `iss` claims read it.
+    /// Needs the `oidc` feature (on by default).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Another spelling of the issuer the provider puts in `iss` (Google documents both
+    /// `https://accounts.google.com` and `accounts.google.com`). Default: none.
+    pub fn alternate_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.alternate_issuers.push(issuer.into());
+        self
+    }
+
+    /// The `id_token` signing algorithms accepted, by JOSE name (`"RS256"`, `"ES256"`, …).
+    /// Default: every asymmetric algorithm (RS*, PS*, ES256, ES384, EdDSA) that the discovery
+    /// document also lists. `none` and the HMAC algorithms are refused.
+    pub fn id_token_algorithms<I, S>(mut self, algorithms: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.id_token_algorithms = Some(algorithms.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The clock skew allowed when checking an `id_token`'s `exp` and `iat`. Default: 60 s.
+    pub fn clock_skew(mut self, skew: Duration) -> Self {
+        self.clock_skew = Some(skew);
+        self
+    }
+
+    /// The shortest time between two JWKS fetches caused by a token with an unknown key id
+    /// (key rotation). Default: 60 s.
+    pub fn jwks_refetch_interval(mut self, interval: Duration) -> Self {
+        self.jwks_refetch_interval = Some(interval);
+        self
+    }
+
+    /// Sends the client id in header `name` on every API call (Twitch's Helix API wants
+    /// `Client-Id` beside the bearer token). Default: none.
+    pub fn client_id_header(mut self, name: impl Into<String>) -> Self {
+        self.client_id_header = Some(name.into());
+        self
+    }
+
+    /// Whether the `id_token` must carry the `nonce` this sign-in sent. Default: `true`. Turn it
+    /// off only for providers that never echo it (LinkedIn); a `nonce` that is present must
+    /// still match, and `state` and PKCE still bind the sign-in to the browser.
+    pub fn require_nonce(mut self, required: bool) -> Self {
+        self.nonce_required = required;
+        self
+    }
+
+    /// Takes the issuer from the discovery document instead of requiring it to equal the
+    /// configured one. Default: `false`. For aliases whose document names the real issuer
+    /// (Microsoft's `consumers`, `organizations` and domain tenants name the tenant id's issuer,
+    /// `common` names a `{tenantid}` template). The document still comes over TLS from the
+    /// configured issuer's URL, and `iss` must then equal the document's issuer.
+    pub fn issuer_from_discovery(mut self, enabled: bool) -> Self {
+        self.issuer_from_discovery = enabled;
+        self
+    }
+
+    /// How the provider's user description maps to a [`Profile`](crate::Profile). Default:
+    /// [`ProfileMap::standard`].
+    pub fn profile_map(mut self, map: ProfileMap) -> Self {
+        self.profile_map = map;
+        self
+    }
 
     /// The client id (OAuth 2) or consumer key (OAuth 1.0a) the provider issued. Required.
     pub fn consumer_key(mut self, key: impl Into<String>) -> Self {
@@ -417,15 +650,27 @@ impl RemoteAppBuilder {
                 })
                 .transpose()
         };
-        let required =
-            |field: &str, value: Option<Url>| value.ok_or_else(|| err(field, "is required"));
-        let authorize_url = required("authorize_url", parse("authorize_url", self.authorize_url)?)?;
-        let access_token_url = required(
-            "access_token_url",
-            parse("access_token_url", self.access_token_url)?,
-        )?;
+        let authorize_url = parse("authorize_url", self.authorize_url)?;
+        let access_token_url = parse("access_token_url", self.access_token_url)?;
         let request_token_url = parse("request_token_url", self.request_token_url)?;
         let userinfo_url = parse("userinfo_url", self.userinfo_url)?;
+        let emails_url = parse("emails_url", self.emails_url)?;
+        let issuer_url = parse("issuer", self.issuer.clone())?;
+        if issuer_url.is_some() && request_token_url.is_some() {
+            return Err(err("issuer", "is for OpenID Connect, not OAuth 1.0a"));
+        }
+        #[cfg(not(feature = "oidc"))]
+        if issuer_url.is_some() {
+            return Err(err("issuer", "needs the `oidc` feature"));
+        }
+        if issuer_url.is_none() {
+            if authorize_url.is_none() {
+                return Err(err("authorize_url", "is required"));
+            }
+            if access_token_url.is_none() {
+                return Err(err("access_token_url", "is required"));
+            }
+        }
         let base_url = parse("base_url", self.base_url)?.map(|mut url| {
             // Relative paths are joined under the base, never beside its last segment.
             if !url.path().ends_with('/') {
@@ -462,6 +707,11 @@ impl RemoteAppBuilder {
                 "access_token_method",
                 "`Get` with `ClientAuth::RequestBody` would put the client secret in a URL; use `ClientAuth::Basic` or `Post`",
             ));
+        }
+        if let Some(name) = &self.client_id_header {
+            if awc::http::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return Err(err("client_id_header", "is not a valid header name"));
+            }
         }
         for (header, value) in &self.token_request_headers {
             if awc::http::header::HeaderName::from_bytes(header.as_bytes()).is_err()
@@ -523,13 +773,85 @@ impl RemoteAppBuilder {
                 "is required for RSA-SHA1 (and needs the `rsa-sha1` feature)",
             ));
         }
-        let authorize_client = ::oauth2::basic::BasicClient::new(consumer_key.clone())
-            .set_auth_uri(::oauth2::AuthUrl::from_url(authorize_url.clone()));
+        let static_endpoints = match (&issuer_url, &authorize_url, &access_token_url) {
+            (None, Some(authorize), Some(token)) => Some(Arc::new(Endpoints::new(
+                &consumer_key,
+                authorize.clone(),
+                token.clone(),
+                userinfo_url.clone(),
+            ))),
+            _ => None,
+        };
+        #[cfg(feature = "oidc")]
+        let id_token_algorithms = match &self.id_token_algorithms {
+            None => crate::oidc::DEFAULT_ALGORITHMS.to_vec(),
+            Some(names) => names
+                .iter()
+                .map(|name| {
+                    name.parse::<jsonwebtoken::Algorithm>()
+                        .ok()
+                        .filter(|alg| crate::oidc::DEFAULT_ALGORITHMS.contains(alg))
+                        .ok_or_else(|| {
+                            err(
+                                "id_token_algorithms",
+                                &format!("names `{name}`, which is not an accepted asymmetric JOSE algorithm"),
+                            )
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        #[cfg(feature = "oidc")]
+        let oidc = match (issuer_url, self.issuer) {
+            (Some(url), Some(issuer)) => {
+                let discovery = format!(
+                    "{}/.well-known/openid-configuration",
+                    issuer.trim_end_matches('/')
+                );
+                let discovery = Url::parse(&discovery)
+                    .map_err(|e| err("issuer", &format!("gives no discovery URL ({e})")))?;
+                let _ = url;
+                let mut oidc = crate::oidc::Oidc::new(issuer, discovery);
+                oidc.alternate_issuers = self.alternate_issuers;
+                if let Some(skew) = self.clock_skew {
+                    oidc.clock_skew = skew;
+                }
+                if let Some(interval) = self.jwks_refetch_interval {
+                    oidc.jwks_min_refetch = interval;
+                }
+                oidc.nonce_required = self.nonce_required;
+                oidc.issuer_from_discovery = self.issuer_from_discovery;
+                if !scope.iter().any(|s| s == "openid") {
+                    scope.insert(0, "openid".to_owned());
+                }
+                Some(oidc)
+            }
+            _ => None,
+        };
+        let mut encoded_client_id = String::new();
+        crate::oauth2::push_form_encoded(&mut encoded_client_id, consumer_key.as_str());
+        let authorize_query_tail = crate::oauth2::authorize_query_tail(
+            &scope,
+            request_token_params
+                .iter()
+                .chain(&self.authorize_params)
+                .cloned(),
+        );
         Ok(RemoteApp {
+            encoded_client_id,
+            authorize_query_tail,
             signature_method: self.signature_method,
             #[cfg(feature = "rsa-sha1")]
             rsa_key,
-            authorize_client,
+            static_endpoints,
+            #[cfg(feature = "oidc")]
+            oidc,
+            #[cfg(feature = "oidc")]
+            id_token_algorithms,
+            #[cfg(feature = "oidc")]
+            discovered: Mutex::new(None),
+            emails_url,
+            profile_map: self.profile_map,
+            client_id_header: self.client_id_header,
             name,
             base_url,
             request_token_url,

@@ -76,17 +76,21 @@ impl XmlElement {
             .map(|(_, v)| v.as_str())
     }
 
-    fn from_node(node: roxmltree::Node<'_, '_>) -> Self {
+    /// The element, or `None` when elements nest deeper than [`MAX_XML_DEPTH`] below it.
+    fn from_node(node: roxmltree::Node<'_, '_>, depth: usize) -> Option<Self> {
+        if depth > MAX_XML_DEPTH {
+            return None;
+        }
         let mut text = String::new();
         let mut children = Vec::new();
         for child in node.children() {
             if child.is_element() {
-                children.push(Self::from_node(child));
+                children.push(Self::from_node(child, depth + 1)?);
             } else if let Some(t) = child.text() {
                 text.push_str(t);
             }
         }
-        Self {
+        Some(Self {
             name: node.tag_name().name().to_owned(),
             attributes: node
                 .attributes()
@@ -94,9 +98,14 @@ impl XmlElement {
                 .collect(),
             text: text.trim().to_owned(),
             children,
-        }
+        })
     }
 }
+
+/// The deepest element nesting decoded as XML (serde_json's limit for JSON). Converting and
+/// dropping an element tree recurses once per level: a 1 MiB answer of nested elements would
+/// overflow a worker's stack and abort the process. Deeper documents are kept as text.
+const MAX_XML_DEPTH: usize = 128;
 
 /// Media type of a `Content-Type` value, lower-cased, without parameters.
 pub(crate) fn media_type(content_type: Option<&str>) -> String {
@@ -109,7 +118,8 @@ pub(crate) fn media_type(content_type: Option<&str>) -> String {
 
 impl ResponseData {
     /// Decodes a body as its `Content-Type` says. Never fails: a body that does not decode as its
-    /// type said is kept as text (or [`ResponseData::Empty`] if it is not UTF-8).
+    /// type said, or XML nesting elements more than 128 deep, is kept as text (or
+    /// [`ResponseData::Empty`] if it is not UTF-8).
     pub fn decode(content_type: Option<&str>, body: &[u8]) -> Self {
         if body.is_empty() {
             return Self::Empty;
@@ -129,7 +139,8 @@ impl ResponseData {
             std::str::from_utf8(body)
                 .ok()
                 .and_then(|text| roxmltree::Document::parse(text).ok())
-                .map(|doc| Self::Xml(XmlElement::from_node(doc.root_element())))
+                .and_then(|doc| XmlElement::from_node(doc.root_element(), 1))
+                .map(Self::Xml)
         } else {
             None
         };
@@ -303,6 +314,32 @@ mod tests {
         assert!(matches!(
             ResponseData::decode(Some("application/xml"), bomb),
             ResponseData::Text(_) | ResponseData::Xml(_)
+        ));
+    }
+
+    /// Found by the `decode_response` fuzz target: nested elements overflowed the stack.
+    #[test]
+    fn deeply_nested_xml_stays_text() {
+        let nested = |depth: usize| format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth));
+        let deep = nested(50_000);
+        assert_eq!(
+            ResponseData::decode(Some("text/xml"), deep.as_bytes()),
+            ResponseData::Text(deep)
+        );
+        let ResponseData::Xml(mut element) =
+            ResponseData::decode(Some("text/xml"), nested(MAX_XML_DEPTH).as_bytes())
+        else {
+            panic!("not xml")
+        };
+        let mut depth = 1;
+        while let Some(child) = element.children.pop() {
+            element = child;
+            depth += 1;
+        }
+        assert_eq!(depth, MAX_XML_DEPTH);
+        assert!(matches!(
+            ResponseData::decode(Some("text/xml"), nested(MAX_XML_DEPTH + 1).as_bytes()),
+            ResponseData::Text(_)
         ));
     }
 }

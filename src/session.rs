@@ -14,27 +14,69 @@ pub(crate) const TOKEN_KEY_PREFIX: &str = "actix_oauth.token.";
 
 /// One handshake begun in this browser and not yet completed.
 ///
-/// Kept per `state` value so that sign-ins begun in two tabs both complete.
-#[derive(Serialize, Deserialize, Clone)]
+/// Kept per `state` value so that sign-ins begun in two tabs both complete. Stored as a JSON
+/// array `[provider, state, verifier, redirect_uri, next, created, nonce]` rather than an object:
+/// the session value is JSON inside the session's own JSON, where every quote is escaped, so
+/// field names would cost a cookie's bytes and the escaping on every sign-in.
+#[derive(Clone, Deserialize)]
+#[serde(from = "PendingRow")]
 pub(crate) struct Pending {
     /// Remote app name.
-    #[serde(rename = "p")]
     pub(crate) provider: String,
     /// The `state` (OAuth 2) or request token (OAuth 1.0a) this handshake is bound to.
-    #[serde(rename = "s")]
     pub(crate) state: String,
     /// PKCE verifier (OAuth 2) or request token secret (OAuth 1.0a).
-    #[serde(rename = "v", default, skip_serializing_if = "Option::is_none")]
     pub(crate) verifier: Option<String>,
     /// The exact redirect URI sent, to be sent again in the token request.
-    #[serde(rename = "r")]
     pub(crate) redirect_uri: String,
     /// A safe, same-site path to go to afterwards.
-    #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
     pub(crate) next: Option<String>,
     /// When it began, in seconds since the Unix epoch.
-    #[serde(rename = "t")]
     pub(crate) created: u64,
+    /// The OpenID Connect `nonce` sent, which the `id_token` must carry.
+    pub(crate) nonce: Option<String>,
+}
+
+/// [`Pending`] as stored: a JSON array.
+#[derive(Deserialize)]
+struct PendingRow(
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    u64,
+    Option<String>,
+);
+
+impl From<PendingRow> for Pending {
+    fn from(row: PendingRow) -> Self {
+        let PendingRow(provider, state, verifier, redirect_uri, next, created, nonce) = row;
+        Self {
+            provider,
+            state,
+            verifier,
+            redirect_uri,
+            next,
+            created,
+            nonce,
+        }
+    }
+}
+
+impl Serialize for Pending {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple as _;
+        let mut row = serializer.serialize_tuple(7)?;
+        row.serialize_element(&self.provider)?;
+        row.serialize_element(&self.state)?;
+        row.serialize_element(&self.verifier)?;
+        row.serialize_element(&self.redirect_uri)?;
+        row.serialize_element(&self.next)?;
+        row.serialize_element(&self.created)?;
+        row.serialize_element(&self.nonce)?;
+        row.end()
+    }
 }
 
 /// Reads the pending handshakes, dropping those older than `lifetime_secs`.
@@ -107,6 +149,31 @@ pub(crate) fn take_pending(
     Ok(entry)
 }
 
+/// Session key of the CSRF token for forms that change the signed-in account.
+pub(crate) const CSRF_KEY: &str = "actix_oauth.csrf";
+
+/// This session's CSRF token, created on first use (256 random bits, base64url).
+pub(crate) fn csrf_token(session: &Session) -> Result<String, OAuthError> {
+    if let Ok(Some(token)) = session.get::<String>(CSRF_KEY) {
+        if token.len() >= 43 {
+            return Ok(token);
+        }
+    }
+    let token = ::oauth2::CsrfToken::new_random_len(32).secret().clone();
+    session
+        .insert(CSRF_KEY, &token)
+        .map_err(|e| OAuthError::Session(e.to_string()))?;
+    Ok(token)
+}
+
+/// Whether `submitted` is this session's CSRF token, compared in constant time.
+pub(crate) fn verify_csrf(session: &Session, submitted: &str) -> Result<(), OAuthError> {
+    match session.get::<String>(CSRF_KEY) {
+        Ok(Some(token)) if bool::from(token.as_bytes().ct_eq(submitted.as_bytes())) => Ok(()),
+        _ => Err(OAuthError::CsrfMismatch),
+    }
+}
+
 /// The tokens kept in the session for a remote app.
 #[derive(Serialize, Deserialize)]
 struct StoredToken {
@@ -164,28 +231,107 @@ pub(crate) fn remove_token(session: &Session, provider: &str) {
     session.remove(&format!("{TOKEN_KEY_PREFIX}{provider}"));
 }
 
-/// Accepts `next` only as a same-site relative path: it must start with one `/`, and hold no
-/// backslash, control character or scheme-relative start (`//`, `/\`) a browser could read as
-/// another site.
+/// Whether the path part of `next` has `.`/`..` segments (also as `%2e`) or an empty segment
+/// (`//`), which a later normalization could turn into `//host` (`/.//evil.test`).
+fn has_dot_segment_or_empty_segment(path: &str) -> bool {
+    let segments = path.get(1..).unwrap_or("");
+    let count = segments.split('/').count();
+    segments.split('/').enumerate().any(|(i, segment)| {
+        (segment.is_empty() && i + 1 < count) || is_dot_segment(segment.as_bytes())
+    })
+}
+
+/// `.` or `..`, each dot possibly written `%2e` / `%2E`.
+fn is_dot_segment(mut segment: &[u8]) -> bool {
+    let mut dots = 0;
+    while !segment.is_empty() {
+        if segment[0] == b'.' {
+            segment = &segment[1..];
+        } else if segment.len() >= 3 && segment[..3].eq_ignore_ascii_case(b"%2e") {
+            segment = &segment[3..];
+        } else {
+            return false;
+        }
+        dots += 1;
+    }
+    (1..=2).contains(&dots)
+}
+
+/// `next` if it is a same-site relative path that stays one after any normalization: it starts
+/// with a single `/`, and has no backslash, control or white-space character, encoded slash or
+/// backslash at its start, `%2f%2f`, dot segment or empty segment.
 pub(crate) fn safe_next(next: &str) -> Option<String> {
+    let bytes = next.as_bytes();
+    let starts_with_ci = |prefix: &[u8]| {
+        bytes.len() >= prefix.len() && bytes[..prefix.len()].eq_ignore_ascii_case(prefix)
+    };
+    let contains_ci = |needle: &[u8]| {
+        bytes
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+    };
+    let path = next.split(['?', '#']).next().unwrap_or("");
     let ok = next.len() <= 2048
         && next.starts_with('/')
         && !next.starts_with("//")
         && !next.contains('\\')
         && !next.chars().any(|c| c.is_control() || c.is_whitespace())
-        && !next.to_ascii_lowercase().contains("%2f%2f")
-        && !next.to_ascii_lowercase().starts_with("/%2f")
-        && !next.to_ascii_lowercase().starts_with("/%5c");
+        && !starts_with_ci(b"/%2f")
+        && !starts_with_ci(b"/%5c")
+        && !contains_ci(b"%2f%2f")
+        && !has_dot_segment_or_empty_segment(path);
     ok.then(|| next.to_owned())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::safe_next;
+    use super::{safe_next, Pending};
+
+    #[test]
+    fn pending_round_trips_as_a_row() {
+        let pending = Pending {
+            provider: "dev".to_owned(),
+            state: "s\"t".to_owned(),
+            verifier: Some("v".to_owned()),
+            redirect_uri: "http://127.0.0.1/cb".to_owned(),
+            next: None,
+            created: 7,
+            nonce: Some("n".to_owned()),
+        };
+        let json = serde_json::to_string(&pending).unwrap();
+        assert_eq!(
+            json,
+            r#"["dev","s\"t","v","http://127.0.0.1/cb",null,7,"n"]"#
+        );
+        let back: Pending = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            (back.provider, back.state, back.verifier, back.redirect_uri),
+            (
+                pending.provider,
+                pending.state,
+                pending.verifier,
+                pending.redirect_uri
+            )
+        );
+        assert_eq!(
+            (back.next, back.created, back.nonce),
+            (None, 7, pending.nonce)
+        );
+        // An object (an older version's value) is not a handshake.
+        assert!(serde_json::from_str::<Pending>(r#"{"provider":"dev"}"#).is_err());
+    }
 
     #[test]
     fn next_only_same_site_paths() {
-        for good in ["/", "/me", "/a/b?c=d#e", "/caf%C3%A9"] {
+        for good in [
+            "/",
+            "/me",
+            "/a/b?c=d#e",
+            "/caf%C3%A9",
+            "/a/",
+            "/?back=//x",
+            "/a.b/.c",
+        ] {
             assert_eq!(safe_next(good).as_deref(), Some(good), "{good}");
         }
         for bad in [
@@ -200,6 +346,11 @@ mod tests {
             "/\tevil",
             "/ok\r\nSet-Cookie: x=y",
             " /lead",
+            "/.//evil.example",
+            "/a//b",
+            "/a/../..//evil",
+            "/%2e%2e/x",
+            "/./x",
         ] {
             assert_eq!(safe_next(bad), None, "{bad:?}");
         }

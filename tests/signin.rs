@@ -124,7 +124,12 @@ async fn full_sign_in() {
     let thief = Browser::new();
     let stolen = thief.get(&back).await;
     assert_eq!(stolen.status, 400, "{}", stolen.text());
-    assert!(stolen.text().contains("state_missing"), "{}", stolen.text());
+    // The state was used: "already used", even for a browser that has no sign-in pending.
+    assert!(
+        stolen.text().contains("state_mismatch"),
+        "{}",
+        stolen.text()
+    );
     assert!(!signed_in(&thief, &app).await);
 }
 

@@ -14,12 +14,15 @@ use ::oauth2::{
 use rand::{distributions::Alphanumeric, Rng as _};
 use url::Url;
 
+#[cfg(feature = "dev-provider")]
 pub(crate) use self::signature::base_string;
 #[cfg(feature = "rsa-sha1")]
 pub use self::signature::RsaSigningKey;
 #[cfg(feature = "dev-provider")]
 pub(crate) use self::signature::{parse_authorization_header, verify};
-pub use self::signature::{percent_encode, sign, signature_base_string, SignatureMethod};
+pub use self::signature::{
+    percent_encode, sign, signature_base_string, signature_base_string_url, SignatureMethod,
+};
 use crate::{
     error::OAuthError,
     oauth2::token::{decode_fields, now_unix},
@@ -63,7 +66,7 @@ pub(crate) fn authorization(
         oauth.push(("oauth_token", token));
     }
     oauth.extend_from_slice(extra);
-    let base = base_string(
+    let base = signature::base_string_bytes(
         method,
         url,
         oauth
@@ -78,8 +81,8 @@ pub(crate) fn authorization(
             .rsa_key
             .as_ref()
             .ok_or_else(|| OAuthError::config("RSA-SHA1 needs `rsa_private_key_pem`."))?
-            .sign(&base),
-        method => sign(method, &base, app.consumer_secret.secret(), token_secret)?,
+            .sign_bytes(&base),
+        method => signature::sign_bytes(method, &base, app.consumer_secret.secret(), token_secret)?,
     };
     oauth.push(("oauth_signature", &signature));
     Ok(signature::authorization_header(oauth))
@@ -242,10 +245,11 @@ pub(crate) async fn access_token(
     token_secret: &str,
     verifier: &str,
 ) -> Result<TokenResponse, OAuthError> {
+    let endpoints = app.endpoints(http).await?;
     credentials_request(
         http,
         app,
-        &app.access_token_url,
+        &endpoints.token_url,
         app.access_token_method,
         &app.access_token_params,
         Some((token, token_secret)),

@@ -26,6 +26,7 @@ pub struct TokenResponse {
     refresh_token: Option<RefreshToken>,
     scope: Option<String>,
     id_token: Option<String>,
+    id_token_claims: Option<std::sync::Arc<Map<String, Value>>>,
     token_secret: Option<String>,
     extra: Map<String, Value>,
 }
@@ -65,6 +66,7 @@ impl TokenResponse {
             refresh_token: None,
             scope: None,
             id_token: None,
+            id_token_claims: None,
             token_secret: None,
             extra: Map::new(),
         }
@@ -110,6 +112,18 @@ impl TokenResponse {
     /// The OpenID Connect ID token, unvalidated, if one was issued.
     pub fn id_token(&self) -> Option<&str> {
         self.id_token.as_deref()
+    }
+
+    /// The claims of the OpenID Connect ID token, once this crate has validated it at sign-in
+    /// (signature, issuer, audience, expiry, nonce). `None` for tokens that carried no ID token,
+    /// tokens read back from storage, and refreshed tokens.
+    pub fn id_token_claims(&self) -> Option<&Map<String, Value>> {
+        self.id_token_claims.as_deref()
+    }
+
+    #[cfg(feature = "oidc")]
+    pub(crate) fn set_id_token_claims(&mut self, claims: Map<String, Value>) {
+        self.id_token_claims = Some(std::sync::Arc::new(claims));
     }
 
     /// The OAuth 1.0a token secret (`oauth_token_secret`), for OAuth 1.0a tokens.
@@ -254,6 +268,7 @@ impl TokenResponse {
             refresh_token,
             scope,
             id_token,
+            id_token_claims: None,
             token_secret: None,
             extra: fields,
         })
@@ -299,19 +314,47 @@ pub(crate) fn provider_error(
     fields: &Map<String, Value>,
     status: Option<u16>,
 ) -> Option<OAuthError> {
-    let text = |key: &str| {
-        fields
-            .get(key)
-            .and_then(Value::as_str)
-            .map(|s| clip(s, 256))
+    let text = |map: &Map<String, Value>, key: &str| match map.get(key) {
+        Some(Value::String(s)) => Some(clip(s, 256)),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
     };
-    let error = text("error")?;
-    Some(OAuthError::Provider {
-        error,
-        description: text("error_description"),
-        uri: text("error_uri"),
-        status,
-    })
+    let provider = |error: String, description: Option<String>, uri: Option<String>| {
+        Some(OAuthError::Provider {
+            error,
+            description,
+            uri,
+            status,
+        })
+    };
+    // RFC 6749 §5.2 (and Slack's `{"ok": false, "error": …}`, Twitch's `message`).
+    if let Some(error) = text(fields, "error") {
+        let description = text(fields, "error_description").or_else(|| text(fields, "message"));
+        return provider(error, description, text(fields, "error_uri"));
+    }
+    // Facebook's Graph API: `{"error": {"message", "type", "code"}}`.
+    if let Some(Value::Object(inner)) = fields.get("error") {
+        let error = text(inner, "type")
+            .or_else(|| text(inner, "code"))
+            .unwrap_or_else(|| "error".to_owned());
+        return provider(error, text(inner, "message"), None);
+    }
+    // The rest only on a failure status: success bodies may carry such fields innocently.
+    if status.is_some_and(|s| (200..300).contains(&s)) {
+        return None;
+    }
+    // Twitter's v1.1 API: `{"errors": [{"code", "message"}]}`.
+    if let Some(Value::Array(list)) = fields.get("errors") {
+        if let Some(Value::Object(first)) = list.first() {
+            let error = text(first, "code").unwrap_or_else(|| "error".to_owned());
+            return provider(error, text(first, "message"), None);
+        }
+    }
+    // Twitch: `{"status": 400, "message": "…"}`.
+    if let (Some(_), Some(message)) = (fields.get("status"), text(fields, "message")) {
+        return provider(message, None, None);
+    }
+    None
 }
 
 fn clip(text: &str, max: usize) -> String {
@@ -320,6 +363,39 @@ fn clip(text: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn non_standard_error_bodies_are_provider_errors() {
+        let kind = |status: u16, body: &str| match provider_error(
+            &serde_json::from_str(body).unwrap(),
+            Some(status),
+        ) {
+            Some(OAuthError::Provider {
+                error, description, ..
+            }) => Some((error, description)),
+            _ => None,
+        };
+        let facebook = r#"{"error":{"message":"Invalid OAuth access token.","type":"OAuthException","code":190}}"#;
+        assert_eq!(
+            kind(400, facebook),
+            Some((
+                "OAuthException".into(),
+                Some("Invalid OAuth access token.".into())
+            ))
+        );
+        let twitter = r#"{"errors":[{"code":32,"message":"Could not authenticate you."}]}"#;
+        assert_eq!(
+            kind(401, twitter),
+            Some(("32".into(), Some("Could not authenticate you.".into())))
+        );
+        assert_eq!(kind(200, twitter), None, "only on a failure status");
+        let twitch = r#"{"status":400,"message":"missing client id"}"#;
+        assert_eq!(kind(400, twitch), Some(("missing client id".into(), None)));
+        assert_eq!(kind(200, r#"{"status":"active","message":"hi"}"#), None);
+        let slack = r#"{"ok":false,"error":"invalid_auth"}"#;
+        assert_eq!(kind(200, slack), Some(("invalid_auth".into(), None)));
+    }
+
     use super::*;
     use crate::error::ErrorKind;
 

@@ -41,7 +41,7 @@ pub fn listener() -> (TcpListener, Url) {
 /// A server started by a test; stopped when dropped.
 pub struct Running {
     pub url: Url,
-    handle: ServerHandle,
+    pub handle: ServerHandle,
 }
 
 impl Running {
@@ -439,4 +439,395 @@ impl FakeEndpoint {
 pub fn say_skipped(why: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stderr(), "note: {why}");
+}
+
+/// How a [`RawProvider`] answers the next request: as a healthy provider, or failing the way real
+/// ones fail, below HTTP or in it.
+#[derive(Clone, Debug)]
+pub enum Behaviour {
+    /// Answers as a healthy provider, keeping the connection alive: a token at `/token`, OAuth
+    /// 1.0a credentials at `/request_token` and `/access_token`, `{"ok":true}` anywhere else.
+    Healthy,
+    /// Accepts the connection, then neither reads nor answers.
+    Silent,
+    /// Reads the request, sends `prefix` at once, then `rest` a few bytes at a time.
+    Drip {
+        prefix: Vec<u8>,
+        rest: Vec<u8>,
+        chunk: usize,
+        pause: Duration,
+    },
+    /// Reads the request, sends these bytes, and hangs up.
+    Raw(Vec<u8>),
+    /// Reads the request and answers `302` with the request's own URL as `Location`.
+    RedirectToSelf,
+    /// Reads the request and streams `len` bytes of a JSON-looking body, chunked or with a
+    /// `Content-Length`; [`RawProvider::streams`] tells how far each stream got.
+    Huge { len: usize, chunked: bool },
+}
+
+/// How far one [`Behaviour::Huge`] stream got before it ended.
+#[derive(Clone, Debug)]
+pub struct Streamed {
+    /// Body bytes the kernel accepted.
+    pub written: usize,
+    /// Whether the whole body was written.
+    pub complete: bool,
+    /// Why writing stopped early: the client hung up, or stopped reading.
+    pub ended_by: Option<String>,
+}
+
+#[derive(Default)]
+struct RawState {
+    requests: Vec<String>,
+    streams: Vec<Streamed>,
+}
+
+/// A provider on a raw TCP socket, for faults an HTTP server framework cannot produce: silence,
+/// dripping bytes, a hang-up mid-answer, an endless body. Its behaviour is read at each request,
+/// so a test can break it and mend it while the app under test keeps pooled connections. Every
+/// thread it starts stops when it is dropped (or after 120 s at the latest).
+pub struct RawProvider {
+    pub url: Url,
+    behaviour: Arc<Mutex<Behaviour>>,
+    state: Arc<Mutex<RawState>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    acceptor: Option<std::thread::JoinHandle<()>>,
+}
+
+/// The longest any [`RawProvider`] thread lives, whatever a test does.
+const RAW_THREAD_LIMIT: Duration = Duration::from_secs(120);
+
+impl RawProvider {
+    /// Starts on a fresh loopback port.
+    pub fn start(behaviour: Behaviour) -> Self {
+        Self::start_on(listener().0, behaviour)
+    }
+
+    /// Starts on `listener` (e.g. bound again to a port a test first left closed).
+    pub fn start_on(listener: TcpListener, behaviour: Behaviour) -> Self {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let port = listener.local_addr().expect("addr").port();
+        listener.set_nonblocking(true).expect("nonblocking");
+        let behaviour = Arc::new(Mutex::new(behaviour));
+        let state: Arc<Mutex<RawState>> = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (b, s, st) = (behaviour.clone(), state.clone(), stop.clone());
+        let acceptor = std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let mut connections = Vec::new();
+            while !st.load(Ordering::SeqCst) && started.elapsed() < RAW_THREAD_LIMIT {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let (b, s, st) = (b.clone(), s.clone(), st.clone());
+                        connections.push(std::thread::spawn(move || {
+                            serve_raw(stream, port, &b, &s, &st, started);
+                        }));
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    Err(_) => break,
+                }
+            }
+            drop(listener);
+            for connection in connections {
+                let _ = connection.join();
+            }
+        });
+        Self {
+            url: Url::parse(&format!("http://127.0.0.1:{port}/")).expect("url"),
+            behaviour,
+            state,
+            stop,
+            acceptor: Some(acceptor),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        self.url
+            .join(path.trim_start_matches('/'))
+            .expect("join")
+            .to_string()
+    }
+
+    /// Changes how the next requests are answered.
+    pub fn set(&self, behaviour: Behaviour) {
+        *self.behaviour.lock().unwrap() = behaviour;
+    }
+
+    /// The request lines received so far (`GET /path?query`).
+    pub fn requests(&self) -> Vec<String> {
+        self.state.lock().unwrap().requests.clone()
+    }
+
+    /// Forgets the requests received so far.
+    pub fn clear_requests(&self) {
+        self.state.lock().unwrap().requests.clear();
+    }
+
+    /// The [`Behaviour::Huge`] streams that have ended, in order.
+    pub fn streams(&self) -> Vec<Streamed> {
+        self.state.lock().unwrap().streams.clone()
+    }
+}
+
+impl Drop for RawProvider {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+    }
+}
+
+/// Reads one request (head and `Content-Length` body); `None` when the peer closed, the test
+/// stopped, or nothing came for the thread's remaining life.
+fn read_request(
+    stream: &mut std::net::TcpStream,
+    stop: &std::sync::atomic::AtomicBool,
+    started: std::time::Instant,
+) -> Option<String> {
+    use std::io::Read as _;
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1024];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        if stop.load(std::sync::atomic::Ordering::SeqCst) || started.elapsed() > RAW_THREAD_LIMIT {
+            return None;
+        }
+        match stream.read(&mut byte) {
+            Ok(0) => return None,
+            Ok(n) => buf.extend_from_slice(&byte[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return None,
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let length: usize = head
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .unwrap_or(0);
+    let mut have = buf.len() - head_end;
+    while have < length {
+        match stream.read(&mut byte) {
+            Ok(0) => return None,
+            Ok(n) => have += n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    return None;
+                }
+            }
+            Err(_) => return None,
+        }
+    }
+    Some(head.lines().next().unwrap_or("").to_owned())
+}
+
+fn serve_raw(
+    mut stream: std::net::TcpStream,
+    port: u16,
+    behaviour: &Mutex<Behaviour>,
+    state: &Mutex<RawState>,
+    stop: &std::sync::atomic::AtomicBool,
+    started: std::time::Instant,
+) {
+    use std::{io::Write as _, sync::atomic::Ordering};
+    let stopped = || stop.load(Ordering::SeqCst) || started.elapsed() > RAW_THREAD_LIMIT;
+    let pause = |d: Duration| {
+        let until = std::time::Instant::now() + d;
+        while std::time::Instant::now() < until && !stopped() {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(50)));
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
+    loop {
+        let silent = matches!(*behaviour.lock().unwrap(), Behaviour::Silent);
+        if silent {
+            // Holds the connection open, reading nothing, until the test ends.
+            while !stopped() {
+                pause(Duration::from_millis(50));
+            }
+            return;
+        }
+        let Some(line) = read_request(&mut stream, stop, started) else {
+            return;
+        };
+        state.lock().unwrap().requests.push(
+            line.rsplit_once(' ')
+                .map_or(line.as_str(), |(l, _)| l)
+                .to_owned(),
+        );
+        let path = line.split(' ').nth(1).unwrap_or("/").to_owned();
+        let current = behaviour.lock().unwrap().clone();
+        match current {
+            Behaviour::Healthy => {
+                let (content_type, body) = healthy_answer(&path);
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n",
+                    body.len()
+                );
+                if stream.write_all(head.as_bytes()).is_err()
+                    || stream.write_all(body.as_bytes()).is_err()
+                {
+                    return;
+                }
+            }
+            Behaviour::Silent => {
+                while !stopped() {
+                    pause(Duration::from_millis(50));
+                }
+                return;
+            }
+            Behaviour::Drip {
+                prefix,
+                rest,
+                chunk,
+                pause: every,
+            } => {
+                if stream.write_all(&prefix).is_err() {
+                    return;
+                }
+                for piece in rest.chunks(chunk.max(1)) {
+                    pause(every);
+                    if stopped() || stream.write_all(piece).is_err() {
+                        return;
+                    }
+                }
+                return;
+            }
+            Behaviour::Raw(bytes) => {
+                let _ = stream.write_all(&bytes);
+                let _ = stream.flush();
+                return;
+            }
+            Behaviour::RedirectToSelf => {
+                let answer = format!(
+                    "HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:{port}{path}\r\ncontent-length: 0\r\n\r\n"
+                );
+                if stream.write_all(answer.as_bytes()).is_err() {
+                    return;
+                }
+            }
+            Behaviour::Huge { len, chunked } => {
+                let outcome = stream_huge(&mut stream, len, chunked, &stopped);
+                state.lock().unwrap().streams.push(outcome);
+                return;
+            }
+        }
+    }
+}
+
+fn healthy_answer(path: &str) -> (&'static str, String) {
+    let form = "application/x-www-form-urlencoded";
+    if path.starts_with("/token") {
+        (
+            "application/json",
+            r#"{"access_token":"healthy-token","token_type":"bearer","expires_in":3600}"#.into(),
+        )
+    } else if path.starts_with("/request_token") {
+        (
+            form,
+            "oauth_token=tmp-token&oauth_token_secret=tmp-secret&oauth_callback_confirmed=true"
+                .into(),
+        )
+    } else if path.starts_with("/access_token") {
+        (
+            form,
+            "oauth_token=healthy-token&oauth_token_secret=healthy-secret&user_id=1".into(),
+        )
+    } else {
+        ("application/json", r#"{"ok":true}"#.into())
+    }
+}
+
+/// Streams a `len`-byte body from one 64 KiB buffer, so the provider side holds no more than that.
+fn stream_huge(
+    stream: &mut std::net::TcpStream,
+    len: usize,
+    chunked: bool,
+    stopped: &dyn Fn() -> bool,
+) -> Streamed {
+    use std::io::Write as _;
+    const PIECE: usize = 64 * 1024;
+    let framing = if chunked {
+        "transfer-encoding: chunked".to_owned()
+    } else {
+        format!("content-length: {len}")
+    };
+    let head = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{framing}\r\n\r\n");
+    let mut piece = vec![b'x'; PIECE];
+    let opening = br#"{"access_token":"a","pad":""#;
+    piece[..opening.len()].copy_from_slice(opening);
+    let mut outcome = Streamed {
+        written: 0,
+        complete: false,
+        ended_by: None,
+    };
+    if let Err(e) = stream.write_all(head.as_bytes()) {
+        outcome.ended_by = Some(e.to_string());
+        return outcome;
+    }
+    while outcome.written < len {
+        if stopped() {
+            outcome.ended_by = Some("the test ended".into());
+            return outcome;
+        }
+        let n = PIECE.min(len - outcome.written);
+        let result = if chunked {
+            stream
+                .write_all(format!("{n:x}\r\n").as_bytes())
+                .and_then(|()| stream.write_all(&piece[..n]))
+                .and_then(|()| stream.write_all(b"\r\n"))
+        } else {
+            stream.write_all(&piece[..n])
+        };
+        if let Err(e) = result {
+            // A reset or broken pipe: the client hung up; a timeout: it stopped reading.
+            outcome.ended_by = Some(e.to_string());
+            return outcome;
+        }
+        outcome.written += n;
+        // Only the first piece opens the JSON; the rest is padding.
+        piece[..opening.len()].fill(b'x');
+    }
+    if chunked {
+        let _ = stream.write_all(b"0\r\n\r\n");
+    }
+    outcome.complete = true;
+    outcome
+}
+
+/// This process's resident memory and its peak since the last [`reset_peak_rss`], in KiB, from
+/// `/proc/self/status` (`None` where there is no procfs).
+pub fn rss_kib() -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// Resets the peak resident memory to the current one (Linux `clear_refs` 5); `false` if it
+/// could not.
+pub fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }

@@ -1,0 +1,309 @@
+//! OpenID Connect end to end against the development provider's OIDC side, over real HTTP on
+//! loopback: discovery and JWKS caching, `id_token` validation with each failure as its own
+//! error kind, key rotation followed by one bounded JWKS refetch, the RFC 9207 `iss` check, and
+//! the normalized profile.
+#![cfg(all(feature = "dev-provider", feature = "oidc"))]
+
+mod common;
+
+use std::time::Duration;
+
+use actix_oauth::{
+    dev::{DevAlgorithm, DevProvider, DevUser, IdTokenFault},
+    providers::Any,
+    AuthorizedResponse, OAuth, OAuthError, OAuthExtension, OAuthMiddleware, RemoteApp,
+};
+use actix_session::{storage::CookieSessionStore, SessionMiddleware};
+use actix_web::{cookie::Key, web, App, HttpRequest, HttpResponse, HttpServer};
+use common::{listener, Browser, Page, Running};
+use serde_json::{json, Value};
+
+async fn login(
+    req: HttpRequest,
+    oauth: OAuthExtension,
+    provider: web::Path<String>,
+) -> Result<HttpResponse, OAuthError> {
+    oauth.authorize(&req, &provider, None).await
+}
+
+/// The callback answers the validated claims and the normalized profile as JSON.
+async fn callback(
+    oauth: OAuthExtension,
+    resp: Option<AuthorizedResponse<Any>>,
+) -> Result<HttpResponse, OAuthError> {
+    let Some(resp) = resp else {
+        return Ok(HttpResponse::Forbidden().json(json!({ "declined": true })));
+    };
+    let profile = oauth.profile(resp.provider(), resp.token()).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "claims": resp.token().id_token_claims(),
+        "profile": profile,
+    })))
+}
+
+struct Setup {
+    provider: DevProvider,
+    app: Running,
+}
+
+fn setup(algorithm: DevAlgorithm, refetch: Duration) -> Setup {
+    let (l, url) = listener();
+    let provider = DevProvider::builder()
+        .client("app", "app-secret", [format!("{url}auth/dev/callback")])
+        .user(
+            DevUser::new("alice")
+                .name("Alice Example")
+                .email("alice@example.test")
+                .picture("https://example.test/alice.png"),
+        )
+        .id_token_algorithm(algorithm)
+        .start()
+        .expect("dev provider");
+    let oauth = OAuth::new()
+        .remote_app(
+            RemoteApp::builder("dev")
+                .issuer(provider.issuer())
+                .client_id("app")
+                .client_secret("app-secret")
+                .scope(["openid", "email", "profile"])
+                .jwks_refetch_interval(refetch),
+        )
+        .public_url(url.as_str())
+        .build()
+        .expect("config");
+    let port = l.local_addr().expect("addr").port();
+    let key = Key::generate();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(oauth.clone())
+            .wrap(OAuthMiddleware::new())
+            .wrap(
+                SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+                    .cookie_secure(false)
+                    .build(),
+            )
+            .route("/auth/{provider}", web::get().to(login))
+            .route("/auth/{provider}/callback", web::get().to(callback))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(l)
+    .expect("listen")
+    .run();
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    let app = Running {
+        url: url::Url::parse(&format!("http://127.0.0.1:{port}/")).expect("url"),
+        handle,
+    };
+    Setup { provider, app }
+}
+
+/// Starts a sign-in, approves it as alice, and returns the provider's redirect back.
+async fn approve(browser: &Browser, app: &Running) -> String {
+    let start = browser.get(&app.url("/auth/dev")).await;
+    assert_eq!(start.status, 302, "{}", start.text());
+    let authorize = start.location.expect("location");
+    let url = url::Url::parse(&authorize).expect("authorize url");
+    let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    assert!(
+        query.iter().any(|(k, v)| k == "nonce" && v.len() >= 43),
+        "a nonce of 256 bits is sent: {authorize}"
+    );
+    let mut form = query;
+    form.push(("decision".into(), "approve".into()));
+    form.push(("user".into(), "alice".into()));
+    let mut post = url.clone();
+    post.set_query(None);
+    let back = browser.post_form(post.as_str(), &form).await;
+    assert_eq!(back.status, 302, "{}", back.text());
+    back.location.expect("redirect back")
+}
+
+async fn sign_in(app: &Running) -> Page {
+    let browser = Browser::new();
+    let back = approve(&browser, app).await;
+    browser.get(&back).await
+}
+
+fn kind_of(page: &Page) -> String {
+    let text = page.text();
+    let start = text.find("<code>").map(|i| i + 6).unwrap_or(0);
+    let end = text[start..]
+        .find("</code>")
+        .map(|i| i + start)
+        .unwrap_or(start);
+    text[start..end].to_owned()
+}
+
+#[actix_rt::test]
+async fn sign_in_validates_the_id_token_and_caches_discovery_and_keys() {
+    for algorithm in [DevAlgorithm::Rs256, DevAlgorithm::Es256] {
+        let Setup { provider, app } = setup(algorithm, Duration::from_secs(60));
+        let done = sign_in(&app).await;
+        assert_eq!(done.status, 200, "{algorithm:?}: {}", done.text());
+        let body: Value = done.json();
+        let claims = &body["claims"];
+        assert_eq!(claims["iss"], provider.issuer());
+        assert_eq!(claims["aud"], "app");
+        assert!(claims["nonce"].as_str().is_some_and(|n| n.len() >= 43));
+        let profile = &body["profile"];
+        assert_eq!(profile["provider"], "dev");
+        assert_eq!(profile["subject"], claims["sub"]);
+        assert_eq!(profile["name"], "Alice Example");
+        assert_eq!(profile["username"], "alice");
+        assert_eq!(profile["email"], "alice@example.test");
+        assert_eq!(profile["email_verified"], true);
+        assert_eq!(profile["picture"], "https://example.test/alice.png");
+
+        let again = sign_in(&app).await;
+        assert_eq!(again.status, 200, "{}", again.text());
+        assert_eq!(provider.discovery_requests(), 1, "discovery is cached");
+        assert_eq!(provider.jwks_requests(), 1, "the JWKS is cached");
+    }
+}
+
+#[actix_rt::test]
+async fn each_id_token_failure_is_its_own_error_kind() {
+    let Setup { provider, app } = setup(DevAlgorithm::Es256, Duration::from_secs(60));
+    let cases = [
+        (IdTokenFault::WrongAudience, "id_token_audience", 502),
+        (IdTokenFault::Expired, "id_token_expired", 502),
+        (IdTokenFault::BadSignature, "id_token_signature", 502),
+        (IdTokenFault::WrongNonce, "id_token_nonce", 400),
+        (IdTokenFault::MissingNonce, "id_token_nonce", 400),
+        (IdTokenFault::WrongIssuer, "id_token_issuer", 502),
+        (IdTokenFault::AlgNone, "id_token_algorithm", 502),
+        (IdTokenFault::IssuedInFuture, "id_token_issued_at", 502),
+        (IdTokenFault::UnknownKid, "id_token_unknown_key", 502),
+    ];
+    for (fault, kind, status) in cases {
+        provider.set_id_token_fault(Some(fault));
+        let page = sign_in(&app).await;
+        assert_eq!(page.status, status, "{fault:?}: {}", page.text());
+        assert_eq!(kind_of(&page), kind, "{fault:?}: {}", page.text());
+    }
+    // The keys were fetched for the first token; unknown key ids within the refetch interval
+    // after that cause no further fetch (forged kids cannot make us hammer the provider).
+    // `key_rotation_is_followed_by_one_refetch` shows the refetch once the interval passed.
+    assert_eq!(
+        provider.jwks_requests(),
+        1,
+        "no refetch within the interval"
+    );
+    let page = sign_in(&app).await;
+    assert_eq!(kind_of(&page), "id_token_unknown_key");
+    assert_eq!(provider.jwks_requests(), 1, "still none");
+
+    provider.set_id_token_fault(None);
+    let page = sign_in(&app).await;
+    assert_eq!(
+        page.status,
+        200,
+        "the next sign-in succeeds: {}",
+        page.text()
+    );
+}
+
+#[actix_rt::test]
+async fn key_rotation_is_followed_by_one_refetch() {
+    let Setup { provider, app } = setup(DevAlgorithm::Rs256, Duration::from_millis(300));
+    let first = sign_in(&app).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert_eq!(provider.jwks_requests(), 1);
+    let old = provider.signing_key_id();
+    let new = provider.rotate_signing_key().expect("rotate");
+    assert_ne!(old, new);
+    actix_rt::time::sleep(Duration::from_millis(400)).await;
+    let rotated = sign_in(&app).await;
+    assert_eq!(rotated.status, 200, "{}", rotated.text());
+    assert_eq!(provider.jwks_requests(), 2, "one refetch found the new key");
+    let again = sign_in(&app).await;
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(provider.jwks_requests(), 2, "then the cache serves it");
+}
+
+#[actix_rt::test]
+async fn callback_iss_must_name_the_issuer() {
+    let Setup { provider, app } = setup(DevAlgorithm::Es256, Duration::from_secs(60));
+    for (tamper, expect) in [
+        (Some("https://attacker.example"), 400),
+        (None, 400),
+        (Some(provider.issuer()), 200),
+    ] {
+        let browser = Browser::new();
+        let back = approve(&browser, &app).await;
+        let mut url = url::Url::parse(&back).expect("callback url");
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .into_owned()
+            .filter(|(k, _)| k != "iss")
+            .collect();
+        assert!(
+            back.contains("iss="),
+            "the provider advertises RFC 9207 and sends iss: {back}"
+        );
+        url.query_pairs_mut().clear().extend_pairs(&pairs);
+        if let Some(iss) = tamper {
+            url.query_pairs_mut().append_pair("iss", iss);
+        }
+        let page = browser.get(url.as_str()).await;
+        assert_eq!(page.status, expect, "{tamper:?}: {}", page.text());
+        if expect == 400 {
+            assert_eq!(kind_of(&page), "issuer_mismatch");
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn a_discovery_document_for_another_issuer_is_refused() {
+    let Setup {
+        provider,
+        app: _app,
+    } = setup(DevAlgorithm::Es256, Duration::from_secs(60));
+    let oauth = OAuth::new()
+        .remote_app(
+            RemoteApp::builder("lookalike")
+                .issuer(format!("{}/", provider.issuer()))
+                .client_id("app")
+                .client_secret("app-secret"),
+        )
+        .build()
+        .expect("config");
+    let err = oauth
+        .discover("lookalike")
+        .await
+        .expect_err("issuer differs");
+    assert_eq!(err.kind().as_str(), "discovery", "{err}");
+    let ok = OAuth::new()
+        .remote_app(
+            RemoteApp::builder("dev")
+                .issuer(provider.issuer())
+                .client_id("app")
+                .client_secret("app-secret"),
+        )
+        .build()
+        .expect("config");
+    let metadata = ok.discover("dev").await.expect("discovery");
+    assert_eq!(metadata.issuer, provider.issuer());
+    assert!(metadata.authorization_response_iss_parameter_supported);
+}
+
+#[actix_rt::test]
+async fn a_repeated_iss_is_refused() {
+    let Setup { provider, app } = setup(DevAlgorithm::Es256, Duration::from_secs(60));
+    let browser = Browser::new();
+    let back = approve(&browser, &app).await;
+    let mut url = url::Url::parse(&back).expect("callback url");
+    // The right issuer first, an attacker's second: which one a reader takes must not matter.
+    url.query_pairs_mut()
+        .append_pair("iss", "https://attacker.example");
+    let page = browser.get(url.as_str()).await;
+    assert_eq!(page.status, 400, "{}", page.text());
+    assert_eq!(kind_of(&page), "malformed", "{}", page.text());
+    assert!(back.contains(&format!(
+        "iss={}",
+        url::form_urlencoded::byte_serialize(provider.issuer().as_bytes()).collect::<String>()
+    )));
+}
