@@ -18,17 +18,24 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         .route("/echo", web::post().to(echo));
 }
 
-/// `GET /oauth2/userinfo` and `GET /api/me`: who the bearer token speaks for.
+/// `GET /oauth2/userinfo` and `GET /api/me`: who the bearer token speaks for; `sub` is the
+/// `id_token`'s.
 pub(super) async fn userinfo(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
     match subject(&req, &shared) {
         Some(Subject::User(username)) => match shared.config.user(&username) {
-            Some(user) => HttpResponse::Ok().json(json!({
-                "sub": user.subject(),
-                "name": user.name,
-                "preferred_username": user.username,
-                "email": user.email,
-                "email_verified": user.email_verified,
-            })),
+            Some(user) => {
+                let mut info = json!({
+                    "sub": user.subject(),
+                    "name": user.name,
+                    "preferred_username": user.username,
+                    "email": user.email,
+                    "email_verified": user.email_verified,
+                });
+                if let Some(picture) = &user.picture {
+                    info["picture"] = json!(picture);
+                }
+                HttpResponse::Ok().json(info)
+            }
             None => invalid_token(),
         },
         Some(Subject::Client(client_id)) => HttpResponse::Ok().json(json!({

@@ -1,12 +1,16 @@
 //! The authorization endpoint ([RFC 6749 §3.1], [§4.1.1]): the consent page and the decision.
+//! Every response redirected to the client carries `iss` ([RFC 9207 §2]); an OpenID Connect
+//! `nonce` is kept with the code for the `id_token`.
 //!
 //! [RFC 6749 §3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-3.1
 //! [§4.1.1]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1
+//! [RFC 9207 §2]: https://www.rfc-editor.org/rfc/rfc9207#section-2
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use url::Url;
 
+use super::oidc::unix_now;
 use super::pages::{self, Consent};
 use super::params::Params;
 use super::state::{
@@ -25,6 +29,7 @@ struct AuthorizeRequest<'a> {
     state: Option<&'a str>,
     scope: Option<&'a str>,
     challenge: Option<Challenge>,
+    nonce: Option<&'a str>,
 }
 
 /// Why an authorization request is refused.
@@ -45,7 +50,8 @@ enum Refusal<'a> {
 }
 
 impl Refusal<'_> {
-    fn into_response(self) -> HttpResponse {
+    /// The page, or the redirect with the error, `state` and the `issuer` as `iss`.
+    fn into_response(self, issuer: &str) -> HttpResponse {
         match self {
             Self::Page(message) => pages::bad_request(message),
             Self::Redirect {
@@ -60,6 +66,7 @@ impl Refusal<'_> {
                         ("error", Some(error)),
                         ("error_description", Some(description)),
                         ("state", state),
+                        ("iss", Some(issuer)),
                     ],
                 ),
                 Err(_) => pages::bad_request("The registered redirect_uri is not a URL."),
@@ -141,6 +148,7 @@ fn validate<'a>(
     let scope = single("scope")?;
     let code_challenge = single("code_challenge")?;
     let code_challenge_method = single("code_challenge_method")?;
+    let nonce = single("nonce")?;
 
     match response_type {
         None => {
@@ -207,6 +215,7 @@ fn validate<'a>(
         state,
         scope,
         challenge,
+        nonce,
     })
 }
 
@@ -217,7 +226,7 @@ pub(super) async fn show(req: HttpRequest, shared: web::Data<Shared>) -> HttpRes
     };
     let request = match validate(&shared.config, &params) {
         Ok(request) => request,
-        Err(refusal) => return refusal.into_response(),
+        Err(refusal) => return refusal.into_response(&shared.config.issuer),
     };
     pages::consent(&Consent {
         action: "/oauth2/authorize",
@@ -233,7 +242,8 @@ pub(super) async fn show(req: HttpRequest, shared: web::Data<Shared>) -> HttpRes
 }
 
 /// `POST /oauth2/authorize`: the user's decision from the consent page. Approval issues a code
-/// ([RFC 6749 §4.1.2]); denial answers `access_denied`.
+/// ([RFC 6749 §4.1.2]) and remembers the request's `nonce` with it; denial answers
+/// `access_denied`.
 ///
 /// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
 pub(super) async fn decide(body: web::Bytes, shared: web::Data<Shared>) -> HttpResponse {
@@ -242,7 +252,7 @@ pub(super) async fn decide(body: web::Bytes, shared: web::Data<Shared>) -> HttpR
     };
     let request = match validate(&shared.config, &params) {
         Ok(request) => request,
-        Err(refusal) => return refusal.into_response(),
+        Err(refusal) => return refusal.into_response(&shared.config.issuer),
     };
     let (Ok(decision), Ok(user)) = (params.get("decision"), params.get("user")) else {
         return pages::bad_request("The decision or user field is repeated.");
@@ -256,7 +266,7 @@ pub(super) async fn decide(body: web::Bytes, shared: web::Data<Shared>) -> HttpR
                 "access_denied",
                 "The user denied the request.",
             )
-            .into_response()
+            .into_response(&shared.config.issuer)
         }
         _ => return pages::bad_request("The decision must be approve or deny."),
     }
@@ -270,11 +280,17 @@ pub(super) async fn decide(body: web::Bytes, shared: web::Data<Shared>) -> HttpR
             username: user.username.clone(),
             scope: request.scope.unwrap_or(DEFAULT_SCOPE).to_owned(),
             challenge: request.challenge,
+            nonce: request.nonce.map(str::to_owned),
+            auth_time: unix_now(),
         },
         shared.config.code_lifetime,
     );
     redirect(
         request.redirect,
-        &[("code", Some(&code)), ("state", request.state)],
+        &[
+            ("code", Some(&code)),
+            ("state", request.state),
+            ("iss", Some(&shared.config.issuer)),
+        ],
     )
 }

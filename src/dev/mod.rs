@@ -1,16 +1,19 @@
-//! A development OAuth 2 authorization server and OAuth 1.0a provider, for tests and offline
-//! development.
+//! A development OAuth 2 / OpenID Connect authorization server and OAuth 1.0a provider, for
+//! tests and offline development.
 //!
 //! [`DevProvider`] is a real, strict OAuth 2 authorization server ([RFC 6749], with PKCE,
-//! [RFC 7636]) and OAuth 1.0a provider ([RFC 5849]) served by actix-web on a loopback port. It
-//! runs in its own thread with its own actix `System`, so it can be started from a plain
-//! `main`, a `#[test]` or an `#[actix_rt::test]`, and it stops when the handle is dropped.
+//! [RFC 7636]), OpenID provider ([OpenID Connect Core 1.0], [Discovery]) and OAuth 1.0a
+//! provider ([RFC 5849]) served by actix-web on a loopback port. It runs in its own thread with
+//! its own actix `System`, so it can be started from a plain `main`, a `#[test]` or an
+//! `#[actix_rt::test]`, and it stops when the handle is dropped.
 //!
 //! | Endpoint | |
 //! |---|---|
-//! | `GET /oauth2/authorize` | consent page: pick a configured user, approve or deny |
-//! | `POST /oauth2/token` | `authorization_code`, `refresh_token` (rotating), `client_credentials` |
-//! | `GET /oauth2/userinfo` | the token's user: `sub`, `name`, `preferred_username`, `email`, `email_verified` |
+//! | `GET /.well-known/openid-configuration` | discovery document; `issuer` is [`DevProvider::issuer`] |
+//! | `GET /jwks` | JWK Set: the current signing key and, after a rotation, the previous one |
+//! | `GET /oauth2/authorize` | consent page: pick a configured user, approve or deny; the redirect carries `iss` ([RFC 9207]) |
+//! | `POST /oauth2/token` | `authorization_code`, `refresh_token` (rotating), `client_credentials`; an `id_token` when the scope has `openid` |
+//! | `GET /oauth2/userinfo` | the token's user: `sub`, `name`, `preferred_username`, `email`, `email_verified` (and `picture` when set) |
 //! | `GET /api/me` | the same, as a protected API under [`DevProvider::api_url`] |
 //! | `POST /oauth1/request_token` | OAuth 1.0a temporary credentials; `oauth_callback` must be registered |
 //! | `GET /oauth1/authorize` | consent page for an `oauth_token`: approve (`oauth_verifier`) or deny (`denied=`) |
@@ -22,6 +25,21 @@
 //! use (a replay revokes the tokens issued from it), a `code_verifier` without a prior challenge
 //! is refused, and errors follow [RFC 6749 §5.2].
 //!
+//! # OpenID Connect
+//! When the authorization request's `scope` contains `openid`, the token response carries an
+//! `id_token`: a JWT signed with the current key ([`DevAlgorithm::Rs256`] by default, see
+//! [`DevProviderBuilder::id_token_algorithm`]), its header naming `alg` and `kid`, with the
+//! claims `iss`, `sub` (the userinfo `sub`), `aud` and `azp` (the client id), `exp` (now plus
+//! the token lifetime), `iat`, `auth_time`, `at_hash`, the request's `nonce` if it sent one,
+//! `name`, `preferred_username` and `picture` for the scope `profile`, and `email` and
+//! `email_verified` for the scope `email`. A refresh whose scope keeps `openid` returns a new
+//! `id_token` with the original `auth_time` and no `nonce`.
+//!
+//! Tests steer it through the running handle: [`DevProvider::rotate_signing_key`] and
+//! [`DevProvider::drop_old_keys`] change what the JWKS publishes,
+//! [`DevProvider::set_id_token_fault`] breaks the next `id_token`s in one chosen way
+//! ([`IdTokenFault`]), and [`DevProvider::jwks_requests`] counts JWKS fetches.
+//!
 //! OAuth 1.0a consumers are the registered clients: consumer key = client id, consumer secret =
 //! client secret, allowed callbacks = redirect URIs. Every OAuth 1.0a request is verified as
 //! [RFC 5849 §3.2] requires — HMAC-SHA1, HMAC-SHA256 or PLAINTEXT over the provider's own
@@ -31,14 +49,21 @@
 //!
 //! ```no_run
 //! # fn main() -> std::io::Result<()> {
-//! use actix_oauth::dev::{DevProvider, DevUser};
+//! use actix_oauth::dev::{DevAlgorithm, DevProvider, DevUser, IdTokenFault};
 //!
 //! let provider = DevProvider::builder()
 //!     .client("my-app", "my-secret", ["http://127.0.0.1:8080/auth/dev/callback"])
 //!     .user(DevUser::new("bob").name("Bob Example"))
 //!     .require_pkce(true)
+//!     .id_token_algorithm(DevAlgorithm::Es256)
 //!     .start()?;
 //! println!("authorize at {}", provider.authorize_url());
+//! println!("OpenID Connect issuer {}", provider.issuer());
+//!
+//! // Later, in a test: a new signing key, then id_tokens for the wrong audience.
+//! let kid = provider.rotate_signing_key()?;
+//! provider.set_id_token_fault(Some(IdTokenFault::WrongAudience));
+//! # let _ = kid;
 //! # Ok(())
 //! # }
 //! ```
@@ -48,6 +73,9 @@
 //! no password. Keep it on loopback.
 //!
 //! [RFC 6749]: https://www.rfc-editor.org/rfc/rfc6749
+//! [RFC 9207]: https://www.rfc-editor.org/rfc/rfc9207
+//! [OpenID Connect Core 1.0]: https://openid.net/specs/openid-connect-core-1_0.html
+//! [Discovery]: https://openid.net/specs/openid-connect-discovery-1_0.html
 //! [RFC 7636]: https://www.rfc-editor.org/rfc/rfc7636
 //! [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
 //! [RFC 5849]: https://www.rfc-editor.org/rfc/rfc5849
@@ -56,11 +84,16 @@
 
 mod api;
 mod authorize;
+mod keys;
 mod oauth1;
+mod oidc;
 mod pages;
 mod params;
 mod state;
 mod token;
+
+pub use self::keys::DevAlgorithm;
+pub use self::oidc::IdTokenFault;
 
 use std::fmt;
 use std::io;
@@ -74,6 +107,7 @@ use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpServer};
 use url::Url;
 
+use self::keys::{KeyRing, SigningKey};
 use self::state::{Client, Config, Shared};
 
 /// A user the development provider can sign in as.
@@ -83,6 +117,7 @@ pub struct DevUser {
     name: String,
     email: String,
     email_verified: bool,
+    picture: Option<String>,
 }
 
 impl DevUser {
@@ -94,6 +129,7 @@ impl DevUser {
             name: username.clone(),
             email: format!("{username}@example.test"),
             email_verified: true,
+            picture: None,
             username,
         }
     }
@@ -119,6 +155,14 @@ impl DevUser {
         self
     }
 
+    /// Sets the profile picture URL (`picture` claim, in userinfo and in `id_token`s for the
+    /// scope `profile`). Default: none, and the claim is left out.
+    #[must_use]
+    pub fn picture(mut self, url: impl Into<String>) -> Self {
+        self.picture = Some(url.into());
+        self
+    }
+
     /// The stable subject identifier (`sub` claim): `dev-{username}`.
     pub fn subject(&self) -> String {
         format!("dev-{}", self.username)
@@ -139,6 +183,7 @@ pub struct DevProviderBuilder {
     token_lifetime: Duration,
     require_pkce: bool,
     bind: SocketAddr,
+    id_token_algorithm: DevAlgorithm,
 }
 
 impl DevProviderBuilder {
@@ -208,6 +253,16 @@ impl DevProviderBuilder {
         self
     }
 
+    /// Sets how `id_token`s are signed. Default: [`DevAlgorithm::Rs256`], what most real
+    /// providers use. [`DevAlgorithm::Es256`] keys are much quicker to generate, which counts
+    /// in unoptimized builds: [`start`](Self::start) and
+    /// [`DevProvider::rotate_signing_key`] generate one.
+    #[must_use]
+    pub fn id_token_algorithm(mut self, algorithm: DevAlgorithm) -> Self {
+        self.id_token_algorithm = algorithm;
+        self
+    }
+
     /// Sets the address to listen on. Default: `127.0.0.1:0`, a free loopback port.
     #[must_use]
     pub fn bind(mut self, addr: SocketAddr) -> Self {
@@ -215,12 +270,12 @@ impl DevProviderBuilder {
         self
     }
 
-    /// Binds the listening socket and starts the server in its own thread. Returns once the
-    /// socket is listening, so requests may be sent right away.
+    /// Generates the `id_token` signing key, binds the listening socket and starts the server in
+    /// its own thread. Returns once the socket is listening, so requests may be sent right away.
     ///
     /// # Errors
-    /// When a redirect URI is not an absolute URL without a fragment, or when the address
-    /// cannot be bound.
+    /// When a redirect URI is not an absolute URL without a fragment, when the address cannot
+    /// be bound, or when no signing key can be generated.
     pub fn start(self) -> io::Result<DevProvider> {
         for client in &self.clients {
             for uri in &client.redirect_uris {
@@ -254,14 +309,20 @@ impl DevProviderBuilder {
         }
         let url = Url::parse(&format!("http://{addr}/"))
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let shared = web::Data::new(Shared::new(Config {
-            base_url: url.clone(),
-            clients: self.clients,
-            users,
-            code_lifetime: self.code_lifetime,
-            token_lifetime: self.token_lifetime,
-            require_pkce: self.require_pkce,
-        }));
+        let keys = KeyRing::new(SigningKey::generate(self.id_token_algorithm)?);
+        let shared = web::Data::new(Shared::new(
+            Config {
+                base_url: url.clone(),
+                issuer: url.as_str().trim_end_matches('/').to_owned(),
+                algorithm: self.id_token_algorithm,
+                clients: self.clients,
+                users,
+                code_lifetime: self.code_lifetime,
+                token_lifetime: self.token_lifetime,
+                require_pkce: self.require_pkce,
+            },
+            keys,
+        ));
 
         let (ready_tx, ready_rx) = mpsc::channel();
         let app_data = shared.clone();
@@ -318,6 +379,11 @@ impl DevProviderBuilder {
 /// The provider's routes.
 fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(pages::home))
+        .route(
+            "/.well-known/openid-configuration",
+            web::get().to(oidc::discovery),
+        )
+        .route("/jwks", web::get().to(oidc::jwks))
         .service(
             web::resource("/oauth2/authorize")
                 .route(web::get().to(authorize::show))
@@ -333,8 +399,12 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::scope("/oauth1").configure(oauth1::configure));
 }
 
-/// A running development OAuth 2 authorization server and OAuth 1.0a provider. Dropping it
-/// stops the server.
+/// A running development OAuth 2 / OpenID Connect authorization server and OAuth 1.0a provider.
+/// Dropping it stops the server.
+///
+/// Its switches ([`rotate_signing_key`](Self::rotate_signing_key),
+/// [`drop_old_keys`](Self::drop_old_keys), [`set_id_token_fault`](Self::set_id_token_fault))
+/// take `&self` and act at once on the running server, from any thread.
 pub struct DevProvider {
     url: Url,
     shared: web::Data<Shared>,
@@ -344,7 +414,7 @@ pub struct DevProvider {
 
 impl DevProvider {
     /// A builder with the defaults: no clients, the user `alice`, codes valid 60 s, access
-    /// tokens 3600 s, PKCE optional, a free port on 127.0.0.1.
+    /// tokens 3600 s, PKCE optional, `id_token`s signed with RS256, a free port on 127.0.0.1.
     pub fn builder() -> DevProviderBuilder {
         DevProviderBuilder {
             clients: Vec::new(),
@@ -353,6 +423,7 @@ impl DevProvider {
             token_lifetime: Duration::from_secs(3600),
             require_pkce: false,
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            id_token_algorithm: DevAlgorithm::default(),
         }
     }
 
@@ -420,6 +491,94 @@ impl DevProvider {
     pub fn token_requests(&self) -> usize {
         self.shared.token_requests.load(Ordering::SeqCst)
     }
+
+    /// The OpenID Connect issuer identifier: the base URL without a trailing slash, such as
+    /// `http://127.0.0.1:41234`. The discovery document's `issuer`, every `id_token`'s `iss`
+    /// and every authorization response's `iss` ([RFC 9207]) are exactly this string.
+    ///
+    /// [RFC 9207]: https://www.rfc-editor.org/rfc/rfc9207
+    pub fn issuer(&self) -> &str {
+        &self.shared.config.issuer
+    }
+
+    /// The OpenID Connect discovery document, `{issuer}/.well-known/openid-configuration`
+    /// ([OpenID Connect Discovery 1.0 §4]).
+    ///
+    /// [OpenID Connect Discovery 1.0 §4]: https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderConfig
+    pub fn discovery_url(&self) -> Url {
+        self.join("/.well-known/openid-configuration")
+    }
+
+    /// The JWK Set with the `id_token` signing keys, `{base}jwks` (the discovery document's
+    /// `jwks_uri`).
+    pub fn jwks_url(&self) -> Url {
+        self.join("/jwks")
+    }
+
+    /// How `id_token`s are signed.
+    pub fn id_token_algorithm(&self) -> DevAlgorithm {
+        self.shared.config.algorithm
+    }
+
+    /// The key id (`kid`) of the key that signs new `id_token`s: the RFC 7638 SHA-256
+    /// thumbprint of its public key.
+    pub fn signing_key_id(&self) -> String {
+        self.shared.keys().current.kid().to_owned()
+    }
+
+    /// Generates a new signing key, with the same algorithm and a new `kid`, which signs every
+    /// `id_token` from now on. The key it replaces stays in the JWKS, as real providers keep
+    /// old keys for a while, until the next rotation or [`drop_old_keys`](Self::drop_old_keys);
+    /// the one before it leaves the JWKS now. Returns the new `kid`.
+    ///
+    /// Runs on the calling thread: an RSA key takes a moment to generate.
+    ///
+    /// # Errors
+    /// When no key can be generated (no operating system randomness).
+    pub fn rotate_signing_key(&self) -> io::Result<String> {
+        let next = SigningKey::generate(self.shared.config.algorithm)?;
+        let kid = next.kid().to_owned();
+        self.shared.keys().rotate(next);
+        log::info!("Development OAuth provider: signing key rotated, new kid {kid}");
+        Ok(kid)
+    }
+
+    /// Removes every key but the current one from the JWKS, so that `id_token`s signed before
+    /// the last rotation no longer verify.
+    pub fn drop_old_keys(&self) {
+        self.shared.keys().drop_old();
+    }
+
+    /// Sets the defect put in every `id_token` issued from now on, or `None` for valid tokens
+    /// again (the default). The switch stays until it is changed.
+    ///
+    /// Setting [`IdTokenFault::UnknownKid`] the first time generates the unpublished key on the
+    /// calling thread.
+    pub fn set_id_token_fault(&self, fault: Option<IdTokenFault>) {
+        if fault == Some(IdTokenFault::UnknownKid) {
+            // Should this fail, the token endpoint tries again and answers `server_error`.
+            if let Err(error) = oidc::unpublished_key(&self.shared) {
+                log::error!("The development provider could not generate a key: {error}");
+            }
+        }
+        self.shared.set_id_token_fault(fault);
+    }
+
+    /// The defect currently put in `id_token`s, if any.
+    pub fn id_token_fault(&self) -> Option<IdTokenFault> {
+        self.shared.id_token_fault()
+    }
+
+    /// How many requests the JWKS endpoint has received: lets a consumer's test check that it
+    /// caches the key set and refetches it at most once per interval.
+    pub fn jwks_requests(&self) -> usize {
+        self.shared.jwks_requests.load(Ordering::SeqCst)
+    }
+
+    /// How many requests the discovery document has received.
+    pub fn discovery_requests(&self) -> usize {
+        self.shared.discovery_requests.load(Ordering::SeqCst)
+    }
 }
 
 impl fmt::Debug for DevProvider {
@@ -450,7 +609,7 @@ mod tests {
     use serde_json::{json, Value};
     use url::Url;
 
-    use super::{DevProvider, DevProviderBuilder, DevUser};
+    use super::{DevAlgorithm, DevProvider, DevProviderBuilder, DevUser, IdTokenFault};
 
     const ID: &str = "app";
     const SECRET: &str = "app-secret";
@@ -636,6 +795,7 @@ mod tests {
             .starts_with("http://app.test/callback?from=dev&code="));
         assert_eq!(param(&to, "from").as_deref(), Some("dev"));
         assert_eq!(param(&to, "state").as_deref(), Some("<x&y>"));
+        assert_eq!(param(&to, "iss").as_deref(), Some(dev.issuer()));
         let code = param(&to, "code").expect("a code");
         assert!(code.len() >= 22, "at least 128 bits");
 
@@ -645,6 +805,7 @@ mod tests {
         assert_eq!(body["expires_in"], 3600);
         assert_eq!(body["scope"], "profile email");
         assert!(body["refresh_token"].is_string());
+        assert!(body.get("id_token").is_none(), "no id_token without openid");
         let access_token = body["access_token"].as_str().expect("an access token");
 
         assert_eq!(
@@ -1003,6 +1164,7 @@ mod tests {
             assert_eq!(param(&to, "state").as_deref(), Some("s1"));
             assert_eq!(param(&to, "from").as_deref(), Some("dev"));
             assert!(param(&to, "error_description").is_some());
+            assert_eq!(param(&to, "iss").as_deref(), Some(dev.issuer()));
             assert!(param(&to, "code").is_none());
         }
     }
@@ -1044,6 +1206,7 @@ mod tests {
         assert_eq!(param(&to, "error").as_deref(), Some("access_denied"));
         assert_eq!(param(&to, "state").as_deref(), Some("xyz"));
         assert_eq!(param(&to, "from").as_deref(), Some("dev"));
+        assert_eq!(param(&to, "iss").as_deref(), Some(dev.issuer()));
         assert_eq!(param(&to, "code"), None);
     }
 
@@ -1170,6 +1333,320 @@ mod tests {
                 (StatusCode::UNAUTHORIZED, "invalid_token")
             );
         }
+    }
+
+    /// The claims of a compact JWS, unverified (the integration tests verify signatures).
+    fn claims(jwt: &str) -> Value {
+        use base64::Engine as _;
+        let payload = jwt.split('.').nth(1).expect("a JWS");
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .expect("base64url");
+        serde_json::from_slice(&bytes).expect("JSON claims")
+    }
+
+    fn header(jwt: &str) -> Value {
+        use base64::Engine as _;
+        let header = jwt.split('.').next().expect("a JWS");
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .expect("base64url");
+        serde_json::from_slice(&bytes).expect("JSON header")
+    }
+
+    #[actix_rt::test]
+    async fn discovery_names_the_issuer_and_endpoints() {
+        let dev = start(DevProvider::builder().id_token_algorithm(DevAlgorithm::Es256));
+        let issuer = dev.issuer().to_owned();
+        assert!(issuer.starts_with("http://127.0.0.1:") && !issuer.ends_with('/'));
+        assert_eq!(format!("{issuer}/"), dev.url().as_str());
+        assert_eq!(
+            dev.discovery_url().as_str(),
+            format!("{issuer}/.well-known/openid-configuration")
+        );
+        let (status, doc) = get_json(dev.discovery_url().as_str(), None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(doc["issuer"], issuer);
+        assert_eq!(doc["authorization_endpoint"], dev.authorize_url().as_str());
+        assert_eq!(doc["token_endpoint"], dev.token_url().as_str());
+        assert_eq!(doc["userinfo_endpoint"], dev.userinfo_url().as_str());
+        assert_eq!(doc["jwks_uri"], dev.jwks_url().as_str());
+        assert_eq!(doc["response_types_supported"], json!(["code"]));
+        assert_eq!(doc["subject_types_supported"], json!(["public"]));
+        assert_eq!(
+            doc["id_token_signing_alg_values_supported"],
+            json!(["ES256"])
+        );
+        assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
+        assert_eq!(
+            doc["token_endpoint_auth_methods_supported"],
+            json!(["client_secret_basic", "client_secret_post"])
+        );
+        assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+        for scope in ["openid", "profile", "email"] {
+            assert!(doc["scopes_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(scope)));
+        }
+        for claim in ["sub", "nonce", "email_verified", "picture"] {
+            assert!(doc["claims_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(claim)));
+        }
+        assert_eq!(dev.discovery_requests(), 1);
+    }
+
+    #[actix_rt::test]
+    async fn jwks_publishes_current_and_previous_keys() {
+        let dev = start(DevProvider::builder());
+        assert_eq!(dev.id_token_algorithm(), DevAlgorithm::Rs256);
+        let kids = |jwks: &Value| -> Vec<String> {
+            jwks["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k["kid"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let first = dev.signing_key_id();
+        let (status, jwks) = get_json(dev.jwks_url().as_str(), None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(kids(&jwks), vec![first.clone()]);
+        let key = &jwks["keys"][0];
+        assert_eq!(
+            (&key["kty"], &key["alg"], &key["use"]),
+            (&json!("RSA"), &json!("RS256"), &json!("sig"))
+        );
+        assert!(
+            key.get("d").is_none() && key.get("p").is_none(),
+            "public only"
+        );
+
+        let second = dev.rotate_signing_key().expect("a new key");
+        assert_ne!(second, first);
+        assert_eq!(dev.signing_key_id(), second);
+        let (_, jwks) = get_json(dev.jwks_url().as_str(), None).await;
+        assert_eq!(kids(&jwks), [second.clone(), first]);
+
+        dev.drop_old_keys();
+        let (_, jwks) = get_json(dev.jwks_url().as_str(), None).await;
+        assert_eq!(kids(&jwks), [second]);
+        assert_eq!(dev.jwks_requests(), 3);
+    }
+
+    #[actix_rt::test]
+    async fn openid_scope_brings_an_id_token_with_the_nonce() {
+        let dev = start(
+            DevProvider::builder()
+                .id_token_algorithm(DevAlgorithm::Es256)
+                .user(
+                    DevUser::new("alice")
+                        .name("Alice Example")
+                        .picture("http://img.test/alice.png"),
+                ),
+        );
+        let before = super::oidc::unix_now();
+        let code = code(
+            &dev,
+            &[("scope", "openid email"), ("nonce", "n-0S6_WzA2Mj")],
+        )
+        .await;
+        let (status, body) = exchange(&dev, &code, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let id_token = body["id_token"].as_str().expect("an id_token");
+        let header = header(id_token);
+        assert_eq!(header["alg"], "ES256");
+        assert_eq!(header["kid"], dev.signing_key_id());
+        let claims = claims(id_token);
+        assert_eq!(claims["iss"], dev.issuer());
+        assert_eq!(claims["sub"], "dev-alice");
+        assert_eq!(claims["aud"], ID);
+        assert_eq!(claims["azp"], ID);
+        assert_eq!(claims["nonce"], "n-0S6_WzA2Mj");
+        assert_eq!(claims["email"], "alice@example.test");
+        assert_eq!(claims["email_verified"], true);
+        assert!(claims.get("name").is_none(), "no profile scope");
+        assert!(claims.get("picture").is_none(), "no profile scope");
+        let iat = claims["iat"].as_u64().unwrap();
+        assert!(iat >= before && iat <= super::oidc::unix_now());
+        assert_eq!(claims["exp"].as_u64().unwrap(), iat + 3600);
+        assert!(claims["auth_time"].as_u64().unwrap() <= iat);
+
+        // at_hash: the left half of the access token's SHA-256 (OpenID Connect Core §3.1.3.6).
+        {
+            use base64::Engine as _;
+            use sha2::Digest as _;
+            let digest = sha2::Sha256::digest(body["access_token"].as_str().unwrap());
+            let expected = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16]);
+            assert_eq!(claims["at_hash"], expected);
+        }
+
+        // The userinfo endpoint agrees on `sub`.
+        let (status, info) = userinfo(&dev, body["access_token"].as_str().unwrap()).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(info["sub"], claims["sub"]);
+        assert_eq!(info["picture"], "http://img.test/alice.png");
+
+        // A refresh keeps `auth_time`, drops the nonce, and follows the narrowed scope.
+        let refresh = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", body["refresh_token"].as_str().unwrap()),
+        ];
+        let (status, refreshed) = token(&dev, &refresh).await;
+        assert_eq!(status, StatusCode::OK, "{refreshed}");
+        let again = self::claims(refreshed["id_token"].as_str().expect("an id_token"));
+        assert_eq!(again["auth_time"], claims["auth_time"]);
+        assert_eq!(again["sub"], claims["sub"]);
+        assert!(again.get("nonce").is_none());
+        let narrowed = [
+            ("grant_type", "refresh_token"),
+            (
+                "refresh_token",
+                refreshed["refresh_token"].as_str().unwrap(),
+            ),
+            ("scope", "email"),
+        ];
+        let (status, narrowed) = token(&dev, &narrowed).await;
+        assert_eq!(status, StatusCode::OK, "{narrowed}");
+        assert!(narrowed.get("id_token").is_none());
+
+        // Profile claims, and no nonce when none was sent.
+        let code = self::code(&dev, &[("scope", "openid profile")]).await;
+        let (_, body) = exchange(&dev, &code, &[]).await;
+        let claims = self::claims(body["id_token"].as_str().expect("an id_token"));
+        assert_eq!(claims["name"], "Alice Example");
+        assert_eq!(claims["preferred_username"], "alice");
+        assert_eq!(claims["picture"], "http://img.test/alice.png");
+        assert!(claims.get("email").is_none() && claims.get("nonce").is_none());
+
+        // Client credentials never carry an id_token: there is no user.
+        let (status, body) = token(
+            &dev,
+            &[("grant_type", "client_credentials"), ("scope", "openid")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.get("id_token").is_none());
+    }
+
+    #[actix_rt::test]
+    async fn a_repeated_nonce_is_refused() {
+        let dev = start(DevProvider::builder());
+        let form = [
+            ("response_type", "code"),
+            ("client_id", ID),
+            ("redirect_uri", REDIRECT),
+            ("state", "s"),
+            ("scope", "openid"),
+            ("nonce", "a"),
+            ("nonce", "b"),
+        ];
+        let response = http()
+            .get(with_query(dev.authorize_url(), &form))
+            .send()
+            .await
+            .expect("authorize request");
+        assert_eq!(response.status(), StatusCode::FOUND);
+        let to = location(&response).expect("a Location");
+        assert_eq!(param(&to, "error").as_deref(), Some("invalid_request"));
+        assert_eq!(param(&to, "iss").as_deref(), Some(dev.issuer()));
+    }
+
+    #[actix_rt::test]
+    async fn faults_break_one_thing() {
+        let dev = start(DevProvider::builder().id_token_algorithm(DevAlgorithm::Es256));
+        let id_token = |nonce: &'static str| {
+            let dev = &dev;
+            async move {
+                let code = code(dev, &[("scope", "openid"), ("nonce", nonce)]).await;
+                let (status, body) = exchange(dev, &code, &[]).await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+                body["id_token"].as_str().expect("an id_token").to_owned()
+            }
+        };
+        let good = id_token("n1").await;
+        let (good_header, good_claims) = (header(&good), claims(&good));
+        let now = super::oidc::unix_now();
+
+        let cases = [
+            IdTokenFault::WrongAudience,
+            IdTokenFault::Expired,
+            IdTokenFault::BadSignature,
+            IdTokenFault::WrongNonce,
+            IdTokenFault::MissingNonce,
+            IdTokenFault::WrongIssuer,
+            IdTokenFault::UnknownKid,
+            IdTokenFault::AlgNone,
+            IdTokenFault::IssuedInFuture,
+        ];
+        for fault in cases {
+            dev.set_id_token_fault(Some(fault));
+            assert_eq!(dev.id_token_fault(), Some(fault));
+            let token = id_token("n1").await;
+            let (header, claims) = (header(&token), claims(&token));
+            let signature = token.rsplit('.').next().unwrap();
+            match fault {
+                IdTokenFault::WrongAudience => {
+                    assert_eq!(
+                        (&claims["aud"], &claims["azp"]),
+                        (&json!("dev-other-client"), &json!("dev-other-client"))
+                    );
+                }
+                IdTokenFault::Expired => {
+                    assert!(claims["exp"].as_u64().unwrap() + 3600 < now);
+                    assert!(claims["iat"].as_u64().unwrap() < claims["exp"].as_u64().unwrap());
+                }
+                IdTokenFault::BadSignature => {
+                    assert_eq!(header, good_header);
+                    assert!(!signature.is_empty());
+                }
+                IdTokenFault::WrongNonce => {
+                    assert!(claims["nonce"].is_string());
+                    assert_ne!(claims["nonce"], "n1");
+                }
+                IdTokenFault::MissingNonce => assert!(claims.get("nonce").is_none()),
+                IdTokenFault::WrongIssuer => {
+                    assert_eq!(claims["iss"], format!("{}/", dev.issuer()));
+                }
+                IdTokenFault::UnknownKid => {
+                    assert_ne!(header["kid"], good_header["kid"]);
+                    assert_eq!(header["alg"], "ES256");
+                    let (_, jwks) = get_json(dev.jwks_url().as_str(), None).await;
+                    assert!(!jwks.to_string().contains(header["kid"].as_str().unwrap()));
+                }
+                IdTokenFault::AlgNone => {
+                    assert_eq!(header["alg"], "none");
+                    assert_eq!(header["kid"], good_header["kid"]);
+                    assert!(signature.is_empty());
+                }
+                IdTokenFault::IssuedInFuture => {
+                    assert!(claims["iat"].as_u64().unwrap() >= now + 3600);
+                }
+            }
+            // Nothing else changed.
+            for claim in ["sub", "iss", "aud", "nonce"] {
+                let changed = matches!(
+                    (fault, claim),
+                    (IdTokenFault::WrongAudience, "aud")
+                        | (IdTokenFault::WrongIssuer, "iss")
+                        | (
+                            IdTokenFault::WrongNonce | IdTokenFault::MissingNonce,
+                            "nonce"
+                        )
+                );
+                assert_eq!(
+                    claims[claim] == good_claims[claim],
+                    !changed,
+                    "{fault:?} {claim}"
+                );
+            }
+        }
+        dev.set_id_token_fault(None);
+        let token = id_token("n2").await;
+        assert_eq!(header(&token), good_header);
+        assert_eq!(claims(&token)["nonce"], "n2");
     }
 
     #[test]

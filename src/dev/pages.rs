@@ -117,12 +117,15 @@ pub(super) async fn home() -> HttpResponse {
         StatusCode::OK,
         "Development OAuth provider",
         "<h1>Development OAuth provider</h1>\n\
-         <p>A strict OAuth 2 authorization server (RFC 6749, PKCE RFC 7636) and OAuth 1.0a \
-         provider (RFC 5849) for development and tests.</p>\n\
+         <p>A strict OAuth 2 authorization server (RFC 6749, PKCE RFC 7636), OpenID Connect \
+         provider and OAuth 1.0a provider (RFC 5849) for development and tests.</p>\n\
          <ul>\n\
+         <li><code>GET /.well-known/openid-configuration</code> — OpenID Connect discovery</li>\n\
+         <li><code>GET /jwks</code> — the <code>id_token</code> signing keys (JWK Set)</li>\n\
          <li><code>GET /oauth2/authorize</code> — authorization endpoint (consent page)</li>\n\
          <li><code>POST /oauth2/token</code> — token endpoint: <code>authorization_code</code>, \
-         <code>refresh_token</code>, <code>client_credentials</code></li>\n\
+         <code>refresh_token</code>, <code>client_credentials</code>; an <code>id_token</code> \
+         for the scope <code>openid</code></li>\n\
          <li><code>GET /oauth2/userinfo</code> — the signed-in user, with a bearer token</li>\n\
          <li><code>GET /api/me</code> — the same, as a protected API</li>\n\
          <li><code>POST /oauth1/request_token</code> — OAuth 1.0a temporary credentials</li>\n\

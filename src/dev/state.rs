@@ -1,6 +1,6 @@
-//! What the development provider knows: its configuration (clients, users, lifetimes) and the
-//! grants it has issued (authorization codes, access tokens, refresh tokens; OAuth 1.0a
-//! credentials live in [`oauth1::Store`](super::oauth1::Store)).
+//! What the development provider knows: its configuration (clients, users, lifetimes), its
+//! `id_token` signing keys, and the grants it has issued (authorization codes, access tokens,
+//! refresh tokens; OAuth 1.0a credentials live in [`oauth1::Store`](super::oauth1::Store)).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -15,7 +15,9 @@ use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 use url::Url;
 
+use super::keys::{DevAlgorithm, KeyRing};
 use super::oauth1;
+use super::oidc::{has_scope, Authentication, IdTokenFault};
 use super::DevUser;
 use crate::oauth1::SignatureMethod;
 
@@ -90,6 +92,11 @@ pub(super) struct Config {
     /// The URL the provider serves, such as `http://127.0.0.1:41234/`. OAuth 1.0a signatures
     /// are checked against it.
     pub(super) base_url: Url,
+    /// The OpenID Connect issuer: the base URL without its trailing slash, such as
+    /// `http://127.0.0.1:41234`.
+    pub(super) issuer: String,
+    /// How `id_token`s are signed.
+    pub(super) algorithm: DevAlgorithm,
     pub(super) clients: Vec<Client>,
     pub(super) users: Vec<DevUser>,
     pub(super) code_lifetime: Duration,
@@ -112,17 +119,46 @@ pub(super) struct Shared {
     pub(super) config: Config,
     store: Mutex<Store>,
     oauth1: Mutex<oauth1::Store>,
+    keys: Mutex<KeyRing>,
+    id_token_fault: Mutex<Option<IdTokenFault>>,
     pub(super) token_requests: AtomicUsize,
+    pub(super) jwks_requests: AtomicUsize,
+    pub(super) discovery_requests: AtomicUsize,
 }
 
 impl Shared {
-    pub(super) fn new(config: Config) -> Self {
+    pub(super) fn new(config: Config, keys: KeyRing) -> Self {
         Self {
             config,
             store: Mutex::new(Store::default()),
             oauth1: Mutex::new(oauth1::Store::default()),
+            keys: Mutex::new(keys),
+            id_token_fault: Mutex::new(None),
             token_requests: AtomicUsize::new(0),
+            jwks_requests: AtomicUsize::new(0),
+            discovery_requests: AtomicUsize::new(0),
         }
+    }
+
+    /// The signing keys; a poisoned lock is taken over, as for [`store`](Self::store). Hold it
+    /// briefly: clone the key out before signing.
+    pub(super) fn keys(&self) -> MutexGuard<'_, KeyRing> {
+        self.keys.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The defect to put in the next `id_token`s, if any.
+    pub(super) fn id_token_fault(&self) -> Option<IdTokenFault> {
+        *self
+            .id_token_fault
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn set_id_token_fault(&self, fault: Option<IdTokenFault>) {
+        *self
+            .id_token_fault
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = fault;
     }
 
     /// The grant store. A poisoned lock is taken over: every store operation leaves the maps
@@ -186,6 +222,10 @@ pub(super) struct CodeRequest {
     pub(super) username: String,
     pub(super) scope: String,
     pub(super) challenge: Option<Challenge>,
+    /// The OpenID Connect `nonce`, returned in the `id_token`.
+    pub(super) nonce: Option<String>,
+    /// When the user approved, in seconds since the Unix epoch (`auth_time`).
+    pub(super) auth_time: u64,
 }
 
 struct CodeGrant {
@@ -219,6 +259,15 @@ struct RefreshGrant {
     username: String,
     scope: String,
     family: u64,
+    auth_time: u64,
+}
+
+/// Where user tokens come from: the authorization code they descend from, and the user's
+/// sign-in that their `id_token`s attest.
+struct Origin {
+    family: u64,
+    auth_time: u64,
+    nonce: Option<String>,
 }
 
 /// Tokens handed to a client by the token endpoint.
@@ -227,6 +276,8 @@ pub(super) struct Issued {
     pub(super) refresh_token: Option<String>,
     pub(super) expires_in: u64,
     pub(super) scope: String,
+    /// Set when the scope contains `openid`: what the `id_token` must attest.
+    pub(super) authentication: Option<Authentication>,
 }
 
 /// A token request the store refuses: an [RFC 6749 §5.2] error code and description.
@@ -354,13 +405,17 @@ impl Store {
         grant.keep_until = grant.keep_until.max(now + token_lifetime);
         let username = request.username.clone();
         let scope = request.scope.clone();
-        let family = grant.family;
+        let origin = Origin {
+            family: grant.family,
+            auth_time: request.auth_time,
+            nonce: request.nonce.clone(),
+        };
         Ok(self.issue_user_tokens(
             client_id,
             username,
             scope.clone(),
             scope,
-            family,
+            origin,
             token_lifetime,
         ))
     }
@@ -400,12 +455,18 @@ impl Store {
         let Some(grant) = self.refresh_tokens.remove(refresh_token) else {
             return Err(invalid_grant("The refresh token is unknown."));
         };
+        // OpenID Connect Core §12.2: a refreshed id_token keeps `auth_time` and has no nonce.
+        let origin = Origin {
+            family: grant.family,
+            auth_time: grant.auth_time,
+            nonce: None,
+        };
         Ok(self.issue_user_tokens(
             client_id,
             grant.username,
             access_scope,
             grant.scope,
-            grant.family,
+            origin,
             token_lifetime,
         ))
     }
@@ -436,6 +497,7 @@ impl Store {
             refresh_token: None,
             expires_in: token_lifetime.as_secs(),
             scope,
+            authentication: None,
         }
     }
 
@@ -445,9 +507,10 @@ impl Store {
         username: String,
         access_scope: String,
         refresh_scope: String,
-        family: u64,
+        origin: Origin,
         token_lifetime: Duration,
     ) -> Issued {
+        let family = origin.family;
         let now = Instant::now();
         self.prune(now);
         let access_token = random_token();
@@ -461,6 +524,13 @@ impl Store {
                 family: Some(family),
             },
         );
+        let authentication = has_scope(&access_scope, "openid").then(|| Authentication {
+            client_id: client_id.to_owned(),
+            username: username.clone(),
+            scope: access_scope.clone(),
+            nonce: origin.nonce,
+            auth_time: origin.auth_time,
+        });
         self.refresh_tokens.insert(
             refresh_token.clone(),
             RefreshGrant {
@@ -468,6 +538,7 @@ impl Store {
                 username,
                 scope: refresh_scope,
                 family,
+                auth_time: origin.auth_time,
             },
         );
         Issued {
@@ -475,6 +546,7 @@ impl Store {
             refresh_token: Some(refresh_token),
             expires_in: token_lifetime.as_secs(),
             scope: access_scope,
+            authentication,
         }
     }
 

@@ -1,6 +1,8 @@
-//! The token endpoint ([RFC 6749 §3.2]): client authentication and the three grants.
+//! The token endpoint ([RFC 6749 §3.2]): client authentication and the three grants, with an
+//! `id_token` when the scope contains `openid` ([OpenID Connect Core 1.0 §3.1.3.3]).
 //!
 //! [RFC 6749 §3.2]: https://www.rfc-editor.org/rfc/rfc6749#section-3.2
+//! [OpenID Connect Core 1.0 §3.1.3.3]: https://openid.net/specs/openid-connect-core-1_0.html#TokenResponse
 
 use std::sync::atomic::Ordering;
 
@@ -10,6 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::Serialize;
 
+use super::oidc;
 use super::params::{credentials, form_urldecode, Params};
 use super::state::{is_valid_scope, Client, Config, Issued, Refused, Shared, DEFAULT_SCOPE};
 
@@ -89,6 +92,8 @@ struct TokenResponse<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_token: Option<&'a str>,
     scope: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<&'a str>,
 }
 
 /// `POST /oauth2/token`. Every request is counted, whatever its method or outcome.
@@ -98,16 +103,34 @@ pub(super) async fn token(
     shared: web::Data<Shared>,
 ) -> HttpResponse {
     shared.token_requests.fetch_add(1, Ordering::SeqCst);
-    match handle(&req, body, &shared) {
-        Ok(issued) => no_store(HttpResponse::Ok()).json(TokenResponse {
-            access_token: &issued.access_token,
-            token_type: "Bearer",
-            expires_in: issued.expires_in,
-            refresh_token: issued.refresh_token.as_deref(),
-            scope: &issued.scope,
-        }),
-        Err(error) => error.into_response(),
-    }
+    let issued = match handle(&req, body, &shared) {
+        Ok(issued) => issued,
+        Err(error) => return error.into_response(),
+    };
+    let id_token = match &issued.authentication {
+        Some(authentication) => {
+            match oidc::id_token(&shared, authentication, &issued.access_token) {
+                Ok(id_token) => Some(id_token),
+                Err(oidc::SigningFailed) => {
+                    return TokenError {
+                        status: StatusCode::INTERNAL_SERVER_ERROR,
+                        error: "server_error",
+                        ..TokenError::invalid_request("The id_token could not be signed.")
+                    }
+                    .into_response()
+                }
+            }
+        }
+        None => None,
+    };
+    no_store(HttpResponse::Ok()).json(TokenResponse {
+        access_token: &issued.access_token,
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+        refresh_token: issued.refresh_token.as_deref(),
+        scope: &issued.scope,
+        id_token: id_token.as_deref(),
+    })
 }
 
 fn handle(
