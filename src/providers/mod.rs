@@ -4,12 +4,16 @@
 //! [`RemoteApp::from_provider`]: crate::RemoteApp::from_provider
 
 use crate::{
+    profile::{EmailVerified, ProfileMap},
     provider::Provider,
     remote_app::{ClientAuth, RemoteAppBuilder},
 };
 
-/// GitHub (OAuth 2). Its token endpoint answers form-encoded unless asked for JSON, and reports
-/// errors with status 200; both are handled.
+/// GitHub (OAuth 2). Its token endpoint answers form-encoded unless asked for JSON
+/// (`Accept: application/json` is sent), writes `token_type` as lowercase `bearer`, and reports
+/// errors with status 200; all handled. `/user` shows only the *public* email and never says
+/// whether it is verified, so the profile takes the primary verified address from
+/// `/user/emails` (scope `user:email`).
 #[derive(Debug)]
 pub struct GitHub;
 
@@ -22,14 +26,23 @@ impl Provider for GitHub {
             .access_token_url("https://github.com/login/oauth/access_token")
             .base_url("https://api.github.com/")
             .userinfo_url("https://api.github.com/user")
+            .emails_url("https://api.github.com/user/emails")
             .scope(["read:user", "user:email"])
             .client_auth(ClientAuth::RequestBody)
             .token_request_header("Accept", "application/json")
+            .profile_map(
+                ProfileMap::standard()
+                    .subject(["/id"])
+                    .username(["/login"])
+                    .picture(["/avatar_url"]),
+            )
     }
 }
 
 /// Twitter / X (OAuth 1.0a, HMAC-SHA1): the seed's first example. Its callback carries
-/// `denied=…` when the user declines.
+/// `denied=…` when the user declines. The profile comes from `verify_credentials`
+/// (`id_str`, `screen_name`, `profile_image_url_https`); Twitter does not say whether the email
+/// it may send is verified, so it is never treated as verified.
 #[derive(Debug)]
 pub struct Twitter;
 
@@ -45,10 +58,18 @@ impl Provider for Twitter {
             .userinfo_url(
                 "https://api.twitter.com/1.1/account/verify_credentials.json?include_email=true",
             )
+            .profile_map(
+                ProfileMap::standard()
+                    .subject(["/id_str", "/id"])
+                    .username(["/screen_name"])
+                    .picture(["/profile_image_url_https"])
+                    .email_verified(EmailVerified::Never),
+            )
     }
 }
 
-/// Google (OAuth 2 with OpenID Connect scopes).
+/// Google (OpenID Connect). Endpoints and keys by discovery from `https://accounts.google.com`;
+/// Google documents that `iss` may also read `accounts.google.com`, which is accepted.
 #[derive(Debug)]
 pub struct Google;
 
@@ -57,16 +78,17 @@ impl Provider for Google {
 
     fn preset(builder: RemoteAppBuilder) -> RemoteAppBuilder {
         builder
-            .authorize_url("https://accounts.google.com/o/oauth2/v2/auth")
-            .access_token_url("https://oauth2.googleapis.com/token")
+            .issuer("https://accounts.google.com")
+            .alternate_issuer("accounts.google.com")
             .base_url("https://www.googleapis.com/")
-            .userinfo_url("https://openidconnect.googleapis.com/v1/userinfo")
             .scope(["openid", "email", "profile"])
     }
 }
 
-/// Facebook (OAuth 2, Graph API). Its token endpoint also answers a `GET`, but the preset
-/// `POST`s so the client secret never travels in a URL.
+/// Facebook (OAuth 2, Graph API). The profile is `/me?fields=id,name,email,picture` with the
+/// picture nested at `picture.data.url`. Facebook does not say whether the address it sends was
+/// verified, so it is never treated as verified. Its token endpoint also answers a `GET`, but
+/// the preset `POST`s so the client secret never travels in a URL.
 #[derive(Debug)]
 pub struct Facebook;
 
@@ -81,8 +103,158 @@ impl Provider for Facebook {
             .userinfo_url("https://graph.facebook.com/v19.0/me?fields=id,name,email,picture")
             .scope(["email", "public_profile"])
             .client_auth(ClientAuth::RequestBody)
+            .profile_map(
+                ProfileMap::standard()
+                    .subject(["/id"])
+                    .picture(["/picture/data/url"])
+                    .email_verified(EmailVerified::Never),
+            )
     }
 }
+
+/// Microsoft identity platform (OpenID Connect, v2.0 endpoints), tenant `common` (work, school
+/// and personal accounts); [`Microsoft::tenant`] picks another. The `common` discovery document
+/// names a template issuer (`…/{tenantid}/v2.0`): each `id_token`'s `iss` is checked against the
+/// template filled with its own `tid`. Microsoft's `email` claim is not verified by Microsoft
+/// (the "nOAuth" account-takeover class), so only the `xms_edov` ("email domain owner
+/// verified") optional claim makes it verified.
+#[derive(Debug)]
+pub struct Microsoft;
+
+impl Microsoft {
+    /// The preset for one tenant: `"common"`, `"organizations"`, `"consumers"`, a tenant id or a
+    /// domain such as `"contoso.onmicrosoft.com"`.
+    pub fn tenant(builder: RemoteAppBuilder, tenant: &str) -> RemoteAppBuilder {
+        builder
+            .issuer(format!("https://login.microsoftonline.com/{tenant}/v2.0"))
+            .issuer_from_discovery(true)
+            .base_url("https://graph.microsoft.com/v1.0/")
+            .scope(["openid", "email", "profile"])
+            .profile_map(
+                ProfileMap::standard()
+                    .username(["/preferred_username"])
+                    .email_verified(EmailVerified::Claim(vec!["/xms_edov".into()])),
+            )
+    }
+}
+
+impl Provider for Microsoft {
+    const NAME: &'static str = "microsoft";
+
+    fn preset(builder: RemoteAppBuilder) -> RemoteAppBuilder {
+        Self::tenant(builder, "common")
+    }
+}
+
+/// GitLab.com (OpenID Connect); for a self-managed instance set its URL as the
+/// [`issuer`](RemoteAppBuilder::issuer). The handle is the `nickname` claim.
+#[derive(Debug)]
+pub struct GitLab;
+
+impl Provider for GitLab {
+    const NAME: &'static str = "gitlab";
+
+    fn preset(builder: RemoteAppBuilder) -> RemoteAppBuilder {
+        builder
+            .issuer("https://gitlab.com")
+            .base_url("https://gitlab.com/api/v4/")
+            .scope(["openid", "profile", "email"])
+            .profile_map(
+                ProfileMap::standard()
+                    .username(["/nickname", "/preferred_username"])
+                    .picture(["/picture", "/avatar_url"]),
+            )
+    }
+}
+
+/// Discord (OAuth 2). `/users/@me` gives `id`, `username`, `global_name` (the display name,
+/// may be `null`), `email` with `verified`, and an avatar *hash* from which the CDN URL is built.
+#[derive(Debug)]
+pub struct Discord;
+
+impl Provider for Discord {
+    const NAME: &'static str = "discord";
+
+    fn preset(builder: RemoteAppBuilder) -> RemoteAppBuilder {
+        builder
+            .authorize_url("https://discord.com/oauth2/authorize")
+            .access_token_url("https://discord.com/api/oauth2/token")
+            .base_url("https://discord.com/api/")
+            .userinfo_url("https://discord.com/api/users/@me")
+            .scope(["identify", "email"])
+            .profile_map(
+                ProfileMap::standard()
+                    .subject(["/id"])
+                    .username(["/username"])
+                    .name(["/global_name", "/username"])
+                    .email_verified(EmailVerified::Claim(vec!["/verified".into()]))
+                    .picture(["https://cdn.discordapp.com/avatars/{/id}/{/avatar}.png"]),
+            )
+    }
+}
+
+/// LinkedIn ("Sign In with LinkedIn using OpenID Connect"). The token endpoint wants the client
+/// credentials in the body and answers without `token_type`; web apps are refused a PKCE
+/// `code_verifier`, and the `id_token` never carries the `nonce` (a present one must still
+/// match), so the preset turns both off — `state` still binds the sign-in to the browser.
+#[derive(Debug)]
+pub struct LinkedIn;
+
+impl Provider for LinkedIn {
+    const NAME: &'static str = "linkedin";
+
+    fn preset(builder: RemoteAppBuilder) -> RemoteAppBuilder {
+        builder
+            .issuer("https://www.linkedin.com/oauth")
+            .base_url("https://api.linkedin.com/v2/")
+            .scope(["openid", "profile", "email"])
+            .client_auth(ClientAuth::RequestBody)
+            .pkce(false)
+            .require_nonce(false)
+    }
+}
+
+/// Slack ("Sign in with Slack", OpenID Connect). Slack's Web API answers errors with status 200
+/// and `{"ok": false, "error": "…"}`, read as provider errors; the team is in the
+/// `https://slack.com/team_id` claim of [`Profile::raw`](crate::Profile::raw).
+#[derive(Debug)]
+pub struct Slack;
+
+impl Provider for Slack {
+    const NAME: &'static str = "slack";
+
+    fn preset(builder: RemoteAppBuilder) -> RemoteAppBuilder {
+        builder
+            .issuer("https://slack.com")
+            .base_url("https://slack.com/api/")
+            .scope(["openid", "profile", "email"])
+            .client_auth(ClientAuth::RequestBody)
+    }
+}
+
+/// Twitch (OpenID Connect). The token endpoint wants the client credentials in the body and
+/// answers `scope` as a JSON array; the email, its verification and the picture come only when
+/// asked for through the `claims` parameter, which the preset sends; Helix API calls carry the
+/// `Client-Id` header.
+#[derive(Debug)]
+pub struct Twitch;
+
+impl Provider for Twitch {
+    const NAME: &'static str = "twitch";
+
+    fn preset(builder: RemoteAppBuilder) -> RemoteAppBuilder {
+        builder
+            .issuer("https://id.twitch.tv/oauth2")
+            .base_url("https://api.twitch.tv/helix/")
+            .scope(["openid", "user:read:email"])
+            .client_auth(ClientAuth::RequestBody)
+            .client_id_header("Client-Id")
+            .authorize_param("claims", TWITCH_CLAIMS)
+    }
+}
+
+/// The claims Twitch must be asked for to include them (OpenID Connect Core §5.5).
+const TWITCH_CLAIMS: &str = r#"{"id_token":{"email":null,"email_verified":null,"preferred_username":null,"picture":null},"userinfo":{"email":null,"email_verified":null,"preferred_username":null,"picture":null}}"#;
 
 /// The crate's development provider (see [`dev`](crate::dev)), registered as `"dev"`.
 /// Its endpoints come from the running [`DevProvider`](crate::dev::DevProvider).
@@ -108,14 +280,33 @@ impl Provider for Any {
 /// A preset as a function, for providers chosen at run time (e.g. from a configuration file).
 pub type Preset = fn(RemoteAppBuilder) -> RemoteAppBuilder;
 
-/// The preset named `name` (`"twitter"`, `"github"`, `"google"`, `"facebook"`), if the crate
-/// has one.
+/// The names of the crate's presets, as [`by_name`] takes them.
+pub const NAMES: &[&str] = &[
+    "discord",
+    "facebook",
+    "github",
+    "gitlab",
+    "google",
+    "linkedin",
+    "microsoft",
+    "slack",
+    "twitch",
+    "twitter",
+];
+
+/// The preset named `name` (one of [`NAMES`]), if the crate has one.
 pub fn by_name(name: &str) -> Option<Preset> {
     Some(match name {
-        "twitter" => Twitter::preset,
-        "github" => GitHub::preset,
-        "google" => Google::preset,
+        "discord" => Discord::preset,
         "facebook" => Facebook::preset,
+        "github" => GitHub::preset,
+        "gitlab" => GitLab::preset,
+        "google" => Google::preset,
+        "linkedin" => LinkedIn::preset,
+        "microsoft" => Microsoft::preset,
+        "slack" => Slack::preset,
+        "twitch" => Twitch::preset,
+        "twitter" => Twitter::preset,
         _ => return None,
     })
 }
