@@ -14,7 +14,7 @@ use actix_oauth::{
     accounts::{self, AccountStore as _, SqlStore, UserId},
     dev::{DevProvider, DevUser},
     providers::Any,
-    AuthorizedResponse, OAuth, OAuthError, OAuthExtension, OAuthMiddleware, Profile, RemoteApp,
+    AuthorizedResponse, OAuth, OAuthError, OAuthExtension, OAuthMiddleware, RemoteApp,
     RemoteAppBuilder,
 };
 use actix_session::{
@@ -24,7 +24,7 @@ use actix_session::{
 use actix_web::{
     cookie::Key,
     http::header::{ContentType, LOCATION},
-    web, App, HttpRequest, HttpResponse, HttpServer,
+    web, App, HttpMessage as _, HttpRequest, HttpResponse, HttpServer,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -45,6 +45,7 @@ fn escape(text: &str) -> String {
 }
 
 async fn home(
+    req: HttpRequest,
     session: Session,
     oauth: OAuthExtension,
     store: web::Data<SqlStore>,
@@ -59,6 +60,7 @@ async fn home(
         Some(id) => store.user(id).await?,
         None => None,
     };
+    let csrf = escape(&oauth.csrf_token(&req)?);
     let who = match &user {
         None => "<p id=\"who\">You are not signed in.</p>".to_owned(),
         Some(user) => {
@@ -68,6 +70,7 @@ async fn home(
                 .map(|i| {
                     format!(
                         "<li>{} — {} <form class=\"inline\" method=\"post\" action=\"/unlink\">\
+                         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
                          <input type=\"hidden\" name=\"provider\" value=\"{}\">\
                          <input type=\"hidden\" name=\"subject\" value=\"{}\">\
                          <button class=\"unlink\">Unlink</button></form></li>",
@@ -93,11 +96,14 @@ async fn home(
     let buttons: String = oauth
         .remote_app_names()
         .iter()
-        .map(|name| {
-            format!(
+        .map(|name| match &user {
+            None => format!(
                 "<p><a class=\"button\" id=\"signin-{0}\" href=\"/auth/{0}\">{verb} {0}</a></p>",
                 escape(name)
-            )
+            ),
+            // Linking changes the signed-in account: a POST with this session's CSRF token, never
+            // a link another site could make the browser follow (CVE-2015-9284).
+            Some(_) => link_form(name, &csrf, verb),
         })
         .collect();
     Ok(HttpResponse::Ok().content_type(ContentType::html()).body(format!(
@@ -113,26 +119,82 @@ async fn home(
     )))
 }
 
+/// The token a request's API call used (set by the token getter, read by the refresh hook).
+#[derive(Clone)]
+struct UsedToken {
+    provider: String,
+    access_token: String,
+}
+
+/// The button that starts linking `provider`: a form POSTing this session's CSRF token.
+fn link_form(provider: &str, csrf: &str, verb: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"/auth/{0}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <p><button class=\"button\" id=\"signin-{0}\">{verb} {0}</button></p></form>",
+        escape(provider)
+    )
+}
+
 #[derive(Deserialize)]
 struct Next {
     next: Option<String>,
 }
 
+fn no_such_provider(provider: &str) -> HttpResponse {
+    HttpResponse::NotFound().content_type(ContentType::html()).body(format!(
+        "<!doctype html><title>Not found</title><p>No provider is named <code>{}</code>. <a href=\"/\">Back</a></p>",
+        escape(provider)
+    ))
+}
+
+/// `GET /auth/{provider}`: signs in. For a signed-in user it would *link* a new identity, which
+/// a GET must not do (another site could start it): it shows a confirmation form instead.
 async fn login(
     req: HttpRequest,
+    session: Session,
     oauth: OAuthExtension,
     provider: web::Path<String>,
     query: web::Query<Next>,
 ) -> Result<HttpResponse, OAuthError> {
     if oauth.remote_app(&provider).is_err() {
-        return Ok(HttpResponse::NotFound().content_type(ContentType::html()).body(format!(
-            "<!doctype html><title>Not found</title><p>No provider is named <code>{}</code>. <a href=\"/\">Back</a></p>",
-            escape(&provider)
-        )));
+        return Ok(no_such_provider(&provider));
+    }
+    if signed_in(&session).is_some() {
+        let csrf = oauth.csrf_token(&req)?;
+        return Ok(HttpResponse::Ok()
+            .content_type(ContentType::html())
+            .insert_header(("cache-control", "no-store"))
+            .body(format!(
+                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Link {0}?</title></head>\
+                 <body><h1>Link {0} to your account?</h1>{1}<p><a href=\"/\">Cancel</a></p></body></html>",
+                escape(&provider),
+                link_form(&provider, &csrf, "Link")
+            )));
     }
     oauth
         .authorize(&req, &provider, query.next.as_deref())
         .await
+}
+
+#[derive(Deserialize)]
+struct LinkForm {
+    #[serde(default)]
+    csrf: String,
+    next: Option<String>,
+}
+
+/// `POST /auth/{provider}`: starts linking (or signing in) after checking the CSRF token.
+async fn link(
+    req: HttpRequest,
+    oauth: OAuthExtension,
+    provider: web::Path<String>,
+    form: web::Form<LinkForm>,
+) -> Result<HttpResponse, OAuthError> {
+    if oauth.remote_app(&provider).is_err() {
+        return Ok(no_such_provider(&provider));
+    }
+    oauth.verify_csrf(&req, &form.csrf)?;
+    oauth.authorize(&req, &provider, form.next.as_deref()).await
 }
 
 async fn callback(
@@ -147,9 +209,7 @@ async fn callback(
             .finish());
     };
     let provider = resp.provider().to_owned();
-    let info = oauth.userinfo(&provider, resp.token()).await?;
-    let profile = Profile::from_claims(&provider, info)
-        .ok_or_else(|| OAuthError::TokenMissing(format!("{provider} user id")))?;
+    let profile = oauth.profile(&provider, resp.token()).await?;
     let result = accounts::sign_in(store.get_ref(), &profile, signed_in(&session)).await?;
     store
         .store_token(&profile.provider, &profile.subject, resp.token())
@@ -218,12 +278,16 @@ async fn api(
 
 #[derive(Deserialize)]
 struct Unlink {
+    #[serde(default)]
+    csrf: String,
     provider: String,
     subject: String,
 }
 
 /// `POST /unlink`: removes one identity of the signed-in user (never the last one).
 async fn unlink(
+    req: HttpRequest,
+    oauth: OAuthExtension,
     session: Session,
     store: web::Data<SqlStore>,
     form: web::Form<Unlink>,
@@ -231,6 +295,7 @@ async fn unlink(
     let Some(user) = signed_in(&session) else {
         return Ok(HttpResponse::Unauthorized().json(json!({ "error": "not_signed_in" })));
     };
+    oauth.verify_csrf(&req, &form.csrf)?;
     let message = match store.unlink(user, &form.provider, &form.subject).await {
         Ok(true) => format!("Unlinked {}.", form.provider),
         Ok(false) => "There was no such identity.".to_owned(),
@@ -317,13 +382,10 @@ fn remote_app(name: &str, c: ProviderConfig) -> Result<RemoteAppBuilder, String>
             .ok_or_else(|| format!("{}: no preset named `{preset}`", at("preset")))?;
         b = apply(b);
     }
-    if c.kind == Kind::Oidc {
-        return Err(format!(
-            "{}: `oidc` (discovery from `issuer`) is not supported by this version yet; use `oauth2` with explicit URLs",
-            at("kind")
-        ));
+    if c.kind == Kind::Oidc && c.issuer.is_none() && c.preset.is_none() {
+        return Err(format!("{}: required for kind = \"oidc\"", at("issuer")));
     }
-    if c.issuer.is_some() {
+    if c.kind != Kind::Oidc && c.issuer.is_some() {
         return Err(format!("{}: `issuer` needs kind = \"oidc\"", at("issuer")));
     }
     if c.kind == Kind::Oauth1 && c.request_token_url.is_none() && c.preset.is_none() {
@@ -351,6 +413,7 @@ fn remote_app(name: &str, c: ProviderConfig) -> Result<RemoteAppBuilder, String>
     b = set(b, c.request_token_url, |b, v| b.request_token_url(v));
     b = set(b, c.base_url, |b, v| b.base_url(v));
     b = set(b, c.userinfo_url, |b, v| b.userinfo_url(v));
+    b = set(b, c.issuer, |b, v| b.issuer(v));
     b = match c.scope {
         Some(Scope::One(s)) => b.scope(s.split_whitespace().map(str::to_owned).collect::<Vec<_>>()),
         Some(Scope::Many(list)) => b.scope(list),
@@ -428,10 +491,10 @@ async fn main() -> std::io::Result<()> {
                 .consumer_secret("example-secret"),
         );
         oauth = oauth.remote_app(
+            // OpenID Connect: endpoints, keys and RFC 9207 `iss` from the provider's discovery
+            // document; `id_token`s validated with a nonce.
             RemoteApp::builder("dev")
-                .authorize_url(dev.authorize_url().as_str())
-                .access_token_url(dev.token_url().as_str())
-                .userinfo_url(dev.userinfo_url().as_str())
+                .issuer(dev.issuer())
                 .base_url(dev.api_url().as_str())
                 .consumer_key("example")
                 .consumer_secret("example-secret")
@@ -461,10 +524,18 @@ async fn main() -> std::io::Result<()> {
             let tokens = tokens.clone();
             async move {
                 let user: Option<UserId> = req.get_session().get(USER_ID).ok().flatten();
-                match user {
-                    Some(user) => tokens.user_token(user, &provider).await,
-                    None => Ok(None),
+                let token = match user {
+                    Some(user) => tokens.user_token(user, &provider).await?,
+                    None => None,
+                };
+                if let Some(token) = &token {
+                    // Remember which token this request used, so a refresh updates that identity.
+                    req.extensions_mut().insert(UsedToken {
+                        provider: provider.clone(),
+                        access_token: token.access_token().secret().clone(),
+                    });
                 }
+                Ok(token)
             }
         })
         .on_token_update(move |req, provider, token| {
@@ -472,8 +543,18 @@ async fn main() -> std::io::Result<()> {
             async move {
                 let user: Option<UserId> = req.get_session().get(USER_ID).ok().flatten();
                 let Some(user) = user else { return Ok(()) };
+                let used = req.extensions().get::<UsedToken>().cloned();
+                let Some(used) = used.filter(|u| u.provider == provider) else {
+                    return Ok(());
+                };
+                // Only the identity whose token was refreshed: a user may have linked two
+                // accounts of one provider.
                 for identity in updates.identities(user).await? {
-                    if identity.provider == provider {
+                    if identity.provider != provider {
+                        continue;
+                    }
+                    let stored = updates.load_token(&provider, &identity.subject).await?;
+                    if stored.is_some_and(|t| *t.access_token().secret() == used.access_token) {
                         updates
                             .store_token(&provider, &identity.subject, &token)
                             .await?;
@@ -555,6 +636,7 @@ async fn serve<S: SessionStore + 'static>(
             )
             .route("/", web::get().to(home))
             .route("/auth/{provider}", web::get().to(login))
+            .route("/auth/{provider}", web::post().to(link))
             .route("/auth/{provider}/callback", web::get().to(callback))
             .route("/me", web::get().to(me))
             .route("/api/{provider}/{tail:.*}", web::get().to(api))

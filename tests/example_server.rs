@@ -264,7 +264,20 @@ async fn offline_defaults_sign_in_link_unlink_and_call() {
     assert_eq!(browser.get(&server.url("/me")).await.status, 401);
 
     for (provider, oauth1) in [("dev", false), ("dev-oauth1", true)] {
-        let start = browser.get(&server.url(&format!("/auth/{provider}"))).await;
+        let mut start = browser.get(&server.url(&format!("/auth/{provider}"))).await;
+        if provider == "dev-oauth1" {
+            // Signed in, a GET only asks for confirmation: linking needs a POST with the
+            // session's CSRF token (login CSRF, CVE-2015-9284).
+            assert_eq!(start.status, 200, "{}", start.text());
+            let csrf = csrf_of(&start.text());
+            let url = server.url(&format!("/auth/{provider}"));
+            let forged = browser
+                .post_form(&url, &[("csrf".to_owned(), "forged".to_owned())])
+                .await;
+            assert_eq!(forged.status, 403, "{}", forged.text());
+            assert!(forged.text().contains("csrf_mismatch"));
+            start = browser.post_form(&url, &[("csrf".to_owned(), csrf)]).await;
+        }
         assert_eq!(start.status, 302, "{}", start.text());
         let back = approve(&browser, start.location.as_deref().unwrap(), oauth1).await;
         let done = browser.get(&back).await;
@@ -280,12 +293,25 @@ async fn offline_defaults_sign_in_link_unlink_and_call() {
     let api = browser.get(&server.url("/api/dev/me")).await.json();
     assert_eq!(api["data"]["preferred_username"], "bob", "{api}");
 
+    let csrf = csrf_of(&browser.get(&server.url("/")).await.text());
     let unlink = |subject: &str, provider: &str| {
         vec![
+            ("csrf".to_owned(), csrf.clone()),
             ("provider".to_owned(), provider.to_owned()),
             ("subject".to_owned(), subject.to_owned()),
         ]
     };
+    let forged = browser
+        .post_form(
+            &server.url("/unlink"),
+            &[
+                ("provider".to_owned(), "dev-oauth1".to_owned()),
+                ("subject".to_owned(), "dev-bob".to_owned()),
+                ("csrf".to_owned(), String::new()),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, 403, "unlink without the CSRF token");
     let page = browser
         .post_form(&server.url("/unlink"), &unlink("dev-bob", "dev-oauth1"))
         .await;
@@ -304,4 +330,12 @@ async fn offline_defaults_sign_in_link_unlink_and_call() {
     );
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The CSRF token in a page's hidden `csrf` field.
+fn csrf_of(page: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = page.find(marker).expect("a csrf field") + marker.len();
+    let end = page[start..].find('"').expect("end of the csrf value") + start;
+    page[start..end].to_owned()
 }
