@@ -117,6 +117,7 @@ impl AwcHttpClient {
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, OAuthError> {
         let (parts, body) = request.into_parts();
+        let head = parts.method == http::Method::HEAD;
         let method = awc::http::Method::from_bytes(parts.method.as_str().as_bytes())
             .map_err(|_| OAuthError::config("an outbound request has an invalid method"))?;
         let mut outbound = with_client(|client| client.request(method, parts.uri.to_string()))
@@ -141,6 +142,20 @@ impl AwcHttpClient {
             .limit(self.max_response_bytes)
             .await
             .map_err(|e| self.payload_error(e))?;
+        // awc takes a connection closed early for the end of the body; a body shorter than its
+        // Content-Length is a broken answer, not a complete one.
+        let bodiless = head || status == 204 || status == 304 || (100..200).contains(&status);
+        let declared = response
+            .headers()
+            .get(awc::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<usize>().ok());
+        if let Some(declared) = declared.filter(|&d| !bodiless && d != body.len()) {
+            return Err(OAuthError::Transport(format!(
+                "the connection closed after {} of the {declared} bytes the answer announced",
+                body.len()
+            )));
+        }
         builder
             .body(body.to_vec())
             .map_err(|e| OAuthError::malformed("response", e.to_string()))

@@ -13,7 +13,8 @@
 //! | `refused_connection`       | 502 `transport`             | 502 `transport`             | 502 `transport`           |
 //! | `accept_then_silence`      | 504 `timeout`               | 504 `timeout`               | 504 `timeout`             |
 //! | `slow_drip`                | 504 `timeout`               | 504 `timeout`               | 504 `timeout`             |
-//! | `hang_up_mid_answer` (ignored, see the test) | 502 `transport` | 502 `transport` | 502 `transport` |
+//! | `hang_up_mid_answer` (short of its `Content-Length`) | 502 `transport` | 502 `transport` | 502 `transport` |
+//! | `hang_up_mid_chunk` (ignored: awc takes the EOF for the end) | 502 `transport` | 502 `transport` | 502 `transport` |
 //! | `status_500_with_html`     | 502 `unexpected_status`     | the app gets the 500        | 502 `unexpected_status`   |
 //! | `status_200_with_garbage`  | 502 `malformed`             | the app gets the 200        | 502 `malformed`           |
 //! | `body_of_50_mib`           | 502 `response_too_large`    | 502 `response_too_large`    | 502 `response_too_large`  |
@@ -391,28 +392,38 @@ fn slow_drip() {
     });
 }
 
-/// The answer's head, part of its body, then the connection closes: with a `Content-Length` of
-/// 100 and 16 bytes sent, or chunked with a 64-byte chunk cut short.
-///
-/// awc ends such a body without an error (its h1 payload stream takes an early EOF for the end),
-/// so today an API call hands the app the truncated body as a complete 200 answer, and the token
-/// endpoints fail as `malformed`, an error for the wrong reason.
+/// The answer's head, part of its body, then the connection closes: a `Content-Length` of 100
+/// and 16 bytes sent. awc takes the early close for the end of the body; the transport compares
+/// the body with the length the answer announced, so this is a broken connection, not a short
+/// answer handed to the app as complete.
 #[test]
-#[ignore = "awc reports no error for a body cut short; needs a check in src/transport.rs"]
 fn hang_up_mid_answer() {
     run(async {
         let h = Harness::start();
-        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n";
-        let short_of_length = format!("{head}content-length: 100\r\n\r\n{{\"access_token\":");
-        let mid_chunk =
-            format!("{head}transfer-encoding: chunked\r\n\r\n40\r\n{{\"access_token\":\"cut");
+        let cut = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"access_token\":";
+        let cut = acts(Behaviour::Raw(cut.as_bytes().to_vec()));
         let broken = Outcome::Error(502, "transport");
-        for cut in [short_of_length, mid_chunk] {
-            let cut = acts(Behaviour::Raw(cut.into_bytes()));
-            h.check(Endpoint::Token, cut.clone(), broken).await;
-            h.check(Endpoint::Api, cut.clone(), broken).await;
-            h.check(Endpoint::RequestToken, cut, broken).await;
-        }
+        h.check(Endpoint::Token, cut.clone(), broken).await;
+        h.check(Endpoint::Api, cut.clone(), broken).await;
+        h.check(Endpoint::RequestToken, cut, broken).await;
+    });
+}
+
+/// Chunked, with a 64-byte chunk cut short. awc ends such a body without an error (its h1
+/// payload stream takes an early EOF for the end, and whether the last chunk came is not
+/// exposed), so an API call hands the app the truncated body as a complete answer, and the token
+/// endpoints fail as `malformed`, an error for the wrong reason. Left until awc reports it.
+#[test]
+#[ignore = "awc reports no error for a chunked body cut short (its payload stream takes EOF for the end)"]
+fn hang_up_mid_chunk() {
+    run(async {
+        let h = Harness::start();
+        let cut = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n40\r\n{\"access_token\":\"cut";
+        let cut = acts(Behaviour::Raw(cut.as_bytes().to_vec()));
+        let broken = Outcome::Error(502, "transport");
+        h.check(Endpoint::Token, cut.clone(), broken).await;
+        h.check(Endpoint::Api, cut.clone(), broken).await;
+        h.check(Endpoint::RequestToken, cut, broken).await;
     });
 }
 
