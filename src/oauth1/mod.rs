@@ -25,7 +25,7 @@ pub use self::signature::{
 };
 use crate::{
     error::OAuthError,
-    oauth2::token::{decode_fields, now_unix},
+    oauth2::token::{decode_fields, form_fields, now_unix},
     oauth2::TokenResponse,
     remote_app::{RemoteApp, TokenMethod},
     transport::AwcHttpClient,
@@ -193,18 +193,8 @@ fn oauth1_fields(
         return Some(fields);
     }
     // OAuth 1.0a answers are form-encoded whatever the content type says (`text/html` is common).
-    let text = std::str::from_utf8(body).ok()?;
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(text.trim()).ok()?;
-    if !pairs.iter().any(|(k, _)| k.starts_with("oauth_")) {
-        return None;
-    }
-    let mut map = serde_json::Map::new();
-    for (k, v) in pairs {
-        if map.insert(k, serde_json::Value::String(v)).is_some() {
-            return None;
-        }
-    }
-    Some(map)
+    let map = form_fields(body)?;
+    map.keys().any(|k| k.starts_with("oauth_")).then_some(map)
 }
 
 /// Obtains temporary credentials (RFC 5849 §2.1), sending `oauth_callback` and the app's

@@ -208,20 +208,43 @@ impl TokenResponse {
         Self::from_fields(fields)
     }
 
-    fn from_fields(mut fields: Map<String, Value>) -> Result<Self, OAuthError> {
+    fn from_fields(fields: Map<String, Value>) -> Result<Self, OAuthError> {
         let malformed = |reason: &str| OAuthError::malformed("token response", reason);
-        let access_token = match fields.remove("access_token") {
+        // One pass over the fields, moving each out: cheaper than looking up and removing the
+        // RFC 6749 §5.1 fields one by one, and what is left over is the `extra`.
+        let [mut access_token, mut token_type, mut expires_in, mut refresh_token, mut id_token, mut scope] =
+            [None, None, None, None, None, None];
+        let mut extra = Map::new();
+        for (key, value) in fields {
+            let slot = match key.as_str() {
+                "access_token" => &mut access_token,
+                "token_type" => &mut token_type,
+                "expires_in" => &mut expires_in,
+                "refresh_token" => &mut refresh_token,
+                "id_token" => &mut id_token,
+                "scope" => &mut scope,
+                _ => {
+                    extra.insert(key, value);
+                    continue;
+                }
+            };
+            *slot = Some(value);
+        }
+        let access_token = match access_token {
             Some(Value::String(token)) if !token.is_empty() => AccessToken::new(token),
             Some(_) => return Err(malformed("`access_token` is not a non-empty string")),
             None => return Err(malformed("it has no `access_token`")),
         };
-        let token_type = match fields.remove("token_type") {
-            Some(Value::String(t)) if !t.is_empty() => t.to_ascii_lowercase(),
+        let token_type = match token_type {
+            Some(Value::String(mut t)) if !t.is_empty() => {
+                t.make_ascii_lowercase();
+                t
+            }
             None | Some(Value::Null) => "bearer".to_owned(),
             Some(Value::String(_)) => "bearer".to_owned(),
             Some(_) => return Err(malformed("`token_type` is not a string")),
         };
-        let expires_at = match fields.remove("expires_in") {
+        let expires_at = match expires_in {
             None | Some(Value::Null) => None,
             Some(value) => {
                 let secs = match &value {
@@ -236,21 +259,20 @@ impl TokenResponse {
                 Some(now_unix().saturating_add(secs))
             }
         };
-        let string =
-            |fields: &mut Map<String, Value>, key: &str| -> Result<Option<String>, OAuthError> {
-                match fields.remove(key) {
-                    None | Some(Value::Null) => Ok(None),
-                    Some(Value::String(s)) if s.is_empty() => Ok(None),
-                    Some(Value::String(s)) => Ok(Some(s)),
-                    Some(_) => Err(OAuthError::malformed(
-                        "token response",
-                        format!("`{key}` is not a string"),
-                    )),
-                }
-            };
-        let refresh_token = string(&mut fields, "refresh_token")?.map(RefreshToken::new);
-        let id_token = string(&mut fields, "id_token")?;
-        let scope = match fields.remove("scope") {
+        let string = |value: Option<Value>, key: &str| -> Result<Option<String>, OAuthError> {
+            match value {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) if s.is_empty() => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s)),
+                Some(_) => Err(OAuthError::malformed(
+                    "token response",
+                    format!("`{key}` is not a string"),
+                )),
+            }
+        };
+        let refresh_token = string(refresh_token, "refresh_token")?.map(RefreshToken::new);
+        let id_token = string(id_token, "id_token")?;
+        let scope = match scope {
             Some(Value::Array(items)) => Some(
                 items
                     .iter()
@@ -270,7 +292,7 @@ impl TokenResponse {
             id_token,
             id_token_claims: None,
             token_secret: None,
-            extra: fields,
+            extra,
         })
     }
 }
@@ -287,26 +309,28 @@ pub(crate) fn decode_fields(content_type: Option<&str>, body: &[u8]) -> Option<M
         };
     }
     if media.is_empty() || media == "application/x-www-form-urlencoded" || media == "text/plain" {
-        let text = std::str::from_utf8(body).ok()?;
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(text.trim()).ok()?;
+        let map = form_fields(body)?;
         // Arbitrary text parses as one key with an empty value; only a body that carries a
         // token or an error is a form-encoded token answer.
-        if !pairs
-            .iter()
-            .any(|(k, _)| k == "access_token" || k == "error")
-        {
+        if !map.contains_key("access_token") && !map.contains_key("error") {
             return None;
-        }
-        let mut map = Map::new();
-        for (key, value) in pairs {
-            if map.contains_key(&key) {
-                return None;
-            }
-            map.insert(key, Value::String(value));
         }
         return Some(map);
     }
     None
+}
+
+/// A form-encoded body's fields as strings; `None` when it is not UTF-8 or names a field twice.
+pub(crate) fn form_fields(body: &[u8]) -> Option<Map<String, Value>> {
+    let text = std::str::from_utf8(body).ok()?;
+    let mut map = Map::new();
+    for (key, value) in url::form_urlencoded::parse(text.trim().as_bytes()) {
+        let value = Value::String(value.into_owned());
+        if map.insert(key.into_owned(), value).is_some() {
+            return None;
+        }
+    }
+    Some(map)
 }
 
 /// An RFC 6749 §5.2 error in decoded fields, if there is one.
