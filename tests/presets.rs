@@ -876,9 +876,14 @@ async fn twitter() {
     // The fake really checks: a wrong consumer secret is refused at the request token.
     let wrong = app_with(vec![twitter_app("not-the-secret")]);
     let start = Browser::new().get(&wrong.url("/auth/twitter")).await;
-    // Twitter's `{"errors":[{"code":32,…}]}` is no OAuth error body: the status and body are kept.
-    assert_eq!(error_kind(&start), "unexpected_status");
+    // Twitter's `{"errors":[{"code":32,…}]}` is read as the provider's error, message and all.
+    assert_eq!(error_kind(&start), "provider");
     assert_eq!(start.status, 502, "{}", start.text());
+    assert!(
+        start.text().contains("Could not authenticate you."),
+        "{}",
+        start.text()
+    );
     assert!(fake
         .refused()
         .iter()

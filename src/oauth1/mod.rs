@@ -25,7 +25,7 @@ pub use self::signature::{
 };
 use crate::{
     error::OAuthError,
-    oauth2::token::{decode_fields, form_fields, now_unix},
+    oauth2::token::{decode_fields, form_fields, now_unix, provider_error},
     oauth2::TokenResponse,
     remote_app::{RemoteApp, TokenMethod},
     transport::AwcHttpClient,
@@ -161,7 +161,11 @@ pub(crate) fn parse_credentials(
                 uri: None,
                 status: Some(status),
             },
-            None => OAuthError::unexpected_status(status, body),
+            // Twitter's `{"errors": [{"code": 32, "message": …}]}` and the other JSON shapes.
+            None => fields
+                .as_ref()
+                .and_then(|f| provider_error(f, Some(status)))
+                .unwrap_or_else(|| OAuthError::unexpected_status(status, body)),
         });
     }
     let mut fields = fields.ok_or_else(|| {
