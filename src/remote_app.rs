@@ -469,7 +469,8 @@ impl RemoteAppBuilder {
     }
 
     /// The shortest time between two JWKS fetches caused by a token with an unknown key id
-    /// (key rotation). Default: 60 s.
+    /// (key rotation), and between a failed discovery or JWKS fetch and the next try (in
+    /// between, a stale document is used, or the sign-in fails at once). Default: 60 s.
     pub fn jwks_refetch_interval(mut self, interval: Duration) -> Self {
         self.jwks_refetch_interval = Some(interval);
         self

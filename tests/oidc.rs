@@ -15,7 +15,7 @@ use actix_oauth::{
 };
 use actix_session::{storage::CookieSessionStore, SessionMiddleware};
 use actix_web::{cookie::Key, web, App, HttpRequest, HttpResponse, HttpServer};
-use common::{listener, Browser, Page, Running};
+use common::{listener, Answer, Browser, FakeEndpoint, Page, Running};
 use serde_json::{json, Value};
 
 async fn login(
@@ -306,4 +306,34 @@ async fn a_repeated_iss_is_refused() {
         "iss={}",
         url::form_urlencoded::byte_serialize(provider.issuer().as_bytes()).collect::<String>()
     )));
+}
+
+#[actix_rt::test]
+async fn a_provider_that_is_down_is_not_asked_again_on_every_sign_in() {
+    let down = FakeEndpoint::start(Answer::new(500, "text/html", "<h1>down</h1>"));
+    let interval = Duration::from_millis(400);
+    let oauth = OAuth::new()
+        .remote_app(
+            RemoteApp::builder("down")
+                .issuer(down.url("").trim_end_matches('/'))
+                .client_id("app")
+                .client_secret("app-secret")
+                .jwks_refetch_interval(interval),
+        )
+        .build()
+        .expect("config");
+    let first = oauth
+        .discover("down")
+        .await
+        .expect_err("the provider is down");
+    assert_ne!(first.kind().as_str(), "configuration", "{first}");
+    for _ in 0..5 {
+        let again = oauth.discover("down").await.expect_err("still down");
+        assert_eq!(again.kind().as_str(), "discovery", "{again}");
+        assert!(again.to_string().contains("failed less than"), "{again}");
+    }
+    assert_eq!(down.recorded().len(), 1, "one fetch within the interval");
+    actix_rt::time::sleep(interval + Duration::from_millis(100)).await;
+    oauth.discover("down").await.expect_err("still down");
+    assert_eq!(down.recorded().len(), 2, "asked again after the interval");
 }

@@ -86,6 +86,8 @@ pub(crate) struct Oidc {
 #[derive(Default)]
 struct Cache {
     metadata: Option<(Arc<ProviderMetadata>, Instant)>,
+    /// When fetching the discovery document last failed, if it did since the last success.
+    metadata_failed: Option<Instant>,
     jwks: Option<Arc<JwkSet>>,
     jwks_fetched: Option<Instant>,
 }
@@ -110,36 +112,58 @@ impl Oidc {
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn fresh_metadata(&self) -> Option<Arc<ProviderMetadata>> {
+    /// The cached document while it is fresh, or while a failed fetch is too recent to try
+    /// again (then the stale document, or an error when there is none). `None`: fetch.
+    fn cached_metadata(&self) -> Option<Result<Arc<ProviderMetadata>, OAuthError>> {
         let cache = self.cache();
-        cache
-            .metadata
-            .as_ref()
-            .filter(|(_, at)| at.elapsed() < self.metadata_lifetime)
-            .map(|(m, _)| m.clone())
+        let cached = cache.metadata.as_ref();
+        if let Some((metadata, _)) = cached.filter(|(_, at)| at.elapsed() < self.metadata_lifetime)
+        {
+            return Some(Ok(metadata.clone()));
+        }
+        let failed_recently = cache
+            .metadata_failed
+            .is_some_and(|at| at.elapsed() < self.jwks_min_refetch);
+        if !failed_recently {
+            return None;
+        }
+        Some(cached.map(|(m, _)| m.clone()).ok_or_else(|| {
+            OAuthError::Discovery(format!(
+                "fetching the discovery document at {} failed less than {} s ago.",
+                self.discovery_url,
+                self.jwks_min_refetch.as_secs_f32()
+            ))
+        }))
     }
 
     /// The discovery document, from the cache or fetched. A failed refetch keeps using a stale
-    /// document rather than stopping every sign-in.
+    /// document rather than stopping every sign-in, and a failed fetch is not tried again before
+    /// the refetch interval has passed: every sign-in does not wait on a provider that is down.
     pub(crate) async fn metadata(
         &self,
         http: &AwcHttpClient,
     ) -> Result<Arc<ProviderMetadata>, OAuthError> {
-        if let Some(metadata) = self.fresh_metadata() {
-            return Ok(metadata);
+        if let Some(cached) = self.cached_metadata() {
+            return cached;
         }
         let _fetching = self.fetching.lock().await;
-        if let Some(metadata) = self.fresh_metadata() {
-            return Ok(metadata);
+        if let Some(cached) = self.cached_metadata() {
+            return cached;
         }
         match self.fetch_metadata(http).await {
             Ok(metadata) => {
                 let metadata = Arc::new(metadata);
-                self.cache().metadata = Some((metadata.clone(), Instant::now()));
+                let mut cache = self.cache();
+                cache.metadata = Some((metadata.clone(), Instant::now()));
+                cache.metadata_failed = None;
                 Ok(metadata)
             }
             Err(err) => {
-                let stale = self.cache().metadata.as_ref().map(|(m, _)| m.clone());
+                let stale = {
+                    let mut cache = self.cache();
+                    cache.metadata_failed = Some(Instant::now());
+                    cache.metadata.as_ref().map(|(m, _)| m.clone())
+                };
                 match stale {
                     Some(metadata) => {
                         log::warn!(
@@ -231,14 +255,19 @@ impl Oidc {
     ) -> Result<Option<Arc<JwkSet>>, OAuthError> {
         let seen = {
             let cache = self.cache();
+            let recent = cache
+                .jwks_fetched
+                .is_some_and(|at| at.elapsed() < self.jwks_min_refetch);
             match (&cache.jwks, refetch) {
                 (Some(keys), false) => return Ok(Some(keys.clone())),
-                (_, true)
-                    if cache
-                        .jwks_fetched
-                        .is_some_and(|at| at.elapsed() < self.jwks_min_refetch) =>
-                {
-                    return Ok(None)
+                (Some(_), true) if recent => return Ok(None),
+                // The last fetch failed, a moment ago: not asked again on every sign-in.
+                (None, _) if recent => {
+                    return Err(OAuthError::Discovery(format!(
+                        "fetching the JWKS at {} failed less than {} s ago.",
+                        metadata.jwks_uri,
+                        self.jwks_min_refetch.as_secs_f32()
+                    )))
                 }
                 _ => cache.jwks_fetched,
             }
