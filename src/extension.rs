@@ -264,12 +264,21 @@ struct Inner {
     token_update: Option<TokenUpdateFn>,
     cache: TokenCache,
     /// Digests of the `state`s completed within their lifetime, with when each may be forgotten.
-    used_states: std::sync::Mutex<HashMap<[u8; 32], u64>>,
+    used_states: std::sync::Mutex<UsedStates>,
 }
 
 /// The most used `state`s remembered; beyond it (after forgetting expired ones) replays are
 /// stopped by the session and the provider's single-use codes alone.
 const MAX_REMEMBERED_STATES: usize = 100_000;
+
+/// The `state`s completed in this process (SHA-256 digests, with when they expire).
+#[derive(Default)]
+struct UsedStates {
+    expiry: HashMap<[u8; 32], u64>,
+    /// Sweeping a full map is not tried again before this second: a flood of callbacks cannot
+    /// make every sign-in walk 100 000 entries under the lock.
+    next_sweep: u64,
+}
 
 impl fmt::Debug for OAuthExtension {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -596,7 +605,8 @@ impl OAuthExtension {
             .used_states
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        used.get(&state_key(state))
+        used.expiry
+            .get(&state_key(state))
             .is_some_and(|expires| *expires > now_unix())
     }
 
@@ -612,14 +622,15 @@ impl OAuthExtension {
             .used_states
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if used.len() >= MAX_REMEMBERED_STATES {
-            used.retain(|_, expires| *expires > now);
+        if used.expiry.len() >= MAX_REMEMBERED_STATES && now >= used.next_sweep {
+            used.expiry.retain(|_, expires| *expires > now);
+            used.next_sweep = now + 1;
         }
-        if used.contains_key(&key) {
+        if used.expiry.contains_key(&key) {
             return false;
         }
-        if used.len() < MAX_REMEMBERED_STATES {
-            used.insert(key, now + self.inner.handshake_lifetime);
+        if used.expiry.len() < MAX_REMEMBERED_STATES {
+            used.expiry.insert(key, now + self.inner.handshake_lifetime);
         }
         true
     }
@@ -677,10 +688,10 @@ impl OAuthExtension {
         let mut data = token.id_token_claims().cloned().unwrap_or_default();
         if let Some(url) = &endpoints.userinfo_url {
             let info = self.get_json(app, token, url, "user info").await?;
-            if let (Some(Value::String(sub)), Some(Value::String(info_sub))) =
-                (data.get("sub"), info.get("sub"))
-            {
-                // OpenID Connect Core §5.3.2: the user info must describe the same user.
+            // OpenID Connect Core §5.3.2: the user info must describe the same user. Any other
+            // `sub` (a number, null) would replace the validated one below, so only an equal one
+            // passes.
+            if let (Some(sub), Some(info_sub)) = (data.get("sub"), info.get("sub")) {
                 if sub != info_sub {
                     return Err(crate::error::IdTokenError::Subject.into());
                 }

@@ -454,6 +454,23 @@ async fn google_legacy_issuer_and_string_email_verified() {
     assert_eq!(error_kind(&strict.page), "id_token_issuer");
 }
 
+/// OpenID Connect Core §5.3.2: user info describing another subject than the validated
+/// `id_token` is refused — also when its `sub` is a number or null, which would otherwise
+/// replace the validated one in the profile.
+#[actix_rt::test]
+async fn userinfo_for_another_subject_is_refused() {
+    for other in [
+        json!("someone-else"),
+        json!(10769150350006150715113082367_f64),
+        Value::Null,
+    ] {
+        let fake = Fake::start_with(Kind::Google, |s| s.userinfo_sub = Some(other.clone()));
+        let app = app_with(vec![preset::<Google>(Kind::Google, &fake.state.origin)]);
+        let run = sign_in(&Browser::new(), &app, "google").await;
+        assert_eq!(error_kind(&run.page), "id_token_subject", "{other}");
+    }
+}
+
 /// Facebook: Graph API `/me` answers only `id` and `name` unless `fields` asks for more; the
 /// picture is nested; the address is never taken as verified; redirects end in `#_=_`.
 #[actix_rt::test]

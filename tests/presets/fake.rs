@@ -145,6 +145,8 @@ pub struct Settings {
     pub userinfo_error: bool,
     /// The `iss` the `id_token` carries instead of the issuer.
     pub id_token_issuer: Option<String>,
+    /// The `sub` the user info endpoint answers instead of the user's.
+    pub userinfo_sub: Option<Value>,
     /// Google's legacy answers: `email_verified` as the string `"true"`.
     pub string_booleans: bool,
     /// Whether `id_token`s carry the authorization request's `nonce` (LinkedIn's do not).
@@ -219,6 +221,7 @@ impl Fake {
             token_error: false,
             userinfo_error: false,
             id_token_issuer: None,
+            userinfo_sub: None,
             string_booleans: false,
             echo_nonce: kind != Kind::LinkedIn,
             refuse_code_verifier: kind == Kind::LinkedIn,
@@ -1420,7 +1423,11 @@ fn userinfo(state: &State, s: &Settings, grant: &Grant) -> Value {
     let kind = state.kind;
     let user = &s.user;
     let mut out = Map::new();
-    out.insert("sub".into(), user["sub"].clone());
+    let sub = s
+        .userinfo_sub
+        .clone()
+        .unwrap_or_else(|| user["sub"].clone());
+    out.insert("sub".into(), sub);
     let copy = |out: &mut Map<String, Value>, names: &[&str]| {
         for name in names {
             if let Some(v) = user.get(*name).filter(|v| !v.is_null()) {
