@@ -144,13 +144,20 @@ impl AwcHttpClient {
             .map_err(|e| self.payload_error(e))?;
         // awc takes a connection closed early for the end of the body; a body shorter than its
         // Content-Length is a broken answer, not a complete one.
-        let bodiless = head || status == 204 || status == 304 || (100..200).contains(&status);
+        // A body awc decompressed (when another crate in the build enables its compression
+        // features) is longer than the Content-Length of what was sent.
+        let encoded = response
+            .headers()
+            .get(awc::http::header::CONTENT_ENCODING)
+            .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"));
+        let unchecked =
+            encoded || head || status == 204 || status == 304 || (100..200).contains(&status);
         let declared = response
             .headers()
             .get(awc::http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<usize>().ok());
-        if let Some(declared) = declared.filter(|&d| !bodiless && d != body.len()) {
+        if let Some(declared) = declared.filter(|&d| !unchecked && d != body.len()) {
             return Err(OAuthError::Transport(format!(
                 "the connection closed after {} of the {declared} bytes the answer announced",
                 body.len()
