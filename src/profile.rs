@@ -53,7 +53,9 @@ impl Profile {
     /// `email_verified` counts only as the boolean `true` or the string `"true"`. `None` when no
     /// subject can be found.
     pub fn from_claims(provider: impl Into<String>, raw: Value) -> Option<Self> {
-        ProfileMap::standard().apply(provider, raw)
+        static STANDARD: std::sync::LazyLock<ProfileMap> =
+            std::sync::LazyLock::new(ProfileMap::standard);
+        STANDARD.apply(provider, raw)
     }
 
     /// Sets the display name.

@@ -159,7 +159,7 @@ pub(crate) fn csrf_token(session: &Session) -> Result<String, OAuthError> {
             return Ok(token);
         }
     }
-    let token = ::oauth2::CsrfToken::new_random_len(32).secret().clone();
+    let token = crate::oauth2::random_token();
     session
         .insert(CSRF_KEY, &token)
         .map_err(|e| OAuthError::Session(e.to_string()))?;

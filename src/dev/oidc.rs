@@ -7,7 +7,6 @@
 use std::io;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -76,12 +75,8 @@ pub(super) fn has_scope(scope: &str, token: &str) -> bool {
     scope.split(' ').any(|t| t == token)
 }
 
-/// The current time in seconds since the Unix epoch.
-pub(super) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
-}
+/// The current time in seconds since the Unix epoch (the crate's clock).
+pub(super) use crate::oauth2::token::now_unix as unix_now;
 
 /// The claims the provider puts in an `id_token` ([OpenID Connect Core 1.0 §2, §5.1]).
 #[derive(Serialize)]
