@@ -117,8 +117,6 @@ pub struct RemoteApp {
 
 /// A remote app's endpoints, configured or discovered.
 pub(crate) struct Endpoints {
-    /// The `oauth2` crate's client that writes authorization URLs.
-    pub(crate) authorize_client: ::oauth2::basic::BasicClient<::oauth2::EndpointSet>,
     pub(crate) authorize_url: Url,
     pub(crate) token_url: Url,
     pub(crate) userinfo_url: Option<Url>,
@@ -128,15 +126,8 @@ pub(crate) struct Endpoints {
 }
 
 impl Endpoints {
-    fn new(
-        client_id: &ClientId,
-        authorize_url: Url,
-        token_url: Url,
-        userinfo_url: Option<Url>,
-    ) -> Self {
+    fn new(authorize_url: Url, token_url: Url, userinfo_url: Option<Url>) -> Self {
         Self {
-            authorize_client: ::oauth2::basic::BasicClient::new(client_id.clone())
-                .set_auth_uri(::oauth2::AuthUrl::from_url(authorize_url.clone())),
             authorize_url,
             token_url,
             userinfo_url,
@@ -301,7 +292,6 @@ impl RemoteApp {
                     ))
                 })?;
             let mut endpoints = Endpoints::new(
-                &self.consumer_key,
                 self.authorize_url
                     .clone()
                     .unwrap_or_else(|| metadata.authorization_endpoint.clone()),
@@ -776,7 +766,6 @@ impl RemoteAppBuilder {
         }
         let static_endpoints = match (&issuer_url, &authorize_url, &access_token_url) {
             (None, Some(authorize), Some(token)) => Some(Arc::new(Endpoints::new(
-                &consumer_key,
                 authorize.clone(),
                 token.clone(),
                 userinfo_url.clone(),

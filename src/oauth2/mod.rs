@@ -64,7 +64,7 @@ pub(crate) fn authorization_request(
     // `AuthorizationRequest::url` writes them. Written here as one string and set as the query
     // at once: that builder re-parses the redirect URI and appends pair by pair, which cost
     // more than the rest of `/auth/{provider}` together (BENCHMARKS.md).
-    let base = endpoints.authorize_client.auth_uri().url();
+    let base = &endpoints.authorize_url;
     let mut query = String::with_capacity(
         base.as_str().len() + 256 + 3 * redirect_uri.len() + app.authorize_query_tail.len(),
     );
@@ -347,8 +347,9 @@ mod tests {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         }
         assert_ne!(start.state.secret(), verifier.secret());
-        let mut expected = endpoints
-            .authorize_client
+        let client = ::oauth2::basic::BasicClient::new(app.consumer_key.clone())
+            .set_auth_uri(::oauth2::AuthUrl::from_url(endpoints.authorize_url.clone()));
+        let mut expected = client
             .authorize_url(|| CsrfToken::new(start.state.secret().clone()))
             .set_redirect_uri(Cow::Owned(RedirectUrl::new(redirect.to_owned()).unwrap()))
             .add_scopes(app.scope.iter().cloned().map(Scope::new))
