@@ -10,7 +10,6 @@ use std::{
 };
 
 use ::oauth2::http::{self, header};
-use actix_session::SessionExt as _;
 use actix_web::HttpRequest;
 use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
@@ -23,7 +22,6 @@ use crate::{
     oauth2::{token::now_unix, token_request, TokenResponse},
     remote_app::RemoteApp,
     response::OAuthResponse,
-    session,
 };
 
 /// The token name that asks the default token getter for an app token (OAuth 2 client
@@ -286,37 +284,37 @@ impl<'a> RemoteRequest<'a> {
         Ok(response)
     }
 
-    /// The URL the call goes to. It must lie under the remote app's `base_url` (same origin, path
-    /// below the base path); without a `base_url`, an absolute `https` (or loopback) URL.
+    /// The URL the call goes to: relative to the remote app's
+    /// [`base_url`](RemoteApp::base_url), or absolute and under it or on one of its
+    /// [`api_origin`](crate::RemoteAppBuilder::api_origin)s.
     ///
     /// # Security
     /// The token goes with the request, so a URL a browser could steer elsewhere (`https://evil`,
-    /// `\\evil`, a tab before `//evil`) is refused rather than followed.
+    /// `\\evil`, a tab before `//evil`) is refused before any request is sent, for OAuth 2
+    /// bearer and OAuth 1.0a signed calls alike.
     fn target(&self, app: &RemoteApp) -> Result<Url, OAuthError> {
         let refuse = |why: &str| {
-            OAuthError::config(format!(
+            OAuthError::UrlRefused(format!(
                 "`{}` is refused for remote app `{}`: {why}.",
-                self.url, app.name
+                self.url.chars().take(256).collect::<String>(),
+                app.name
             ))
         };
-        let mut url = match (&app.base_url, Url::parse(&self.url)) {
-            (_, Ok(url)) => url,
-            (Some(base), Err(url::ParseError::RelativeUrlWithoutBase)) => base
+        let mut url = match Url::parse(&self.url) {
+            Ok(url) => url,
+            Err(url::ParseError::RelativeUrlWithoutBase) => app
+                .base_url
                 .join(self.url.trim_start_matches('/'))
                 .map_err(|e| refuse(&format!("it cannot be joined to the base URL ({e})")))?,
-            (None, Err(url::ParseError::RelativeUrlWithoutBase)) => {
-                return Err(refuse("the remote app has no `base_url` to join it to"))
-            }
-            (_, Err(e)) => return Err(refuse(&format!("it is not a URL ({e})"))),
+            Err(e) => return Err(refuse(&format!("it is not a URL ({e})"))),
         };
-        match &app.base_url {
-            Some(base) => {
-                if url.origin() != base.origin() || !url.path().starts_with(base.path()) {
-                    return Err(refuse("it is not under the remote app's `base_url`"));
-                }
-            }
-            None => crate::remote_app::check_scheme(&url).map_err(refuse)?,
+        if !app.allows_api_url(&url) {
+            return Err(refuse(
+                "the token travels only to the provider's own origins, and it is neither under the \
+                 remote app's `base_url` nor on one of its `api_origin`s",
+            ));
         }
+        crate::remote_app::check_scheme(&url).map_err(refuse)?;
         if !self.query.is_empty() {
             url.query_pairs_mut().extend_pairs(&self.query);
         }
@@ -403,7 +401,9 @@ fn digest(provider: &str, secret: &str) -> [u8; 32] {
 
 impl OAuthExtension {
     /// Starts an API call to remote app `provider` on behalf of the user of `req`. `url` is
-    /// absolute, or relative to the remote app's `base_url`.
+    /// relative to the remote app's [`base_url`](RemoteApp::base_url), or absolute and under it
+    /// (or on one of its [`api_origin`](crate::RemoteAppBuilder::api_origin)s): the token never
+    /// travels anywhere else.
     pub fn request<'a>(
         &'a self,
         req: &HttpRequest,
@@ -447,7 +447,7 @@ impl OAuthExtension {
             Some(getter) => getter(req.clone(), provider.to_owned(), name.map(str::to_owned)).await?,
             None => match name {
                 Some(APP_TOKEN) => Some(self.app_token(app).await?),
-                None | Some("user") => session::load_token(&req.get_session(), provider),
+                None | Some("user") => self.stored_token(req, provider).await?,
                 Some(other) => {
                     return Err(OAuthError::config(format!(
                         "the default token getter knows no token named `{other}`; register a token getter."
@@ -558,14 +558,14 @@ impl OAuthExtension {
                     OAuthError::Transport("the token refresh task was cancelled".to_owned())
                 })??;
                 if by_default_getter {
-                    session::store_token(&req.get_session(), provider, &fresh)?;
+                    self.update_stored_token(req, provider, &fresh).await?;
                 }
                 return Ok(fresh);
             }
         };
         drop(result);
         if self.token_getter_fn().is_none() && name.is_none() {
-            session::store_token(&req.get_session(), provider, &fresh)?;
+            self.update_stored_token(req, provider, &fresh).await?;
         }
         Ok(fresh)
     }
@@ -589,7 +589,12 @@ async fn refresh_once(
         Ok(fresh) => fresh,
         Err(err @ (OAuthError::Provider { .. } | OAuthError::UnexpectedStatus { .. })) => {
             if by_default_getter {
-                session::remove_token(&req.get_session(), provider);
+                if let Err(e) = oauth.forget_token(req, provider).await {
+                    log::warn!(
+                        "actix-oauth: a refused token could not be forgotten ({})",
+                        e.kind()
+                    );
+                }
             }
             return Err(OAuthError::ReauthenticationRequired {
                 provider: provider.to_owned(),

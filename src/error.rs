@@ -80,6 +80,11 @@ pub enum OAuthError {
         reason: String,
     },
 
+    /// An API call asked for a URL its token must not travel to: neither under the remote app's
+    /// `base_url` nor on one of its `api_origin`s (or not a URL at all). Nothing was sent.
+    #[error("The request was refused before it was sent: {0}")]
+    UrlRefused(String),
+
     /// No token is available for the call, e.g. the user is not signed in with that provider.
     #[error("No {0} token is available; sign the user in first.")]
     TokenMissing(String),
@@ -87,6 +92,22 @@ pub enum OAuthError {
     /// The session could not be read or written.
     #[error("The session could not be used: {0}")]
     Session(String),
+
+    /// The server-side token store could not be used (see
+    /// [`TokenStore`](crate::token_store::TokenStore)).
+    #[error("The token store could not be used: {0}")]
+    TokenStore(String),
+
+    /// The session would outgrow what a browser keeps in a cookie: the sign-in is refused with
+    /// this page instead of a cookie the browser would silently drop (see
+    /// [`OAuth::max_session_bytes`](crate::OAuth::max_session_bytes)).
+    #[error("The session is too large to keep ({bytes} bytes, at most {limit}); sign out and try again.")]
+    SessionTooLarge {
+        /// The estimated size of the session cookie, in bytes.
+        bytes: usize,
+        /// The configured limit.
+        limit: usize,
+    },
 
     /// The user's token expired and could not be refreshed: sign the user in again.
     #[error("The sign-in with {provider} has expired; please sign in again ({reason}).")]
@@ -226,10 +247,16 @@ pub enum ErrorKind {
     ResponseTooLarge,
     /// See [`OAuthError::Malformed`].
     Malformed,
+    /// See [`OAuthError::UrlRefused`].
+    UrlRefused,
     /// See [`OAuthError::TokenMissing`].
     TokenMissing,
     /// See [`OAuthError::Session`].
     Session,
+    /// See [`OAuthError::TokenStore`].
+    TokenStore,
+    /// See [`OAuthError::SessionTooLarge`].
+    SessionTooLarge,
     /// See [`OAuthError::ReauthenticationRequired`].
     ReauthenticationRequired,
     /// See [`OAuthError::Storage`].
@@ -280,8 +307,11 @@ impl ErrorKind {
             Self::Timeout => "timeout",
             Self::ResponseTooLarge => "response_too_large",
             Self::Malformed => "malformed",
+            Self::UrlRefused => "url_refused",
             Self::TokenMissing => "token_missing",
             Self::Session => "session",
+            Self::TokenStore => "token_store",
+            Self::SessionTooLarge => "session_too_large",
             Self::ReauthenticationRequired => "reauthentication_required",
             Self::Storage => "storage",
             Self::Conflict => "conflict",
@@ -323,8 +353,11 @@ impl OAuthError {
             Self::Timeout(_) => ErrorKind::Timeout,
             Self::ResponseTooLarge { .. } => ErrorKind::ResponseTooLarge,
             Self::Malformed { .. } => ErrorKind::Malformed,
+            Self::UrlRefused(_) => ErrorKind::UrlRefused,
             Self::TokenMissing(_) => ErrorKind::TokenMissing,
             Self::Session(_) => ErrorKind::Session,
+            Self::TokenStore(_) => ErrorKind::TokenStore,
+            Self::SessionTooLarge { .. } => ErrorKind::SessionTooLarge,
             Self::ReauthenticationRequired { .. } => ErrorKind::ReauthenticationRequired,
             Self::Storage(_) => ErrorKind::Storage,
             Self::Conflict(_) => ErrorKind::Conflict,
@@ -358,12 +391,15 @@ impl OAuthError {
 impl ResponseError for OAuthError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::Configuration(_) | Self::Session(_) | Self::Storage(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Self::Configuration(_)
+            | Self::Session(_)
+            | Self::Storage(_)
+            | Self::TokenStore(_)
+            | Self::SessionTooLarge { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Denied | Self::CsrfMismatch => StatusCode::FORBIDDEN,
             Self::StateMissing(_)
+            | Self::UrlRefused(_)
             | Self::StateMismatch
             | Self::IssuerMismatch { .. }
             | Self::IdToken(IdTokenError::Nonce)

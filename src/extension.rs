@@ -21,11 +21,16 @@ use crate::{
     provider::Provider,
     remote_app::{Callback, RemoteApp, RemoteAppBuilder},
     session::{self, Pending},
+    token_store::{MemoryTokenStore, TokenStore},
     transport::AwcHttpClient,
 };
 
 /// Default number of handshakes one browser may have pending at once.
 pub const DEFAULT_MAX_PENDING: usize = 5;
+/// Default limit on the session cookie's size (`name=value`, in bytes): what every browser keeps.
+pub const DEFAULT_MAX_SESSION_BYTES: usize = 4096;
+/// The longest OAuth 1.0a temporary token or secret kept in the session.
+const MAX_TEMPORARY_CREDENTIAL_BYTES: usize = 256;
 /// Default time a begun handshake stays valid.
 pub const DEFAULT_HANDSHAKE_LIFETIME: Duration = Duration::from_secs(600);
 
@@ -50,6 +55,8 @@ pub struct OAuth {
     handshake_lifetime: Duration,
     token_getter: Option<TokenGetterFn>,
     token_update: Option<TokenUpdateFn>,
+    token_store: Arc<dyn TokenStore>,
+    max_session_bytes: Option<usize>,
 }
 
 impl fmt::Debug for OAuth {
@@ -81,7 +88,28 @@ impl OAuth {
             handshake_lifetime: DEFAULT_HANDSHAKE_LIFETIME,
             token_getter: None,
             token_update: None,
+            token_store: Arc::new(MemoryTokenStore::new()),
+            max_session_bytes: Some(DEFAULT_MAX_SESSION_BYTES),
         }
+    }
+
+    /// Sets where completed sign-ins keep the provider's tokens, server-side: the session holds
+    /// only a random handle to them. Default: a [`MemoryTokenStore`] (one process; use
+    /// [`RedisTokenStore`](crate::token_store::RedisTokenStore) or the accounts database when
+    /// several instances serve one user).
+    pub fn token_store(mut self, store: impl TokenStore) -> Self {
+        self.token_store = Arc::new(store);
+        self
+    }
+
+    /// Sets the most bytes the session cookie (`name=value`) may grow to, or `None` for no limit
+    /// (server-side sessions such as Redis, whose cookie holds only a key). Beyond it the oldest
+    /// handshakes in progress are dropped, and a request that would still outgrow it is answered
+    /// with an [`OAuthError::SessionTooLarge`] page (and its session ended) instead of a cookie
+    /// that browsers silently drop. Default: 4096, what every browser keeps.
+    pub fn max_session_bytes(mut self, limit: Option<usize>) -> Self {
+        self.max_session_bytes = limit;
+        self
     }
 
     /// Registers the async token getter API calls use (Flask-OAuth's `tokengetter`). It receives
@@ -232,6 +260,8 @@ impl OAuth {
                 handshake_lifetime: self.handshake_lifetime.as_secs(),
                 token_getter: self.token_getter,
                 token_update: self.token_update,
+                token_store: self.token_store,
+                max_session_bytes: self.max_session_bytes,
                 cache: TokenCache::default(),
                 used_states: std::sync::Mutex::default(),
             }),
@@ -262,6 +292,8 @@ struct Inner {
     handshake_lifetime: u64,
     token_getter: Option<TokenGetterFn>,
     token_update: Option<TokenUpdateFn>,
+    token_store: Arc<dyn TokenStore>,
+    max_session_bytes: Option<usize>,
     cache: TokenCache,
     /// Digests of the `state`s completed within their lifetime, with when each may be forgotten.
     used_states: std::sync::Mutex<UsedStates>,
@@ -394,6 +426,16 @@ impl OAuthExtension {
                 .append_pair("oauth_token", temporary.access_token().secret())
                 .extend_pairs(&app.authorize_params);
             let secret = temporary.token_secret().map(str::to_owned);
+            if temporary.access_token().secret().len() > MAX_TEMPORARY_CREDENTIAL_BYTES
+                || secret
+                    .as_ref()
+                    .is_some_and(|s| s.len() > MAX_TEMPORARY_CREDENTIAL_BYTES)
+            {
+                return Err(OAuthError::malformed(
+                    "temporary credentials",
+                    "the request token or its secret is longer than 256 bytes.",
+                ));
+            }
             (
                 String::from(url),
                 temporary.access_token().secret().clone(),
@@ -418,7 +460,6 @@ impl OAuthExtension {
             provider: app.name.clone(),
             state,
             verifier,
-            redirect_uri,
             next: next.and_then(session::safe_next),
             created: now_unix(),
             nonce,
@@ -428,6 +469,7 @@ impl OAuthExtension {
             entry,
             self.inner.max_pending,
             self.inner.handshake_lifetime,
+            self.inner.max_session_bytes,
         )?;
         // The URL's bytes become the header value as they are (checked, not copied).
         let location = HeaderValue::from_maybe_shared(actix_web::web::Bytes::from(location))
@@ -490,11 +532,14 @@ impl OAuthExtension {
             OAuthError::malformed("callback", "it carries neither `code` nor `error`.")
         })?;
         #[allow(unused_mut)]
+        // The callback arrived at the redirect URI, so the URI computed for it now is the one the
+        // authorization request carried (the provider checks that they match).
+        let redirect_uri = self.redirect_uri(req, app);
         let mut token = oauth2_flow::exchange_code(
             &self.inner.http,
             app,
             code,
-            &pending.redirect_uri,
+            &redirect_uri,
             pending.verifier.as_deref(),
         )
         .await?;
@@ -513,9 +558,7 @@ impl OAuthExtension {
                 crate::oidc::validate(oidc, &self.inner.http, metadata, id_token, &expect).await?;
             token.set_id_token_claims(claims);
         }
-        session::store_token(&session, &app.name, &token)?;
-        // A new session id on sign-in defeats session fixation (RFC 6819 §4.4.1.13 spirit).
-        session.renew();
+        self.keep_token(&session, &app.name, &token).await?;
         Ok(Some(Authorized {
             provider: app.name.clone(),
             token,
@@ -549,13 +592,42 @@ impl OAuthExtension {
         let credentials =
             crate::oauth1::access_token(&self.inner.http, app, &pending.state, secret, verifier)
                 .await?;
-        session::store_token(&session, &app.name, &credentials)?;
-        session.renew();
+        self.keep_token(&session, &app.name, &credentials).await?;
         Ok(Some(Authorized {
             provider: app.name.clone(),
             token: credentials,
             next: pending.next,
         }))
+    }
+
+    /// Keeps a sign-in's token in the token store under a new handle for this session (moving
+    /// the tokens of earlier sign-ins in this session along), and renews the session id.
+    ///
+    /// # Security
+    /// A new handle and a new session id at every sign-in defeat session fixation (RFC 6819
+    /// §4.4.1.13 spirit): a session planted in the browser before sign-in reaches neither the
+    /// tokens nor the signed-in session afterwards.
+    async fn keep_token(
+        &self,
+        session: &actix_session::Session,
+        provider: &str,
+        token: &TokenResponse,
+    ) -> Result<(), OAuthError> {
+        let handle = crate::oauth2::random_token();
+        let store = &self.inner.token_store;
+        let old = session::token_handle(session);
+        if let Some(old) = &old {
+            store.rename(old, &handle).await?;
+        }
+        store.save(&handle, provider, token).await?;
+        session::replace_token_handle(session, &handle)?;
+        session.renew();
+        Ok(())
+    }
+
+    /// The configured limit on the session cookie's size, if any.
+    pub(crate) fn max_session_bytes(&self) -> Option<usize> {
+        self.inner.max_session_bytes
     }
 
     /// Completes the handshake once per request, caching the outcome in its extensions.
@@ -635,20 +707,74 @@ impl OAuthExtension {
         true
     }
 
-    /// The token sign-in stored in this browser's session for remote app `provider`.
-    pub fn session_token(
+    /// The token sign-in kept for this browser's session and remote app `provider`, read from
+    /// the [`token_store`](OAuth::token_store).
+    ///
+    /// # Errors
+    /// [`OAuthError::TokenMissing`] when this session holds none for `provider`;
+    /// [`OAuthError::TokenStore`] when the store fails.
+    pub async fn session_token(
         &self,
         req: &HttpRequest,
         provider: &str,
     ) -> Result<TokenResponse, OAuthError> {
         self.remote_app(provider)?;
-        session::load_token(&req.get_session(), provider)
+        self.stored_token(req, provider)
+            .await?
             .ok_or_else(|| OAuthError::TokenMissing(provider.to_owned()))
     }
 
-    /// Forgets the token stored in this browser's session for remote app `provider`.
-    pub fn forget_token(&self, req: &HttpRequest, provider: &str) {
-        session::remove_token(&req.get_session(), provider);
+    /// The token kept for this session and `provider`, if any.
+    pub(crate) async fn stored_token(
+        &self,
+        req: &HttpRequest,
+        provider: &str,
+    ) -> Result<Option<TokenResponse>, OAuthError> {
+        match session::token_handle(&req.get_session()) {
+            Some(handle) => self.inner.token_store.load(&handle, provider).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Replaces the token kept for this session and `provider` (after a refresh).
+    pub(crate) async fn update_stored_token(
+        &self,
+        req: &HttpRequest,
+        provider: &str,
+        token: &TokenResponse,
+    ) -> Result<(), OAuthError> {
+        match session::token_handle(&req.get_session()) {
+            Some(handle) => self.inner.token_store.save(&handle, provider, token).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Forgets the token kept for this browser's session and remote app `provider`, in the
+    /// token store (server-side).
+    ///
+    /// # Errors
+    /// [`OAuthError::TokenStore`] when the store fails.
+    pub async fn forget_token(&self, req: &HttpRequest, provider: &str) -> Result<(), OAuthError> {
+        match session::token_handle(&req.get_session()) {
+            Some(handle) => self.inner.token_store.remove(&handle, provider).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Signs this browser out: deletes every token kept for its session from the token store
+    /// (server-side, so a copy of the session cookie reaches none of them afterwards) and ends
+    /// the session (`Session::purge`).
+    ///
+    /// # Errors
+    /// [`OAuthError::TokenStore`] when the store fails; the session is ended all the same.
+    pub async fn sign_out(&self, req: &HttpRequest) -> Result<(), OAuthError> {
+        let session = req.get_session();
+        let handle = session::token_handle(&session);
+        session.purge();
+        match handle {
+            Some(handle) => self.inner.token_store.remove_all(&handle).await,
+            None => Ok(()),
+        }
     }
 
     /// Fetches the remote app's user info endpoint with the token (signed for OAuth 1.0a, as a

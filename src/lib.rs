@@ -81,6 +81,7 @@ pub mod providers;
 mod remote_app;
 mod response;
 mod session;
+pub mod token_store;
 mod transport;
 
 #[cfg(feature = "dev-provider")]
@@ -96,7 +97,10 @@ pub mod internals;
 pub use self::{
     client::{RemoteRequest, TokenFuture, UpdateFuture, APP_TOKEN},
     error::{ErrorKind, IdTokenError, OAuthError},
-    extension::{OAuth, OAuthExt, OAuthExtension, DEFAULT_HANDSHAKE_LIFETIME, DEFAULT_MAX_PENDING},
+    extension::{
+        OAuth, OAuthExt, OAuthExtension, DEFAULT_HANDSHAKE_LIFETIME, DEFAULT_MAX_PENDING,
+        DEFAULT_MAX_SESSION_BYTES,
+    },
     extract::AuthorizedResponse,
     middleware::{OAuthMiddleware, OAuthMiddlewareService},
     oauth2::TokenResponse,
@@ -104,6 +108,7 @@ pub use self::{
     provider::Provider,
     remote_app::{ClientAuth, RemoteApp, RemoteAppBuilder, TokenMethod},
     response::{OAuthResponse, ResponseData, XmlElement},
+    token_store::{MemoryTokenStore, TokenStore},
     transport::{AwcHttpClient, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT},
 };
 /// Re-exports of the `oauth2` crate's token types used in this crate's API.

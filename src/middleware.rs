@@ -80,36 +80,46 @@ where
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let service = Rc::clone(&self.service);
         Box::pin(async move {
-            let callback = match req.oauth() {
-                Ok(oauth) if req.method() == Method::GET => oauth
+            let oauth = req.oauth().ok();
+            let callback = match &oauth {
+                Some(oauth) if req.method() == Method::GET => oauth
                     // The path as the router matches it (percent-decoded where actix decodes), so
                     // `/auth/d%65v/callback` cannot slip past to a handler that reads errors
                     // as `None`.
                     .callback_for(req.match_info().as_str())
-                    .map(|provider| (oauth.clone(), provider.to_owned())),
+                    .map(str::to_owned),
                 _ => None,
             };
-            if let Some((oauth, provider)) = callback {
+            let mut req = req;
+            if let (Some(oauth), Some(provider)) = (&oauth, callback) {
                 let (http_req, payload) = req.into_parts();
                 let result = oauth.complete_cached(&http_req, &provider).await;
-                let req = ServiceRequest::from_parts(http_req, payload);
+                req = ServiceRequest::from_parts(http_req, payload);
                 if let Err(err) = result {
-                    log::info!(
-                        "actix-oauth: sign-in with `{provider}` failed ({})",
-                        err.kind()
-                    );
+                    log_failure(&format!("sign-in with `{provider}`"), &err);
                     let response = err.error_response().map_into_right_body();
                     return Ok(req.into_response(response));
                 }
-                return service
-                    .call(req)
-                    .await
-                    .map(ServiceResponse::map_into_left_body);
             }
-            service
-                .call(req)
-                .await
-                .map(ServiceResponse::map_into_left_body)
+            let response = service.call(req).await?;
+            if let Some(limit) = oauth.as_ref().and_then(|o| o.max_session_bytes()) {
+                if let Some(err) = crate::session::enforce_size_limit(response.request(), limit) {
+                    log_failure("keeping the session", &err);
+                    let (http_req, _) = response.into_parts();
+                    let page = err.error_response().map_into_right_body();
+                    return Ok(ServiceResponse::new(http_req, page));
+                }
+            }
+            Ok(response.map_into_left_body())
         })
+    }
+}
+
+/// Logs a failure by its kind only: messages may carry what a browser or provider sent.
+fn log_failure(context: &str, err: &crate::OAuthError) {
+    if err.status_code().is_server_error() {
+        log::warn!("actix-oauth: {context} failed ({})", err.kind());
+    } else {
+        log::info!("actix-oauth: {context} failed ({})", err.kind());
     }
 }

@@ -75,7 +75,11 @@ impl Callback {
 /// ```
 pub struct RemoteApp {
     pub(crate) name: String,
-    pub(crate) base_url: Option<Url>,
+    /// Where relative API paths are joined, and the origin (and path) a token may travel to:
+    /// the configured `base_url`, or the origin of the issuer, user-info or token endpoint.
+    pub(crate) base_url: Url,
+    /// Further origins (`scheme://host:port`) API calls may carry the token to.
+    pub(crate) api_origins: Vec<url::Origin>,
     pub(crate) request_token_url: Option<Url>,
     pub(crate) access_token_url: Option<Url>,
     pub(crate) authorize_url: Option<Url>,
@@ -157,7 +161,7 @@ impl fmt::Debug for RemoteApp {
                 "access_token_url",
                 &self.access_token_url.as_ref().map(Url::as_str),
             )
-            .field("base_url", &self.base_url.as_ref().map(Url::as_str))
+            .field("base_url", &self.base_url.as_str())
             .field("consumer_key", &self.consumer_key.as_str())
             .field("consumer_secret", &"[redacted]")
             .field("scope", &self.scope)
@@ -174,6 +178,7 @@ impl RemoteApp {
             callback: format!("/auth/{name}/callback"),
             name,
             base_url: None,
+            api_origins: Vec::new(),
             request_token_url: None,
             access_token_url: None,
             authorize_url: None,
@@ -224,9 +229,20 @@ impl RemoteApp {
         self.request_token_url.is_some()
     }
 
-    /// The base URL relative API paths are joined to, if any.
-    pub fn base_url(&self) -> Option<&Url> {
-        self.base_url.as_ref()
+    /// The base URL relative API paths are joined to, and under which absolute API URLs must lie:
+    /// the configured [`base_url`](RemoteAppBuilder::base_url), or else the origin of the
+    /// issuer, the user-info endpoint or the token endpoint (in that order).
+    pub fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    /// Whether an API call may carry this remote app's token to `url`: under the
+    /// [`base_url`](Self::base_url) (same origin, path below the base path), or on one of the
+    /// extra [`api_origin`](RemoteAppBuilder::api_origin)s.
+    pub fn allows_api_url(&self, url: &Url) -> bool {
+        let origin = url.origin();
+        (origin == self.base_url.origin() && url.path().starts_with(self.base_url.path()))
+            || self.api_origins.contains(&origin)
     }
 
     /// The configured authorization endpoint (`None` for an OpenID Connect app that takes it
@@ -330,6 +346,7 @@ impl RemoteApp {
 pub struct RemoteAppBuilder {
     name: String,
     base_url: Option<String>,
+    api_origins: Vec<String>,
     request_token_url: Option<String>,
     access_token_url: Option<String>,
     authorize_url: Option<String>,
@@ -390,9 +407,23 @@ impl RemoteAppBuilder {
     }
 
     url_setter!(
-        /// The URL relative API paths are joined to. Default: none (API calls need absolute URLs).
+        /// The URL relative API paths are joined to; API calls carry the user's token only to
+        /// URLs under it (or on an [`api_origin`](Self::api_origin)). Default: the origin of the
+        /// [`issuer`](Self::issuer), else of the [`userinfo_url`](Self::userinfo_url), else of the
+        /// [`access_token_url`](Self::access_token_url).
         base_url
     );
+
+    /// Adds an origin (`https://host[:port]`, nothing after it) that API calls may carry the
+    /// token to besides the [`base_url`](Self::base_url)'s, for the few providers whose API
+    /// spans hosts (such as GitHub's `https://uploads.github.com`). Repeatable. Default: none.
+    ///
+    /// # Security
+    /// The user's token travels to every origin listed here: list only the provider's own.
+    pub fn api_origin(mut self, origin: impl Into<String>) -> Self {
+        self.api_origins.push(origin.into());
+        self
+    }
     url_setter!(
         /// The OAuth 1.0a temporary-credentials (request token) URL. Setting it makes the remote
         /// app speak OAuth 1.0a. Default: none (OAuth 2).
@@ -623,12 +654,13 @@ impl RemoteAppBuilder {
             OAuthError::config(format!("remote app `{name}`: `{field}` {why}."))
         };
         if name.is_empty()
+            || name.len() > 64
             || !name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         {
             return Err(OAuthError::config(format!(
-                "remote app name `{name}` must be non-empty ASCII letters, digits, `-`, `_` or `.`."
+                "remote app name `{name}` must be 1 to 64 ASCII letters, digits, `-`, `_` or `.`."
             )));
         }
         let parse = |field: &str, value: Option<String>| -> Result<Option<Url>, OAuthError> {
@@ -662,14 +694,43 @@ impl RemoteAppBuilder {
                 return Err(err("access_token_url", "is required"));
             }
         }
-        let base_url = parse("base_url", self.base_url)?.map(|mut url| {
-            // Relative paths are joined under the base, never beside its last segment.
-            if !url.path().ends_with('/') {
-                let path = format!("{}/", url.path());
-                url.set_path(&path);
+        let base_url = match parse("base_url", self.base_url)? {
+            Some(mut url) => {
+                // Relative paths are joined under the base, never beside its last segment.
+                if !url.path().ends_with('/') {
+                    let path = format!("{}/", url.path());
+                    url.set_path(&path);
+                }
+                url
             }
-            url
-        });
+            // A token must only ever travel to its provider's own origin: without a configured
+            // base, the provider's origin is the one that already receives its secrets.
+            None => {
+                let from = issuer_url
+                    .as_ref()
+                    .or(userinfo_url.as_ref())
+                    .or(access_token_url.as_ref())
+                    .ok_or_else(|| {
+                        err("base_url", "is required when no endpoint gives an origin")
+                    })?;
+                origin_root(from).ok_or_else(|| err("base_url", "cannot be derived"))?
+            }
+        };
+        let mut api_origins = Vec::with_capacity(self.api_origins.len());
+        for origin in self.api_origins {
+            let url =
+                parse("api_origin", Some(origin))?.ok_or_else(|| err("api_origin", "is empty"))?;
+            if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+                return Err(err(
+                    "api_origin",
+                    "must be an origin only (`https://host[:port]`), without a path",
+                ));
+            }
+            if !url.username().is_empty() || url.password().is_some() {
+                return Err(err("api_origin", "must not carry credentials"));
+            }
+            api_origins.push(url.origin());
+        }
         let consumer_key = match self.consumer_key {
             Some(key) if !key.is_empty() => ClientId::new(key),
             _ => return Err(err("consumer_key", "(the client id) is required")),
@@ -844,6 +905,7 @@ impl RemoteAppBuilder {
             client_id_header: self.client_id_header,
             name,
             base_url,
+            api_origins,
             request_token_url,
             access_token_url,
             authorize_url,
@@ -871,6 +933,15 @@ pub(crate) fn check_scheme(url: &Url) -> Result<(), &'static str> {
         "http" => Err("must use https (plain http is accepted only for loopback hosts)"),
         _ => Err("must be an http(s) URL"),
     }
+}
+
+/// `scheme://host[:port]/` of `url`.
+fn origin_root(url: &Url) -> Option<Url> {
+    let origin = url.origin();
+    if !origin.is_tuple() {
+        return None;
+    }
+    Url::parse(&format!("{}/", origin.ascii_serialization())).ok()
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -901,7 +972,7 @@ mod tests {
             .build()
             .unwrap();
         assert!(!app.is_oauth1());
-        assert_eq!(app.base_url().unwrap().as_str(), "https://api.example/v1/");
+        assert_eq!(app.base_url().as_str(), "https://api.example/v1/");
         assert_eq!(app.callback_path(), "/auth/idp/callback");
         let debug = format!("{app:?}");
         assert!(!debug.contains("secret\""), "{debug}");

@@ -1,21 +1,25 @@
-//! What the handshake keeps in the actix-session between the redirect and the callback, and the
-//! tokens sign-in leaves there for the default token getter.
+//! What the crate keeps in the actix-session: the handshakes in progress, the CSRF token, and the
+//! handle of the session's tokens in the server-side [`TokenStore`](crate::token_store::TokenStore)
+//! (never the tokens themselves). Everything here is bounded, so that with cookie sessions the
+//! cookie stays under what browsers keep.
 
 use actix_session::Session;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
-use crate::{error::OAuthError, oauth2::token::now_unix, oauth2::TokenResponse};
+use crate::{error::OAuthError, oauth2::token::now_unix};
 
 /// Session key of the list of handshakes in progress.
 pub(crate) const PENDING_KEY: &str = "actix_oauth.pending";
-/// Session key prefix of the tokens sign-in stored, one per remote app.
-pub(crate) const TOKEN_KEY_PREFIX: &str = "actix_oauth.token.";
+/// Session key of the handle under which the token store keeps this session's tokens.
+pub(crate) const TOKEN_HANDLE_KEY: &str = "actix_oauth.tokens";
+/// The longest `next` kept with a handshake; a longer one is dropped (the user lands on `/`).
+pub(crate) const MAX_NEXT_BYTES: usize = 512;
 
 /// One handshake begun in this browser and not yet completed.
 ///
 /// Kept per `state` value so that sign-ins begun in two tabs both complete. Stored as a JSON
-/// array `[provider, state, verifier, redirect_uri, next, created, nonce]` rather than an object:
+/// array `[provider, state, verifier, next, created, nonce]` rather than an object:
 /// the session value is JSON inside the session's own JSON, where every quote is escaped, so
 /// field names would cost a cookie's bytes and the escaping on every sign-in.
 #[derive(Clone, Deserialize)]
@@ -27,8 +31,6 @@ pub(crate) struct Pending {
     pub(crate) state: String,
     /// PKCE verifier (OAuth 2) or request token secret (OAuth 1.0a).
     pub(crate) verifier: Option<String>,
-    /// The exact redirect URI sent, to be sent again in the token request.
-    pub(crate) redirect_uri: String,
     /// A safe, same-site path to go to afterwards.
     pub(crate) next: Option<String>,
     /// When it began, in seconds since the Unix epoch.
@@ -43,7 +45,6 @@ struct PendingRow(
     String,
     String,
     Option<String>,
-    String,
     Option<String>,
     u64,
     Option<String>,
@@ -51,12 +52,11 @@ struct PendingRow(
 
 impl From<PendingRow> for Pending {
     fn from(row: PendingRow) -> Self {
-        let PendingRow(provider, state, verifier, redirect_uri, next, created, nonce) = row;
+        let PendingRow(provider, state, verifier, next, created, nonce) = row;
         Self {
             provider,
             state,
             verifier,
-            redirect_uri,
             next,
             created,
             nonce,
@@ -67,11 +67,10 @@ impl From<PendingRow> for Pending {
 impl Serialize for Pending {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeTuple as _;
-        let mut row = serializer.serialize_tuple(7)?;
+        let mut row = serializer.serialize_tuple(6)?;
         row.serialize_element(&self.provider)?;
         row.serialize_element(&self.state)?;
         row.serialize_element(&self.verifier)?;
-        row.serialize_element(&self.redirect_uri)?;
         row.serialize_element(&self.next)?;
         row.serialize_element(&self.created)?;
         row.serialize_element(&self.nonce)?;
@@ -105,12 +104,18 @@ pub(crate) fn store_pending(session: &Session, pending: &[Pending]) -> Result<()
         .map_err(|e| OAuthError::Session(e.to_string()))
 }
 
-/// Adds a handshake, evicting the oldest ones beyond `max`.
+/// Adds a handshake, evicting the oldest ones beyond `max`, and then as many more of the oldest
+/// as the session's size limit asks.
+///
+/// # Errors
+/// [`OAuthError::SessionTooLarge`] when even this one handshake alone would not fit: the
+/// session is left as it was.
 pub(crate) fn push_pending(
     session: &Session,
     entry: Pending,
     max: usize,
     lifetime_secs: u64,
+    size_limit: Option<usize>,
 ) -> Result<(), OAuthError> {
     let mut pending = load_pending(session, lifetime_secs)?;
     pending.push(entry);
@@ -118,7 +123,86 @@ pub(crate) fn push_pending(
         let excess = pending.len() - max;
         pending.drain(..excess);
     }
+    if let Some(limit) = size_limit {
+        let others = estimated_json_bytes(session, Some(PENDING_KEY));
+        loop {
+            let value =
+                serde_json::to_string(&pending).map_err(|e| OAuthError::Session(e.to_string()))?;
+            let bytes =
+                cookie_bytes(others + PENDING_KEY.len() + escaped_len(&value) + ENTRY_OVERHEAD);
+            if bytes <= limit {
+                break;
+            }
+            if pending.len() == 1 {
+                return Err(OAuthError::SessionTooLarge { bytes, limit });
+            }
+            pending.remove(0);
+        }
+    }
     store_pending(session, &pending)
+}
+
+/// What one `"key":"value",` entry adds to the session's JSON besides key and value.
+const ENTRY_OVERHEAD: usize = 6;
+
+/// The length of `value` as a JSON string literal (quotes and escapes included).
+fn escaped_len(value: &str) -> usize {
+    2 + value
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
+}
+
+/// The size of the session's state as actix-session serializes it (a JSON object of strings),
+/// leaving out `except`.
+fn estimated_json_bytes(session: &Session, except: Option<&str>) -> usize {
+    2 + session
+        .entries()
+        .iter()
+        .filter(|(key, _)| Some(key.as_str()) != except)
+        .map(|(key, value)| key.len() + escaped_len(value) + ENTRY_OVERHEAD)
+        .sum::<usize>()
+}
+
+/// The size of a session cookie (`name=value`) holding `json` bytes of state, encrypted the way
+/// actix-session's private cookies are (96-bit nonce, 128-bit tag, base64), which is also an
+/// upper bound for signed cookies.
+fn cookie_bytes(json: usize) -> usize {
+    const NAME: usize = 16;
+    NAME + (json + 28).div_ceil(3) * 4
+}
+
+/// The estimated size of this session's cookie if the session is kept in a cookie.
+pub(crate) fn estimated_cookie_bytes(session: &Session) -> usize {
+    cookie_bytes(estimated_json_bytes(session, None))
+}
+
+/// After a handler ran: when the session it changed would outgrow `limit` as a cookie, drops
+/// the handshakes in progress, and if that is not enough ends the session, returning the error
+/// to answer with. A cookie browsers would silently drop (or that actix-session would refuse to
+/// write, answering a blank 500) becomes a clear page instead.
+pub(crate) fn enforce_size_limit(req: &actix_web::HttpRequest, limit: usize) -> Option<OAuthError> {
+    use actix_session::{SessionExt as _, SessionStatus};
+    let session = req.get_session();
+    if matches!(
+        session.status(),
+        SessionStatus::Unchanged | SessionStatus::Purged
+    ) {
+        return None;
+    }
+    let bytes = estimated_cookie_bytes(&session);
+    if bytes <= limit {
+        return None;
+    }
+    session.remove(PENDING_KEY);
+    if estimated_cookie_bytes(&session) > limit {
+        session.purge();
+    }
+    Some(OAuthError::SessionTooLarge { bytes, limit })
 }
 
 /// Takes the handshake this callback belongs to out of the session (single use), comparing the
@@ -174,61 +258,25 @@ pub(crate) fn verify_csrf(session: &Session, submitted: &str) -> Result<(), OAut
     }
 }
 
-/// The tokens kept in the session for a remote app.
-#[derive(Serialize, Deserialize)]
-struct StoredToken {
-    #[serde(rename = "a")]
-    access_token: ::oauth2::AccessToken,
-    #[serde(rename = "y", default, skip_serializing_if = "Option::is_none")]
-    token_type: Option<String>,
-    #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
-    expires_at: Option<u64>,
-    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
-    refresh_token: Option<::oauth2::RefreshToken>,
-    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
-    scope: Option<String>,
-    #[serde(rename = "k", default, skip_serializing_if = "Option::is_none")]
-    token_secret: Option<String>,
-}
-
-/// Stores the token sign-in obtained, for the default token getter.
-pub(crate) fn store_token(
-    session: &Session,
-    provider: &str,
-    token: &TokenResponse,
-) -> Result<(), OAuthError> {
-    let stored = StoredToken {
-        access_token: token.access_token().clone(),
-        token_type: Some(token.token_type().to_owned()).filter(|t| t != "bearer"),
-        expires_at: token.expires_at(),
-        refresh_token: token.refresh_token().cloned(),
-        scope: token.scope().map(str::to_owned),
-        token_secret: token.token_secret().map(str::to_owned),
-    };
+/// The handle of this session's tokens in the token store, if it has one.
+pub(crate) fn token_handle(session: &Session) -> Option<String> {
     session
-        .insert(format!("{TOKEN_KEY_PREFIX}{provider}"), stored)
-        .map_err(|e| OAuthError::Session(e.to_string()))
-}
-
-/// The token stored for a remote app, if any.
-pub(crate) fn load_token(session: &Session, provider: &str) -> Option<TokenResponse> {
-    let stored: StoredToken = session
-        .get(&format!("{TOKEN_KEY_PREFIX}{provider}"))
+        .get::<String>(TOKEN_HANDLE_KEY)
         .ok()
-        .flatten()?;
-    Some(
-        TokenResponse::new(stored.access_token)
-            .with_token_type(stored.token_type.unwrap_or_else(|| "bearer".to_owned()))
-            .with_expiry(stored.expires_at)
-            .with_refresh_token(stored.refresh_token)
-            .with_scope(stored.scope)
-            .with_token_secret(stored.token_secret),
-    )
+        .flatten()
+        .filter(|handle| handle.len() >= 43)
 }
 
-/// Removes the stored token of a remote app.
-pub(crate) fn remove_token(session: &Session, provider: &str) {
-    session.remove(&format!("{TOKEN_KEY_PREFIX}{provider}"));
+/// Gives this session a new handle for its tokens, returning the one it had.
+pub(crate) fn replace_token_handle(
+    session: &Session,
+    handle: &str,
+) -> Result<Option<String>, OAuthError> {
+    let old = token_handle(session);
+    session
+        .insert(TOKEN_HANDLE_KEY, handle)
+        .map_err(|e| OAuthError::Session(e.to_string()))?;
+    Ok(old)
 }
 
 /// Whether the path part of `next` has `.`/`..` segments (also as `%2e`) or an empty segment
@@ -271,7 +319,7 @@ pub(crate) fn safe_next(next: &str) -> Option<String> {
             .any(|w| w.eq_ignore_ascii_case(needle))
     };
     let path = next.split(['?', '#']).next().unwrap_or("");
-    let ok = next.len() <= 2048
+    let ok = next.len() <= MAX_NEXT_BYTES
         && next.starts_with('/')
         && !next.starts_with("//")
         && !next.contains('\\')
@@ -293,25 +341,16 @@ mod tests {
             provider: "dev".to_owned(),
             state: "s\"t".to_owned(),
             verifier: Some("v".to_owned()),
-            redirect_uri: "http://127.0.0.1/cb".to_owned(),
             next: None,
             created: 7,
             nonce: Some("n".to_owned()),
         };
         let json = serde_json::to_string(&pending).unwrap();
-        assert_eq!(
-            json,
-            r#"["dev","s\"t","v","http://127.0.0.1/cb",null,7,"n"]"#
-        );
+        assert_eq!(json, r#"["dev","s\"t","v",null,7,"n"]"#);
         let back: Pending = serde_json::from_str(&json).unwrap();
         assert_eq!(
-            (back.provider, back.state, back.verifier, back.redirect_uri),
-            (
-                pending.provider,
-                pending.state,
-                pending.verifier,
-                pending.redirect_uri
-            )
+            (back.provider, back.state, back.verifier),
+            (pending.provider, pending.state, pending.verifier)
         );
         assert_eq!(
             (back.next, back.created, back.nonce),

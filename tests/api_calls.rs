@@ -161,6 +161,9 @@ async fn expired_token_is_refreshed_once_for_twenty_concurrent_calls() {
     } = setup(Duration::from_secs(2), |o| o);
     let browser = Browser::new();
     sign_in(&browser, &app).await;
+    // The token signed in with is due; the refreshed one lives an hour (calls that start after
+    // the refresh read it from the token store and need no refresh of their own).
+    provider.set_token_lifetime(Duration::from_secs(3600));
     let before = provider.token_requests();
     let calls = (0..20).map(|_| {
         let browser = browser.clone();
@@ -214,7 +217,7 @@ async fn invalid_token_answer_triggers_one_refresh_and_a_retry() {
 }
 
 #[actix_rt::test]
-async fn relative_url_without_base_and_unknown_token_name_are_configuration_errors() {
+async fn without_base_url_relative_urls_join_the_providers_origin() {
     let (l, url) = listener();
     let provider = DevProvider::builder()
         .client("app", "app-secret", [format!("{url}auth/dev/callback")])
@@ -234,31 +237,38 @@ async fn relative_url_without_base_and_unknown_token_name_are_configuration_erro
     let app = start_app(oauth, l);
     let browser = Browser::new();
     sign_in(&browser, &app).await;
-    let page = browser.get(&app.url("/call/dev/me")).await;
-    assert_eq!(page.status, 500, "{}", page.text());
-    assert_eq!(page.json()["error"], "configuration");
-    let page = browser.get(&app.url("/call/dev/me?token=other")).await;
+    // No `base_url`: the token endpoint's origin is the base.
+    let page = browser.get(&app.url("/call/dev/api/me")).await.json();
+    assert_eq!(page["status"], 200, "{page}");
+    assert_eq!(page["data"]["preferred_username"], "alice", "{page}");
+    let page = browser.get(&app.url("/call/dev/api/me?token=other")).await;
     assert_eq!(page.json()["error"], "configuration", "{}", page.text());
 }
 
 /// An app whose `fake` API lives at `api` and whose token getter always has a valid token.
 fn fake_api_app(api: &str, timeout: Duration) -> Running {
+    fake_app_with(
+        RemoteApp::builder("fake")
+            .authorize_url("http://127.0.0.1:9/authorize")
+            .access_token_url("http://127.0.0.1:9/token")
+            .base_url(api)
+            .consumer_key("k")
+            .consumer_secret("s"),
+        timeout,
+    )
+}
+
+fn fake_app_with(remote: RemoteAppBuilder, timeout: Duration) -> Running {
     let (l, url) = listener();
     let oauth = OAuth::new()
-        .remote_app(
-            RemoteApp::builder("fake")
-                .authorize_url("http://127.0.0.1:9/authorize")
-                .access_token_url("http://127.0.0.1:9/token")
-                .base_url(api)
-                .consumer_key("k")
-                .consumer_secret("s"),
-        )
+        .remote_app(remote)
         .public_url(url.as_str())
         .timeout(timeout)
         .token_getter(|_req, _provider, _name| async {
-            Ok(Some(TokenResponse::new(AccessToken::new(
-                "valid-token".into(),
-            ))))
+            Ok(Some(
+                TokenResponse::new(AccessToken::new("valid-token".into()))
+                    .with_token_secret(Some("token-secret".into())),
+            ))
         })
         .build()
         .unwrap();
@@ -321,8 +331,8 @@ async fn the_token_never_leaves_the_base_url() {
         "..%2F..%2Fadmin".to_owned(),
     ] {
         let page = browser.get(&app.url(&format!("/call/fake/{target}"))).await;
-        assert_eq!(page.status, 500, "{target}: {}", page.text());
-        assert_eq!(page.json()["error"], "configuration", "{target}");
+        assert_eq!(page.status, 400, "{target}: {}", page.text());
+        assert_eq!(page.json()["error"], "url_refused", "{target}");
     }
     assert!(evil.recorded().is_empty(), "the token went to another host");
     assert!(
@@ -333,4 +343,83 @@ async fn the_token_never_leaves_the_base_url() {
     // Under the base, calls go through.
     let ok = browser.get(&app.url("/call/fake/users/1")).await.json();
     assert_eq!(ok["status"], 200, "{ok}");
+}
+
+/// Issue 13.1: a remote app configured without `base_url` (an OpenID Connect issuer, or only a
+/// user-info endpoint) still keeps its token at home: absolute URLs elsewhere are refused before
+/// any request, for bearer and OAuth 1.0a signed calls alike; `api_origin` adds an origin.
+#[actix_rt::test]
+async fn without_base_url_the_token_travels_only_to_the_providers_origins() {
+    use common::{Answer, FakeEndpoint};
+
+    let api = FakeEndpoint::start(Answer::json(r#"{"ok":true}"#));
+    let uploads = FakeEndpoint::start(Answer::json(r#"{"uploaded":true}"#));
+    let evil = FakeEndpoint::start(Answer::json(r#"{"stolen":true}"#));
+    let oauth2 = RemoteApp::builder("fake")
+        .authorize_url("http://127.0.0.1:9/authorize")
+        .access_token_url("http://127.0.0.1:9/token")
+        .userinfo_url(api.url("me"))
+        .api_origin(uploads.url("").trim_end_matches('/'))
+        .consumer_key("k")
+        .consumer_secret("s");
+    let oauth1 = RemoteApp::builder("fake")
+        .request_token_url(api.url("oauth/request_token"))
+        .authorize_url(api.url("oauth/authorize"))
+        .access_token_url(api.url("oauth/access_token"))
+        .consumer_key("k")
+        .consumer_secret("s");
+    for (protocol, remote) in [("oauth2", oauth2), ("oauth1", oauth1)] {
+        let app = fake_app_with(remote, Duration::from_secs(5));
+        let browser = Browser::new();
+        for target in [evil.url("steal"), evil.url("")] {
+            let page = browser.get(&app.url(&format!("/call/fake/{target}"))).await;
+            assert_eq!(page.status, 400, "{protocol} {target}: {}", page.text());
+            assert_eq!(page.json()["error"], "url_refused", "{protocol} {target}");
+        }
+        // Relative and absolute URLs on the provider's own origin go through.
+        let page = browser.get(&app.url("/call/fake/users/1")).await.json();
+        assert_eq!(page["status"], 200, "{protocol}: {page}");
+        let page = browser
+            .get(&app.url(&format!("/call/fake/{}", api.url("users/2"))))
+            .await
+            .json();
+        assert_eq!(page["status"], 200, "{protocol}: {page}");
+    }
+    assert!(evil.recorded().is_empty(), "the token went to another host");
+    let sent = api.recorded();
+    assert_eq!(sent.len(), 4, "{sent:?}");
+    assert_eq!(sent[0].headers["authorization"], "Bearer valid-token");
+    assert!(sent[2].headers["authorization"].starts_with("OAuth "));
+
+    // The extra API origin is allowed for the OAuth 2 app that lists it, and only for it.
+    let app = fake_app_with(
+        RemoteApp::builder("fake")
+            .authorize_url("http://127.0.0.1:9/authorize")
+            .access_token_url("http://127.0.0.1:9/token")
+            .userinfo_url(api.url("me"))
+            .api_origin(uploads.url("").trim_end_matches('/'))
+            .consumer_key("k")
+            .consumer_secret("s"),
+        Duration::from_secs(5),
+    );
+    let page = Browser::new()
+        .get(&app.url(&format!("/call/fake/{}", uploads.url("files"))))
+        .await
+        .json();
+    assert_eq!(page["data"]["uploaded"], true, "{page}");
+    assert_eq!(uploads.recorded().len(), 1);
+
+    // An `api_origin` with a path is a configuration error naming the field.
+    let err = OAuth::new()
+        .remote_app(
+            RemoteApp::builder("fake")
+                .authorize_url("http://127.0.0.1:9/authorize")
+                .access_token_url("http://127.0.0.1:9/token")
+                .api_origin("https://uploads.example/v1")
+                .consumer_key("k")
+                .consumer_secret("s"),
+        )
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("`api_origin`"), "{err}");
 }

@@ -150,10 +150,7 @@ fn preset_with<P: Provider>(id: &str, secret: &str, origin: &str) -> RemoteAppBu
     if let Some(url) = configured.userinfo_url() {
         app = app.userinfo_url(rebase(url.as_str(), origin));
     }
-    if let Some(url) = configured.base_url() {
-        app = app.base_url(rebase(url.as_str(), origin));
-    }
-    app
+    app.base_url(rebase(configured.base_url().as_str(), origin))
 }
 
 /// One sign-in as a browser makes it.

@@ -313,7 +313,7 @@ async fn whoami(
     oauth: OAuthExtension,
     provider: web::Path<String>,
 ) -> Result<HttpResponse, OAuthError> {
-    let token = oauth.session_token(&req, &provider)?;
+    let token = oauth.session_token(&req, &provider).await?;
     Ok(HttpResponse::Ok().json(json!({ "token_type": token.token_type() })))
 }
 
@@ -344,7 +344,7 @@ async fn debug(req: HttpRequest, oauth: OAuthExtension, dumps: web::Data<Dumps>)
     dumps.push(format!("{oauth:?}"));
     for name in oauth.remote_app_names() {
         dumps.push(format!("{:?}", oauth.remote_app(name)));
-        dumps.push(format!("{:?}", oauth.session_token(&req, name)));
+        dumps.push(format!("{:?}", oauth.session_token(&req, name).await));
     }
     HttpResponse::NoContent().finish()
 }

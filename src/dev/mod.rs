@@ -318,7 +318,9 @@ impl DevProviderBuilder {
                 clients: self.clients,
                 users,
                 code_lifetime: self.code_lifetime,
-                token_lifetime: self.token_lifetime,
+                token_lifetime_ms: std::sync::atomic::AtomicU64::new(
+                    u64::try_from(self.token_lifetime.as_millis()).unwrap_or(u64::MAX),
+                ),
                 require_pkce: self.require_pkce,
             },
             keys,
@@ -490,6 +492,15 @@ impl DevProvider {
     /// How many requests the token endpoint has received, whatever their outcome.
     pub fn token_requests(&self) -> usize {
         self.shared.token_requests.load(Ordering::SeqCst)
+    }
+
+    /// Changes the lifetime of the access tokens issued from now on (tests of expiry and
+    /// refresh).
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        self.shared.config.token_lifetime_ms.store(
+            u64::try_from(lifetime.as_millis()).unwrap_or(u64::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 
     /// The OpenID Connect issuer identifier: the base URL without a trailing slash, such as

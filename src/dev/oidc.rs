@@ -122,7 +122,7 @@ pub(super) fn id_token(
     let fault = shared.id_token_fault();
     let key = shared.keys().current.clone();
     let now = unix_now();
-    let lifetime = config.token_lifetime.as_secs();
+    let lifetime = config.token_lifetime().as_secs();
     let profile = has_scope(&authentication.scope, "profile");
     let email = has_scope(&authentication.scope, "email");
     let digest = Sha256::digest(access_token.as_bytes());

@@ -100,11 +100,20 @@ pub(super) struct Config {
     pub(super) clients: Vec<Client>,
     pub(super) users: Vec<DevUser>,
     pub(super) code_lifetime: Duration,
-    pub(super) token_lifetime: Duration,
+    /// Access token lifetime in milliseconds; tests may change it while the provider runs.
+    pub(super) token_lifetime_ms: std::sync::atomic::AtomicU64,
     pub(super) require_pkce: bool,
 }
 
 impl Config {
+    /// How long the access tokens issued now live.
+    pub(super) fn token_lifetime(&self) -> Duration {
+        Duration::from_millis(
+            self.token_lifetime_ms
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+
     pub(super) fn client(&self, id: &str) -> Option<&Client> {
         self.clients.iter().find(|client| client.id == id)
     }

@@ -173,7 +173,7 @@ fn handle(
                 &client.id,
                 redirect_uri,
                 verifier,
-                config.token_lifetime,
+                config.token_lifetime(),
             )?)
         }
         "refresh_token" => {
@@ -182,13 +182,15 @@ fn handle(
             let scope = requested_scope(single("scope")?)?;
             Ok(shared
                 .store()
-                .refresh(refresh_token, &client.id, scope, config.token_lifetime)?)
+                .refresh(refresh_token, &client.id, scope, config.token_lifetime())?)
         }
         "client_credentials" => {
             let scope = requested_scope(single("scope")?)?.unwrap_or(DEFAULT_SCOPE);
-            Ok(shared
-                .store()
-                .issue_app_token(&client.id, scope.to_owned(), config.token_lifetime))
+            Ok(shared.store().issue_app_token(
+                &client.id,
+                scope.to_owned(),
+                config.token_lifetime(),
+            ))
         }
         _ => Err(TokenError {
             error: "unsupported_grant_type",

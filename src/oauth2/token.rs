@@ -126,6 +126,14 @@ impl TokenResponse {
         self.id_token_claims = Some(std::sync::Arc::new(claims));
     }
 
+    /// Sets the raw OpenID Connect ID token (as a store kept it; its claims are not restored).
+    #[must_use]
+    pub fn with_id_token(mut self, id_token: Option<String>) -> Self {
+        self.id_token = id_token;
+        self.id_token_claims = None;
+        self
+    }
+
     /// The OAuth 1.0a token secret (`oauth_token_secret`), for OAuth 1.0a tokens.
     pub fn token_secret(&self) -> Option<&str> {
         self.token_secret.as_deref()

@@ -91,7 +91,7 @@ async fn token(
     oauth: OAuthExtension,
     path: web::Path<String>,
 ) -> Result<HttpResponse, actix_oauth::OAuthError> {
-    let token = oauth.session_token(&req, &path)?;
+    let token = oauth.session_token(&req, &path).await?;
     Ok(HttpResponse::Ok().json(json!({ "token_type": token.token_type() })))
 }
 
@@ -100,7 +100,7 @@ async fn userinfo(
     oauth: OAuthExtension,
     path: web::Path<String>,
 ) -> Result<HttpResponse, actix_oauth::OAuthError> {
-    let token = oauth.session_token(&req, &path)?;
+    let token = oauth.session_token(&req, &path).await?;
     Ok(HttpResponse::Ok().json(oauth.userinfo(&path, &token).await?))
 }
 

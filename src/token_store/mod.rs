@@ -1,0 +1,135 @@
+//! Where the provider's tokens live between requests: server-side, never in the session.
+//!
+//! Completing a sign-in keeps the token in the app's [`TokenStore`] under a random *handle*; the
+//! session holds only that handle (43 characters), whatever the size of the provider's tokens.
+//! A new handle is drawn at every sign-in (a handle planted in a browser before sign-in reaches
+//! nothing afterwards), and [`OAuthExtension::sign_out`](crate::OAuthExtension::sign_out)
+//! deletes the handle's tokens, so a copied session cookie is worth nothing after sign-out.
+//!
+//! Stores: [`MemoryTokenStore`] (the default; one process), [`RedisTokenStore`] (feature
+//! `redis`; several instances), and the accounts database
+//! ([`SqlStore`](crate::accounts::SqlStore), feature `accounts`). Implement [`TokenStore`] for
+//! any other.
+
+use futures_util::future::LocalBoxFuture;
+use serde::{Deserialize, Serialize};
+
+use crate::{error::OAuthError, oauth2::TokenResponse};
+
+mod memory;
+#[cfg(feature = "redis")]
+mod redis;
+
+pub use self::memory::MemoryTokenStore;
+#[cfg(feature = "redis")]
+pub use self::redis::RedisTokenStore;
+
+/// The future a [`TokenStore`] method returns.
+pub type StoreFuture<'a, T> = LocalBoxFuture<'a, Result<T, OAuthError>>;
+
+/// A server-side home for the tokens of signed-in sessions, keyed by a session's random handle
+/// and the remote app's name.
+///
+/// Methods return boxed futures so that the store can live behind `dyn` in the extension; write
+/// them as `Box::pin(async move { … })`. Failures are [`OAuthError::TokenStore`].
+pub trait TokenStore: Send + Sync + 'static {
+    /// The token kept under `handle` for remote app `provider`, if any.
+    fn load<'a>(
+        &'a self,
+        handle: &'a str,
+        provider: &'a str,
+    ) -> StoreFuture<'a, Option<TokenResponse>>;
+
+    /// Keeps `token` under `handle` for `provider`, replacing any earlier one.
+    fn save<'a>(
+        &'a self,
+        handle: &'a str,
+        provider: &'a str,
+        token: &'a TokenResponse,
+    ) -> StoreFuture<'a, ()>;
+
+    /// Forgets the token kept under `handle` for `provider`.
+    fn remove<'a>(&'a self, handle: &'a str, provider: &'a str) -> StoreFuture<'a, ()>;
+
+    /// Forgets every token kept under `handle` (sign-out).
+    fn remove_all<'a>(&'a self, handle: &'a str) -> StoreFuture<'a, ()>;
+
+    /// Moves every token kept under `from` to `to` (a new handle at sign-in).
+    fn rename<'a>(&'a self, from: &'a str, to: &'a str) -> StoreFuture<'a, ()>;
+}
+
+/// What the crate's stores keep of a [`TokenResponse`]: short field names, absent fields left
+/// out. The ID token is kept raw (for `id_token_hint`); its validated claims are not.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct StoredToken {
+    #[serde(rename = "a")]
+    access_token: String,
+    #[serde(rename = "y", default, skip_serializing_if = "Option::is_none")]
+    token_type: Option<String>,
+    #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<u64>,
+    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    #[serde(rename = "k", default, skip_serializing_if = "Option::is_none")]
+    token_secret: Option<String>,
+    #[serde(rename = "i", default, skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+}
+
+impl StoredToken {
+    /// The JSON a store keeps for `token`.
+    pub(crate) fn encode(token: &TokenResponse) -> Result<Vec<u8>, OAuthError> {
+        let stored = Self {
+            access_token: token.access_token().secret().clone(),
+            token_type: Some(token.token_type().to_owned()).filter(|t| t != "bearer"),
+            expires_at: token.expires_at(),
+            refresh_token: token.refresh_token().map(|r| r.secret().clone()),
+            scope: token.scope().map(str::to_owned),
+            token_secret: token.token_secret().map(str::to_owned),
+            id_token: token.id_token().map(str::to_owned),
+        };
+        serde_json::to_vec(&stored)
+            .map_err(|e| OAuthError::TokenStore(format!("a token could not be encoded ({e})")))
+    }
+
+    /// The token a store kept as `bytes`.
+    pub(crate) fn decode(bytes: &[u8]) -> Result<TokenResponse, OAuthError> {
+        let stored: Self = serde_json::from_slice(bytes)
+            .map_err(|_| OAuthError::TokenStore("a stored token could not be read.".to_owned()))?;
+        Ok(
+            TokenResponse::new(::oauth2::AccessToken::new(stored.access_token))
+                .with_token_type(stored.token_type.unwrap_or_else(|| "bearer".to_owned()))
+                .with_expiry(stored.expires_at)
+                .with_refresh_token(stored.refresh_token.map(::oauth2::RefreshToken::new))
+                .with_scope(stored.scope)
+                .with_token_secret(stored.token_secret)
+                .with_id_token(stored.id_token),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StoredToken;
+    use crate::{AccessToken, RefreshToken, TokenResponse};
+
+    #[test]
+    fn stored_tokens_round_trip() {
+        let token = TokenResponse::new(AccessToken::new("a".repeat(3000)))
+            .with_expiry(Some(42))
+            .with_refresh_token(Some(RefreshToken::new("r".into())))
+            .with_scope(Some("openid".into()))
+            .with_id_token(Some("h.p.s".into()));
+        let bytes = StoredToken::encode(&token).unwrap();
+        let back = StoredToken::decode(&bytes).unwrap();
+        assert_eq!(back.access_token().secret(), token.access_token().secret());
+        assert_eq!(back.token_type(), "bearer");
+        assert_eq!(back.expires_at(), Some(42));
+        assert_eq!(back.refresh_token().unwrap().secret(), "r");
+        assert_eq!(back.scope(), Some("openid"));
+        assert_eq!(back.id_token(), Some("h.p.s"));
+        assert!(StoredToken::decode(b"{\"x\":1}").is_err());
+    }
+}

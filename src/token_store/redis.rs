@@ -1,0 +1,187 @@
+//! [`RedisTokenStore`]: tokens in Redis, shared by every instance of the app (feature `redis`).
+
+use std::{fmt, time::Duration};
+
+use redis::{aio::ConnectionManager, AsyncCommands as _};
+
+use super::{StoreFuture, StoredToken, TokenStore};
+use crate::{error::OAuthError, oauth2::TokenResponse};
+
+/// The default time a session's tokens are kept after they were last written.
+const DEFAULT_TTL: Duration = Duration::from_secs(14 * 24 * 3600);
+
+/// Moves a hash to a new key only when it exists (`RENAME` fails on a missing key).
+const RENAME_IF_EXISTS: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('RENAME', KEYS[1], KEYS[2])
+  return 1
+end
+return 0";
+
+/// Tokens in Redis: one hash per session handle (`actix_oauth:tokens:HANDLE`, a field per remote
+/// app), expiring [`ttl`](Self::ttl) after its last write. Use it when several instances of the
+/// app serve one user, e.g. beside actix-session's `RedisSessionStore`.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use actix_oauth::{token_store::RedisTokenStore, OAuth};
+///
+/// let store = RedisTokenStore::connect("redis://127.0.0.1:6379").await?;
+/// let oauth = OAuth::new().token_store(store);
+/// # Ok(()) }
+/// ```
+///
+/// # Security
+/// Tokens are kept as the provider issued them: protect the Redis server as you protect the
+/// sessions in it (a password, TLS with `rediss://`, no exposure beyond the app's network).
+#[derive(Clone)]
+pub struct RedisTokenStore {
+    connection: ConnectionManager,
+    prefix: String,
+    ttl: Duration,
+}
+
+impl fmt::Debug for RedisTokenStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisTokenStore")
+            .field("prefix", &self.prefix)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+fn failed(e: redis::RedisError) -> OAuthError {
+    // The error's text may name the server, never a token: tokens travel only as arguments.
+    OAuthError::TokenStore(format!("Redis failed ({})", e.kind_str()))
+}
+
+trait KindStr {
+    fn kind_str(&self) -> &'static str;
+}
+
+impl KindStr for redis::RedisError {
+    fn kind_str(&self) -> &'static str {
+        if self.is_timeout() {
+            "timeout"
+        } else if self.is_connection_refusal() || self.is_connection_dropped() {
+            "connection"
+        } else if self.is_io_error() {
+            "I/O"
+        } else {
+            "command"
+        }
+    }
+}
+
+impl RedisTokenStore {
+    /// Connects to the Redis server at `url` (`redis://` or `rediss://`) with a connection
+    /// manager that reconnects on its own.
+    ///
+    /// # Errors
+    /// [`OAuthError::TokenStore`] when the URL is invalid or the server cannot be reached.
+    pub async fn connect(url: &str) -> Result<Self, OAuthError> {
+        let client = redis::Client::open(url).map_err(failed)?;
+        let connection = ConnectionManager::new(client).await.map_err(failed)?;
+        Ok(Self::new(connection))
+    }
+
+    /// A store over an existing connection manager.
+    pub fn new(connection: ConnectionManager) -> Self {
+        Self {
+            connection,
+            prefix: "actix_oauth:tokens:".to_owned(),
+            ttl: DEFAULT_TTL,
+        }
+    }
+
+    /// Sets the prefix of the store's keys. Default: `actix_oauth:tokens:`.
+    #[must_use]
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// Sets how long a session's tokens are kept after they were last written. Default: 14 days.
+    #[must_use]
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    fn key(&self, handle: &str) -> String {
+        format!("{}{handle}", self.prefix)
+    }
+}
+
+impl TokenStore for RedisTokenStore {
+    fn load<'a>(
+        &'a self,
+        handle: &'a str,
+        provider: &'a str,
+    ) -> StoreFuture<'a, Option<TokenResponse>> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let bytes: Option<Vec<u8>> = connection
+                .hget(self.key(handle), provider)
+                .await
+                .map_err(failed)?;
+            bytes.map(|b| StoredToken::decode(&b)).transpose()
+        })
+    }
+
+    fn save<'a>(
+        &'a self,
+        handle: &'a str,
+        provider: &'a str,
+        token: &'a TokenResponse,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let bytes = StoredToken::encode(token)?;
+            let key = self.key(handle);
+            let ttl = i64::try_from(self.ttl.as_secs().max(1)).unwrap_or(i64::MAX);
+            let mut connection = self.connection.clone();
+            redis::pipe()
+                .atomic()
+                .hset(&key, provider, bytes)
+                .ignore()
+                .expire(&key, ttl)
+                .ignore()
+                .query_async::<()>(&mut connection)
+                .await
+                .map_err(failed)
+        })
+    }
+
+    fn remove<'a>(&'a self, handle: &'a str, provider: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            connection
+                .hdel::<_, _, ()>(self.key(handle), provider)
+                .await
+                .map_err(failed)
+        })
+    }
+
+    fn remove_all<'a>(&'a self, handle: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            connection
+                .del::<_, ()>(self.key(handle))
+                .await
+                .map_err(failed)
+        })
+    }
+
+    fn rename<'a>(&'a self, from: &'a str, to: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            redis::Script::new(RENAME_IF_EXISTS)
+                .key(self.key(from))
+                .key(self.key(to))
+                .invoke_async::<i64>(&mut connection)
+                .await
+                .map(drop)
+                .map_err(failed)
+        })
+    }
+}
