@@ -515,7 +515,8 @@ impl OAuthExtension {
     ///
     /// You rarely call this yourself: [`OAuthMiddleware`](crate::OAuthMiddleware) does it on
     /// callback paths, and [`AuthorizedResponse`](crate::AuthorizedResponse) does it elsewhere.
-    /// On success the token is kept in the session and the session id is renewed.
+    /// On success the token is kept in the session, the session id is renewed and the CSRF
+    /// token rotated.
     pub(crate) async fn complete(
         &self,
         req: &HttpRequest,
@@ -585,8 +586,10 @@ impl OAuthExtension {
             token.set_id_token_claims(claims);
         }
         session::store_token(&session, &app.name, &token)?;
-        // A new session id on sign-in defeats session fixation (RFC 6819 §4.4.1.13 spirit).
+        // A new session id on sign-in defeats session fixation (RFC 6819 §4.4.1.13 spirit), and
+        // a new CSRF token with it.
         session.renew();
+        session::rotate_csrf(&session);
         Ok(Some(Authorized {
             provider: app.name.clone(),
             token,
@@ -622,6 +625,7 @@ impl OAuthExtension {
                 .await?;
         session::store_token(&session, &app.name, &credentials)?;
         session.renew();
+        session::rotate_csrf(&session);
         Ok(Some(Authorized {
             provider: app.name.clone(),
             token: credentials,
@@ -657,6 +661,9 @@ impl OAuthExtension {
     /// lets another site link *its* provider account to your user's account (login CSRF, the
     /// lesson of OmniAuth's CVE-2015-9284); put this token in a hidden field and check it with
     /// [`verify_csrf`](Self::verify_csrf) before calling [`authorize`](Self::authorize).
+    ///
+    /// The token changes at sign-in (when the session is renewed): one read before it is
+    /// refused after it, so render forms with the current one.
     pub fn csrf_token(&self, req: &HttpRequest) -> Result<String, OAuthError> {
         session::csrf_token(&req.get_session())
     }

@@ -1303,6 +1303,31 @@ async fn login_csrf_on_linking_needs_the_sessions_token() {
         .is_some_and(|l| l.starts_with(s.provider.authorize_url().as_str())));
 }
 
+/// CSRF token rotated at sign-in (RFC 9700 §4.7; OWASP: renew anti-CSRF tokens with the
+/// session): a token read before sign-in — by whoever saw that page — is refused after it
+/// with 403 `csrf_mismatch`; the session's new token starts linking.
+#[actix_rt::test]
+async fn csrf_token_is_rotated_at_sign_in() {
+    let s = setup(Options::default());
+    let url = s.app.url("/link/dev");
+    let visitor = Visitor::new();
+    let before = visitor.get(&s.app.url("/csrf")).await.text();
+    assert!(before.len() >= 43, "{before}");
+    sign_in(&visitor, &s.app, None).await;
+    let page = visitor.post_form(&url, &[("csrf", before.as_str())]).await;
+    assert_refused(&page, 403, ErrorKind::CsrfMismatch);
+    let after = visitor.get(&s.app.url("/csrf")).await.text();
+    assert!(after.len() >= 43, "{after}");
+    assert_ne!(after, before);
+    let ok = visitor.post_form(&url, &[("csrf", after.as_str())]).await;
+    assert_eq!(ok.status, 302, "{}", ok.text());
+    // Signing in again (linking) rotates it once more.
+    let back = approve(&visitor, &ok.location_url()).await;
+    assert_eq!(visitor.get(back.as_str()).await.status, 303);
+    let page = visitor.post_form(&url, &[("csrf", after.as_str())]).await;
+    assert_refused(&page, 403, ErrorKind::CsrfMismatch);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The example server binary.
 
