@@ -623,7 +623,8 @@ impl RemoteAppBuilder {
     }
 
     /// Where the provider sends the browser back: a path on this app (joined to the public URL
-    /// set with [`OAuth::public_url`](crate::OAuth::public_url), or to the request's origin) or
+    /// set with [`OAuth::public_url`](crate::OAuth::public_url), or to the request's origin where
+    /// it can be believed: see [`OAuthExtension::redirect_uri`](crate::OAuthExtension::redirect_uri)) or
     /// an absolute URL. It must be registered at the provider exactly as it is sent.
     /// Default: `/auth/{name}/callback`.
     pub fn callback(mut self, path_or_url: impl Into<String>) -> Self {
