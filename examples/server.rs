@@ -616,6 +616,13 @@ async fn main() -> std::io::Result<()> {
     }
 }
 
+/// The session cookie's name: over https with the `__Host-` prefix (RFC 6265bis §4.1.3.2), which
+/// browsers accept only from a secure origin with `Secure`, `Path=/` and no `Domain` — so no
+/// sibling subdomain or plain-http page can plant or overwrite it.
+fn session_cookie_name(secure: bool) -> String {
+    if secure { "__Host-id" } else { "id" }.to_owned()
+}
+
 async fn serve<S: SessionStore + 'static>(
     bind: SocketAddr,
     oauth: actix_oauth::OAuthExtension,
@@ -632,6 +639,7 @@ async fn serve<S: SessionStore + 'static>(
             .wrap(
                 SessionMiddleware::builder(store(), key.clone())
                     .cookie_secure(secure)
+                    .cookie_name(session_cookie_name(secure))
                     .build(),
             )
             .route("/", web::get().to(home))

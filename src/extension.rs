@@ -1,12 +1,12 @@
 //! The registry users put in app data: the [`OAuth`] builder and the [`OAuthExtension`] it builds.
 
-use std::{collections::HashMap, fmt, future::Ready, sync::Arc, time::Duration};
+use std::{collections::HashMap, fmt, future::Ready, net::IpAddr, sync::Arc, time::Duration};
 
 use ::oauth2::http::{self, header};
 use actix_session::SessionExt as _;
 use actix_web::{
     dev::ServiceRequest,
-    http::header::{HeaderValue, CACHE_CONTROL, LOCATION},
+    http::header::{HeaderValue, CACHE_CONTROL, HOST, LOCATION},
     FromRequest, HttpMessage as _, HttpRequest, HttpResponse,
 };
 use serde_json::Value;
@@ -50,6 +50,7 @@ pub const DEFAULT_HANDSHAKE_LIFETIME: Duration = Duration::from_secs(600);
 pub struct OAuth {
     apps: Vec<RemoteAppBuilder>,
     public_url: Option<String>,
+    trusted_proxies: Vec<IpAddr>,
     http: AwcHttpClient,
     max_pending: usize,
     handshake_lifetime: Duration,
@@ -64,6 +65,7 @@ impl fmt::Debug for OAuth {
         f.debug_struct("OAuth")
             .field("apps", &self.apps)
             .field("public_url", &self.public_url)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("http", &self.http)
             .field("max_pending", &self.max_pending)
             .field("custom_token_getter", &self.token_getter.is_some())
@@ -83,6 +85,7 @@ impl OAuth {
         Self {
             apps: Vec::new(),
             public_url: None,
+            trusted_proxies: Vec::new(),
             http: AwcHttpClient::default(),
             max_pending: DEFAULT_MAX_PENDING,
             handshake_lifetime: DEFAULT_HANDSHAKE_LIFETIME,
@@ -146,12 +149,32 @@ impl OAuth {
     }
 
     /// The public origin of this app (e.g. `https://app.example`), which callback paths are
-    /// joined to. Default: none, the origin of each request is used.
+    /// joined to. Default: none — the origin comes from the request, and only where it cannot
+    /// be forged (see [`OAuthExtension::redirect_uri`]): from a
+    /// [trusted proxy](Self::trusted_proxies)'s forwarding headers, or from a loopback `Host`
+    /// on a connection from loopback (development); any other request cannot start a sign-in.
     ///
     /// # Security
-    /// Set it in production: redirect URIs then never depend on the request's `Host` header.
+    /// Set it in production: redirect URIs then never depend on the request's `Host` or
+    /// forwarding headers.
     pub fn public_url(mut self, url: impl Into<String>) -> Self {
         self.public_url = Some(url.into());
+        self
+    }
+
+    /// The reverse proxies in front of this app whose forwarding headers (`Forwarded`,
+    /// `X-Forwarded-Host`, `X-Forwarded-Proto`) give the origin redirect URIs are built on,
+    /// when no [`public_url`](Self::public_url) is set. Default: none.
+    ///
+    /// # Security
+    /// The headers are honoured only on connections whose peer address is one of these: any
+    /// client can send them, and would otherwise move the redirect URI (and the code) to its
+    /// own host. A [`public_url`](Self::public_url) is simpler and wins over them.
+    pub fn trusted_proxies<I>(mut self, proxies: I) -> Self
+    where
+        I: IntoIterator<Item = IpAddr>,
+    {
+        self.trusted_proxies = proxies.into_iter().map(|ip| ip.to_canonical()).collect();
         self
     }
 
@@ -255,6 +278,7 @@ impl OAuth {
                 callbacks,
                 fixed_redirects,
                 public_url,
+                trusted_proxies: self.trusted_proxies,
                 http: self.http,
                 max_pending: self.max_pending,
                 handshake_lifetime: self.handshake_lifetime.as_secs(),
@@ -287,6 +311,8 @@ struct Inner {
     /// request (an absolute callback, or a `public_url`).
     fixed_redirects: HashMap<String, (String, String)>,
     public_url: Option<String>,
+    /// Peers whose forwarding headers are believed (canonical addresses).
+    trusted_proxies: Vec<IpAddr>,
     http: AwcHttpClient,
     max_pending: usize,
     handshake_lifetime: u64,
@@ -380,20 +406,65 @@ impl OAuthExtension {
         self.inner.callbacks.get(path).map(String::as_str)
     }
 
-    /// The exact redirect URI of a remote app for this request.
-    pub fn redirect_uri(&self, req: &HttpRequest, app: &RemoteApp) -> String {
+    /// The exact redirect URI of a remote app for this request: its absolute callback, or the
+    /// [`public_url`](OAuth::public_url) joined with its callback path.
+    ///
+    /// Without a public URL the origin comes from the request, only where it cannot be forged:
+    /// on a connection from a [trusted proxy](OAuth::trusted_proxies), from its forwarding
+    /// headers; on a connection from loopback whose `Host` is loopback too (`127.0.0.1`, `[::1]`,
+    /// `localhost`: development on this machine), from the `Host`.
+    ///
+    /// # Errors
+    /// [`OAuthError::Configuration`] for any other request without a public URL: set
+    /// [`OAuth::public_url`]. A `Host` or `X-Forwarded-Host` header anyone can send never
+    /// becomes the redirect URI.
+    pub fn redirect_uri(&self, req: &HttpRequest, app: &RemoteApp) -> Result<String, OAuthError> {
         if let Some((uri, _)) = self.inner.fixed_redirects.get(&app.name) {
-            return uri.clone();
+            return Ok(uri.clone());
         }
         match &app.callback {
-            Callback::Absolute(url) => url.to_string(),
+            Callback::Absolute(url) => Ok(url.to_string()),
             Callback::Path(path) => match &self.inner.public_url {
-                Some(origin) => format!("{origin}{path}"),
-                None => {
-                    let info = req.connection_info();
-                    format!("{}://{}{path}", info.scheme(), info.host())
-                }
+                Some(origin) => Ok(format!("{origin}{path}")),
+                None => Ok(format!("{}{path}", self.request_origin(req)?)),
             },
+        }
+    }
+
+    /// The origin a request came to, where it can be believed (see [`redirect_uri`](Self::redirect_uri)).
+    fn request_origin(&self, req: &HttpRequest) -> Result<String, OAuthError> {
+        let peer = req.peer_addr().map(|addr| addr.ip().to_canonical());
+        if peer.is_some_and(|ip| self.inner.trusted_proxies.contains(&ip)) {
+            let info = req.connection_info();
+            return origin(info.scheme(), info.host())
+                .map(|(origin, _)| origin)
+                .ok_or_else(|| {
+                    OAuthError::malformed(
+                        "forwarding headers",
+                        "the trusted proxy's forwarded host or scheme is not an origin.",
+                    )
+                });
+        }
+        let host = req
+            .headers()
+            .get(HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| req.uri().authority().map(|a| a.as_str()));
+        let scheme = if req.app_config().secure() {
+            "https"
+        } else {
+            "http"
+        };
+        let local = host
+            .and_then(|host| origin(scheme, host))
+            .filter(|(_, url)| peer.is_some_and(|ip| ip.is_loopback()) && is_loopback_host(url));
+        match local {
+            Some((origin, _)) => Ok(origin),
+            None => Err(OAuthError::config(
+                "no `public_url` is set, so redirect URIs come from the request, which is only \
+                 believed from loopback to a loopback host (development) or from a trusted \
+                 proxy: set `OAuth::public_url` (or `OAuth::trusted_proxies`).",
+            )),
         }
     }
 
@@ -413,7 +484,7 @@ impl OAuthExtension {
         next: Option<&str>,
     ) -> Result<HttpResponse, OAuthError> {
         let app = self.remote_app(provider)?;
-        let redirect_uri = self.redirect_uri(req, app);
+        let redirect_uri = self.redirect_uri(req, app)?;
         let endpoints = app.endpoints(&self.inner.http).await?;
         let mut nonce = None;
         let (location, state, verifier) = if app.is_oauth1() {
@@ -486,7 +557,8 @@ impl OAuthExtension {
     ///
     /// You rarely call this yourself: [`OAuthMiddleware`](crate::OAuthMiddleware) does it on
     /// callback paths, and [`AuthorizedResponse`](crate::AuthorizedResponse) does it elsewhere.
-    /// On success the token is kept in the session and the session id is renewed.
+    /// On success the token is kept in the session, the session id is renewed and the CSRF
+    /// token rotated.
     pub(crate) async fn complete(
         &self,
         req: &HttpRequest,
@@ -534,7 +606,7 @@ impl OAuthExtension {
         #[allow(unused_mut)]
         // The callback arrived at the redirect URI, so the URI computed for it now is the one the
         // authorization request carried (the provider checks that they match).
-        let redirect_uri = self.redirect_uri(req, app);
+        let redirect_uri = self.redirect_uri(req, app)?;
         let mut token = oauth2_flow::exchange_code(
             &self.inner.http,
             app,
@@ -622,6 +694,8 @@ impl OAuthExtension {
         store.save(&handle, provider, token).await?;
         session::replace_token_handle(session, &handle)?;
         session.renew();
+        // A new CSRF token with the new session.
+        session::rotate_csrf(session);
         Ok(())
     }
 
@@ -658,6 +732,9 @@ impl OAuthExtension {
     /// lets another site link *its* provider account to your user's account (login CSRF, the
     /// lesson of OmniAuth's CVE-2015-9284); put this token in a hidden field and check it with
     /// [`verify_csrf`](Self::verify_csrf) before calling [`authorize`](Self::authorize).
+    ///
+    /// The token changes at sign-in (when the session is renewed): one read before it is
+    /// refused after it, so render forms with the current one.
     pub fn csrf_token(&self, req: &HttpRequest) -> Result<String, OAuthError> {
         session::csrf_token(&req.get_session())
     }
@@ -924,6 +1001,31 @@ impl OAuthExtension {
             return Err(err);
         }
         Ok(value)
+    }
+}
+
+/// `scheme://host` when `host` is a bare `host[:port]` (no path, query, userinfo or space),
+/// with it parsed.
+fn origin(scheme: &str, host: &str) -> Option<(String, Url)> {
+    let bare = !host.is_empty()
+        && !host
+            .bytes()
+            .any(|b| matches!(b, b'/' | b'?' | b'#' | b'@' | b'\\') || !b.is_ascii_graphic());
+    if !bare || !matches!(scheme, "http" | "https") {
+        return None;
+    }
+    let origin = format!("{scheme}://{host}");
+    let url = Url::parse(&origin).ok()?;
+    Some((origin, url))
+}
+
+/// Whether a URL's host is `localhost` or a loopback address.
+fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 

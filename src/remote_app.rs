@@ -189,6 +189,7 @@ impl RemoteApp {
             id_token_algorithms: None,
             clock_skew: None,
             jwks_refetch_interval: None,
+            jwks_max_age: None,
             nonce_required: true,
             issuer_from_discovery: false,
             profile_map: ProfileMap::standard(),
@@ -357,6 +358,7 @@ pub struct RemoteAppBuilder {
     id_token_algorithms: Option<Vec<String>>,
     clock_skew: Option<Duration>,
     jwks_refetch_interval: Option<Duration>,
+    jwks_max_age: Option<Duration>,
     nonce_required: bool,
     issuer_from_discovery: bool,
     profile_map: ProfileMap,
@@ -494,6 +496,19 @@ impl RemoteAppBuilder {
     /// between, a stale document is used, or the sign-in fails at once). Default: 60 s.
     pub fn jwks_refetch_interval(mut self, interval: Duration) -> Self {
         self.jwks_refetch_interval = Some(interval);
+        self
+    }
+
+    /// The longest the provider's JWKS is trusted before it is fetched again: its caching
+    /// headers (`Cache-Control: max-age`, `Expires`) are honoured up to this age, and without
+    /// them this age applies. A key the provider withdraws stops verifying `id_token`s at the
+    /// latest this long after. Default: 24 hours.
+    ///
+    /// When the keys expired and cannot be fetched again (the provider is down), they are still
+    /// used for a grace period of this age, at most 1 hour; after it `id_token`s are refused
+    /// until the JWKS can be fetched. See [the `oidc` module](crate::oidc).
+    pub fn jwks_max_age(mut self, max_age: Duration) -> Self {
+        self.jwks_max_age = Some(max_age);
         self
     }
 
@@ -639,7 +654,8 @@ impl RemoteAppBuilder {
     }
 
     /// Where the provider sends the browser back: a path on this app (joined to the public URL
-    /// set with [`OAuth::public_url`](crate::OAuth::public_url), or to the request's origin) or
+    /// set with [`OAuth::public_url`](crate::OAuth::public_url), or to the request's origin where
+    /// it can be believed: see [`OAuthExtension::redirect_uri`](crate::OAuthExtension::redirect_uri)) or
     /// an absolute URL. It must be registered at the provider exactly as it is sent.
     /// Default: `/auth/{name}/callback`.
     pub fn callback(mut self, path_or_url: impl Into<String>) -> Self {
@@ -868,6 +884,9 @@ impl RemoteAppBuilder {
                 }
                 if let Some(interval) = self.jwks_refetch_interval {
                     oidc.jwks_min_refetch = interval;
+                }
+                if let Some(max_age) = self.jwks_max_age {
+                    oidc.jwks_max_age = max_age;
                 }
                 oidc.nonce_required = self.nonce_required;
                 oidc.issuer_from_discovery = self.issuer_from_discovery;

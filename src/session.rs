@@ -250,6 +250,13 @@ pub(crate) fn csrf_token(session: &Session) -> Result<String, OAuthError> {
     Ok(token)
 }
 
+/// Forgets this session's CSRF token when the session is renewed (sign-in): a token read
+/// before — by whoever saw the page — is refused afterwards, and the next
+/// [`csrf_token`] draws a new one.
+pub(crate) fn rotate_csrf(session: &Session) {
+    session.remove(CSRF_KEY);
+}
+
 /// Whether `submitted` is this session's CSRF token, compared in constant time.
 pub(crate) fn verify_csrf(session: &Session, submitted: &str) -> Result<(), OAuthError> {
     match session.get::<String>(CSRF_KEY) {

@@ -1,17 +1,19 @@
 //! OpenID Connect end to end against the development provider's OIDC side, over real HTTP on
 //! loopback: discovery and JWKS caching, `id_token` validation with each failure as its own
-//! error kind, key rotation followed by one bounded JWKS refetch, the RFC 9207 `iss` check, and
-//! the normalized profile.
+//! error kind, key rotation followed by one bounded JWKS refetch, keys trusted only as long as
+//! the JWKS's caching headers and the maximum age allow (a withdrawn key is refused once they
+//! expired), the RFC 9207 `iss` check, and the normalized profile.
 #![cfg(all(feature = "dev-provider", feature = "oidc"))]
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_oauth::{
     dev::{DevAlgorithm, DevProvider, DevUser, IdTokenFault},
     providers::Any,
     AuthorizedResponse, OAuth, OAuthError, OAuthExtension, OAuthMiddleware, RemoteApp,
+    RemoteAppBuilder,
 };
 use actix_session::{storage::CookieSessionStore, SessionMiddleware};
 use actix_web::{cookie::Key, web, App, HttpRequest, HttpResponse, HttpServer};
@@ -47,6 +49,14 @@ struct Setup {
 }
 
 fn setup(algorithm: DevAlgorithm, refetch: Duration) -> Setup {
+    setup_with(algorithm, |app| app.jwks_refetch_interval(refetch))
+}
+
+/// The development provider and the app, the remote app `dev` configured further by `configure`.
+fn setup_with(
+    algorithm: DevAlgorithm,
+    configure: impl FnOnce(RemoteAppBuilder) -> RemoteAppBuilder,
+) -> Setup {
     let (l, url) = listener();
     let provider = DevProvider::builder()
         .client("app", "app-secret", [format!("{url}auth/dev/callback")])
@@ -60,14 +70,13 @@ fn setup(algorithm: DevAlgorithm, refetch: Duration) -> Setup {
         .start()
         .expect("dev provider");
     let oauth = OAuth::new()
-        .remote_app(
+        .remote_app(configure(
             RemoteApp::builder("dev")
                 .issuer(provider.issuer())
                 .client_id("app")
                 .client_secret("app-secret")
-                .scope(["openid", "email", "profile"])
-                .jwks_refetch_interval(refetch),
-        )
+                .scope(["openid", "email", "profile"]),
+        ))
         .public_url(url.as_str())
         .build()
         .expect("config");
@@ -222,6 +231,132 @@ async fn key_rotation_is_followed_by_one_refetch() {
     let again = sign_in(&app).await;
     assert_eq!(again.status, 200, "{}", again.text());
     assert_eq!(provider.jwks_requests(), 2, "then the cache serves it");
+}
+
+/// Sleeps until `at`.
+async fn sleep_until(at: Instant) {
+    actix_rt::time::sleep(at.saturating_duration_since(Instant::now())).await;
+}
+
+/// A key the provider withdrew (the JWKS served with `Cache-Control: max-age=3`) keeps
+/// verifying only while the cached JWKS is fresh: a token it signs is accepted before the age
+/// passed and refused (`id_token_unknown_key`) after, when the next sign-in fetched the JWKS
+/// without it.
+#[actix_rt::test]
+async fn a_withdrawn_key_is_refused_once_the_jwks_max_age_passed() {
+    let Setup { provider, app } = setup_with(DevAlgorithm::Es256, |app| {
+        app.jwks_refetch_interval(Duration::from_millis(200))
+    });
+    let max_age = Duration::from_secs(3);
+    provider
+        .set_jwks_cache_control(&format!("public, max-age={}", max_age.as_secs()))
+        .expect("a header value");
+    let old = provider.signing_key_id();
+    provider.rotate_signing_key().expect("rotate");
+    // The JWKS now publishes the new key and the old one; the first sign-in fetches both.
+    let fetched_before = Instant::now();
+    let first = sign_in(&app).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert_eq!(provider.jwks_requests(), 1);
+
+    // The provider withdraws the old key; a token is signed with it all the same.
+    provider.drop_old_keys();
+    provider.set_id_token_fault(Some(IdTokenFault::WithdrawnKey));
+    let before = sign_in(&app).await;
+    assert!(
+        fetched_before.elapsed() < max_age,
+        "the machine is too slow for this test: two sign-ins took {:?}",
+        fetched_before.elapsed()
+    );
+    assert_eq!(
+        before.status,
+        200,
+        "accepted while the cached JWKS (with {old}) is fresh: {}",
+        before.text()
+    );
+    assert_eq!(provider.jwks_requests(), 1, "the fresh JWKS is not fetched");
+
+    sleep_until(Instant::now() + max_age + Duration::from_millis(300)).await;
+    let after = sign_in(&app).await;
+    assert_eq!(after.status, 502, "{}", after.text());
+    assert_eq!(kind_of(&after), "id_token_unknown_key", "{}", after.text());
+    assert_eq!(provider.jwks_requests(), 2, "the expired JWKS was fetched");
+
+    provider.set_id_token_fault(None);
+    let current = sign_in(&app).await;
+    assert_eq!(current.status, 200, "{}", current.text());
+    assert_eq!(provider.jwks_requests(), 2, "the new JWKS is fresh");
+}
+
+/// `jwks_max_age` caps what the provider's caching headers allow: with a maximum of 1 s, a JWKS
+/// served with `max-age` of a day is fetched again after 1 s, and a withdrawn key is refused.
+/// The refetch interval (60 s by default) does not hold the keys longer than the maximum.
+#[actix_rt::test]
+async fn jwks_max_age_caps_the_providers_cache_headers() {
+    let max_age = Duration::from_secs(1);
+    let Setup { provider, app } = setup_with(DevAlgorithm::Es256, |app| app.jwks_max_age(max_age));
+    provider
+        .set_jwks_cache_control("public, max-age=86400")
+        .expect("a header value");
+    provider.rotate_signing_key().expect("rotate");
+    let first = sign_in(&app).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    let fetched = Instant::now();
+    provider.drop_old_keys();
+    provider.set_id_token_fault(Some(IdTokenFault::WithdrawnKey));
+
+    sleep_until(fetched + max_age + Duration::from_millis(300)).await;
+    let after = sign_in(&app).await;
+    assert_eq!(after.status, 502, "{}", after.text());
+    assert_eq!(kind_of(&after), "id_token_unknown_key", "{}", after.text());
+    assert_eq!(
+        provider.jwks_requests(),
+        2,
+        "fetched again after 1 s, not a day"
+    );
+}
+
+/// Keys that expired while the provider's JWKS is down are used for a bounded grace (the
+/// maximum age, at most an hour) after their expiry, so an outage does not stop sign-in; past
+/// it, sign-in fails with `discovery` until the JWKS answers again.
+#[actix_rt::test]
+async fn expired_keys_are_used_for_a_bounded_grace_while_the_jwks_is_down() {
+    let max_age = Duration::from_secs(2);
+    let interval = Duration::from_millis(200);
+    let Setup { provider, app } = setup_with(DevAlgorithm::Es256, |app| {
+        app.jwks_max_age(max_age).jwks_refetch_interval(interval)
+    });
+    let started = Instant::now();
+    let first = sign_in(&app).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    let fetched = Instant::now();
+    provider.set_jwks_unavailable(true);
+
+    // Expired, within the grace: the old keys still verify.
+    sleep_until(fetched + max_age + Duration::from_millis(300)).await;
+    let stale = sign_in(&app).await;
+    assert!(
+        started.elapsed() < 2 * max_age,
+        "the machine is too slow for this test: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(stale.status, 200, "{}", stale.text());
+    assert_eq!(
+        provider.jwks_requests(),
+        2,
+        "the expired keys were asked for"
+    );
+
+    // Past the grace: refused until the JWKS can be fetched.
+    sleep_until(fetched + 2 * max_age + Duration::from_millis(300)).await;
+    let refused = sign_in(&app).await;
+    assert_eq!(refused.status, 502, "{}", refused.text());
+    assert_eq!(kind_of(&refused), "discovery", "{}", refused.text());
+
+    provider.set_jwks_unavailable(false);
+    sleep_until(Instant::now() + interval + Duration::from_millis(100)).await;
+    let back = sign_in(&app).await;
+    assert_eq!(back.status, 200, "{}", back.text());
 }
 
 #[actix_rt::test]

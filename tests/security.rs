@@ -177,6 +177,20 @@ impl Visitor {
         self.finish(&host, res).await
     }
 
+    /// A GET with one extra request header (`Host`, forwarding headers).
+    async fn get_with(&self, url: &str, header: (&str, &str)) -> Reply {
+        let host = Self::host_of(url);
+        let res = self
+            .client
+            .get(url)
+            .insert_header(("cookie", self.cookie_header(&host)))
+            .insert_header(header)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        self.finish(&host, res).await
+    }
+
     async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Reply {
         let host = Self::host_of(url);
         let res = self
@@ -1289,6 +1303,31 @@ async fn login_csrf_on_linking_needs_the_sessions_token() {
         .is_some_and(|l| l.starts_with(s.provider.authorize_url().as_str())));
 }
 
+/// CSRF token rotated at sign-in (RFC 9700 §4.7; OWASP: renew anti-CSRF tokens with the
+/// session): a token read before sign-in — by whoever saw that page — is refused after it
+/// with 403 `csrf_mismatch`; the session's new token starts linking.
+#[actix_rt::test]
+async fn csrf_token_is_rotated_at_sign_in() {
+    let s = setup(Options::default());
+    let url = s.app.url("/link/dev");
+    let visitor = Visitor::new();
+    let before = visitor.get(&s.app.url("/csrf")).await.text();
+    assert!(before.len() >= 43, "{before}");
+    sign_in(&visitor, &s.app, None).await;
+    let page = visitor.post_form(&url, &[("csrf", before.as_str())]).await;
+    assert_refused(&page, 403, ErrorKind::CsrfMismatch);
+    let after = visitor.get(&s.app.url("/csrf")).await.text();
+    assert!(after.len() >= 43, "{after}");
+    assert_ne!(after, before);
+    let ok = visitor.post_form(&url, &[("csrf", after.as_str())]).await;
+    assert_eq!(ok.status, 302, "{}", ok.text());
+    // Signing in again (linking) rotates it once more.
+    let back = approve(&visitor, &ok.location_url()).await;
+    assert_eq!(visitor.get(back.as_str()).await.status, 303);
+    let page = visitor.post_form(&url, &[("csrf", after.as_str())]).await;
+    assert_refused(&page, 403, ErrorKind::CsrfMismatch);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The example server binary.
 
@@ -1509,7 +1548,7 @@ async fn session_set_cookie(server: &Example) -> String {
     res.headers()
         .get_all("set-cookie")
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{SESSION_COOKIE}=")))
+        .find(|v| v.starts_with(&format!("{SESSION_COOKIE}=")) || v.starts_with("__Host-id="))
         .expect("a session cookie")
         .to_owned()
 }
@@ -1523,7 +1562,8 @@ fn has_attribute(set_cookie: &str, attribute: &str) -> bool {
 
 /// Cookie flags (RFC 6265 §4.1.2.5–4.1.2.6, RFC 6265bis SameSite; RFC 9700 §4.7): the example
 /// server's session cookie is `HttpOnly` (no script can read it), `SameSite=Lax` (not sent on
-/// cross-site POSTs), host-only with `Path=/`, and `Secure` when `PUBLIC_URL` is https.
+/// cross-site POSTs), host-only with `Path=/`, and `Secure` with a `__Host-` name when
+/// `PUBLIC_URL` is https.
 #[cfg(feature = "accounts")]
 #[actix_rt::test]
 async fn cookie_flags_of_the_example_server() {
@@ -1538,6 +1578,10 @@ async fn cookie_flags_of_the_example_server() {
     production.wait_healthy().await;
     for (server, secure) in [(&development, false), (&production, true)] {
         let cookie = session_set_cookie(server).await;
+        // Over https the name carries the `__Host-` prefix (RFC 6265bis §4.1.3.2): browsers then
+        // take it only with `Secure`, `Path=/` and no `Domain`, so no subdomain can plant it.
+        let name = if secure { "__Host-id" } else { SESSION_COOKIE };
+        assert!(cookie.starts_with(&format!("{name}=")), "{cookie}");
         assert!(has_attribute(&cookie, "HttpOnly"), "{cookie}");
         assert!(has_attribute(&cookie, "SameSite=Lax"), "{cookie}");
         assert!(has_attribute(&cookie, "Path=/"), "{cookie}");
@@ -1636,6 +1680,125 @@ async fn redirect_uri_is_exact_and_ignores_host_headers() {
     assert_eq!(
         exchange.form().get("redirect_uri"),
         param(&authorize, "redirect_uri").as_ref()
+    );
+}
+
+/// The app under test without a public URL, its `OAuth` further configured by `configure`.
+fn setup_without_public_url(configure: impl FnOnce(OAuth) -> OAuth) -> Setup {
+    let (l, url) = listener();
+    let provider = DevProvider::builder()
+        .client(
+            CLIENT_ID,
+            CLIENT_SECRET,
+            [format!("{url}auth/dev/callback")],
+        )
+        .id_token_algorithm(DevAlgorithm::Es256)
+        .start()
+        .expect("dev provider");
+    let proxy = Proxy::start(provider.url());
+    let oauth = configure(OAuth::new().remote_app(remote_app(&provider, &proxy, false)))
+        .build()
+        .expect("config");
+    let dumps = Dumps::default();
+    let app = start_app_with(oauth, l, CookieSessionStore::default, dumps.clone());
+    Setup {
+        provider,
+        proxy,
+        app,
+        dumps,
+    }
+}
+
+/// The `redirect_uri` of the authorization request a sign-in start redirected to.
+fn redirect_uri_of(start: &Reply) -> Option<String> {
+    assert_eq!(start.status, 302, "{}", start.text());
+    let location = Url::parse(start.location.as_deref().expect("a location")).expect("a URL");
+    param(&location, "redirect_uri")
+}
+
+/// Exact redirect URI without a public URL (RFC 9700 §4.1, RFC 6749 §10.6): forwarding headers
+/// any client can send (`X-Forwarded-Host`, `Forwarded`, `X-Forwarded-Proto`) never move the
+/// redirect URI off the host the request came to, and a `Host` that is not loopback — not
+/// development on this machine — is a configuration error naming `public_url`, never a redirect
+/// URI on that host. Development on loopback (`127.0.0.1`, `localhost`) still signs in.
+#[actix_rt::test]
+async fn redirect_uri_without_public_url_ignores_forged_forwarding_headers() {
+    let s = setup_without_public_url(|oauth| oauth);
+    let start = s.app.url("/auth/dev");
+    let expected = s.app.url("/auth/dev/callback");
+    for header in [
+        ("x-forwarded-host", "evil.example"),
+        ("forwarded", "host=evil.example;proto=https"),
+        ("forwarded", "for=192.0.2.60;host=evil.example"),
+        ("x-forwarded-proto", "https"),
+    ] {
+        let page = Visitor::new().get_with(&start, header).await;
+        assert_eq!(
+            redirect_uri_of(&page).as_deref(),
+            Some(expected.as_str()),
+            "{header:?}"
+        );
+    }
+    for host in ["evil.example", "evil.example:80", "127.0.0.1.evil.example"] {
+        let page = Visitor::new().get_with(&start, ("host", host)).await;
+        assert_refused(&page, 500, ErrorKind::Configuration);
+        assert!(page.text().contains("public_url"), "{}", page.text());
+        assert!(!page.text().contains("evil"), "{}", page.text());
+    }
+    let port = s.app.url.port().expect("a port");
+    let on_localhost = Visitor::new()
+        .get_with(&start, ("host", &format!("localhost:{port}")))
+        .await;
+    assert_eq!(
+        redirect_uri_of(&on_localhost),
+        Some(format!("http://localhost:{port}/auth/dev/callback"))
+    );
+    let visitor = Visitor::new();
+    sign_in(&visitor, &s.app, None).await;
+    assert!(signed_in(&visitor, &s.app).await);
+}
+
+/// Forwarding headers from a trusted proxy (`OAuth::trusted_proxies`): believed on connections
+/// from that proxy's address — here 127.0.0.1 — and ignored from any other peer.
+#[actix_rt::test]
+async fn forwarding_headers_are_honoured_only_from_trusted_proxies() {
+    let loopback: std::net::IpAddr = "127.0.0.1".parse().expect("an address");
+    let trusted = setup_without_public_url(|oauth| oauth.trusted_proxies([loopback]));
+    let start = trusted.app.url("/auth/dev");
+    for header in [
+        ("x-forwarded-host", "app.example"),
+        ("forwarded", "for=192.0.2.60;proto=https;host=app.example"),
+    ] {
+        let page = Visitor::new().get_with(&start, header).await;
+        let expected = if header.0 == "forwarded" {
+            "https://app.example/auth/dev/callback"
+        } else {
+            "http://app.example/auth/dev/callback"
+        };
+        assert_eq!(
+            redirect_uri_of(&page).as_deref(),
+            Some(expected),
+            "{header:?}"
+        );
+    }
+    // A forwarded host that is no host is refused, not joined into a URL.
+    let page = Visitor::new()
+        .get_with(&start, ("x-forwarded-host", "app.example/evil?"))
+        .await;
+    assert_refused(&page, 502, ErrorKind::Malformed);
+
+    let elsewhere: std::net::IpAddr = "192.0.2.1".parse().expect("an address");
+    let untrusted = setup_without_public_url(|oauth| oauth.trusted_proxies([elsewhere]));
+    let page = Visitor::new()
+        .get_with(
+            &untrusted.app.url("/auth/dev"),
+            ("x-forwarded-host", "app.example"),
+        )
+        .await;
+    assert_eq!(
+        redirect_uri_of(&page),
+        Some(untrusted.app.url("/auth/dev/callback")),
+        "the peer is not the trusted proxy"
     );
 }
 

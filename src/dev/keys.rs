@@ -162,6 +162,8 @@ pub(super) struct KeyRing {
     pub(super) previous: Option<Arc<SigningKey>>,
     /// Never published; generated when a test first asks for an unknown-key fault.
     pub(super) unpublished: Option<Arc<SigningKey>>,
+    /// The key most recently taken out of the JWKS, which signs withdrawn-key tokens.
+    pub(super) withdrawn: Option<Arc<SigningKey>>,
 }
 
 impl KeyRing {
@@ -170,6 +172,7 @@ impl KeyRing {
             current: Arc::new(current),
             previous: None,
             unpublished: None,
+            withdrawn: None,
         }
     }
 
@@ -177,12 +180,17 @@ impl KeyRing {
     /// before that is no longer published.
     pub(super) fn rotate(&mut self, next: SigningKey) {
         let next = Arc::new(next);
-        self.previous = Some(std::mem::replace(&mut self.current, next));
+        let replaced = std::mem::replace(&mut self.current, next);
+        if let Some(withdrawn) = self.previous.replace(replaced) {
+            self.withdrawn = Some(withdrawn);
+        }
     }
 
     /// Stops publishing every key but the current one.
     pub(super) fn drop_old(&mut self) {
-        self.previous = None;
+        if let Some(withdrawn) = self.previous.take() {
+            self.withdrawn = Some(withdrawn);
+        }
     }
 
     /// The JWK Set to publish: the current key first, then the previous one.
@@ -267,12 +275,22 @@ mod tests {
                 .filter_map(|k| k.common.key_id)
                 .collect()
         };
-        assert_eq!(kids(&ring), [second.clone(), first]);
+        assert_eq!(kids(&ring), [second.clone(), first.clone()]);
+        assert!(ring.withdrawn.is_none());
         ring.rotate(key());
         let third = ring.current.kid().to_owned();
-        assert_eq!(kids(&ring), [third.clone(), second]);
+        assert_eq!(kids(&ring), [third.clone(), second.clone()]);
+        let withdrawn = |ring: &KeyRing| ring.withdrawn.as_ref().map(|k| k.kid().to_owned());
+        assert_eq!(
+            withdrawn(&ring),
+            Some(first),
+            "the key the rotation retired"
+        );
         ring.drop_old();
         assert_eq!(kids(&ring), [third]);
+        assert_eq!(withdrawn(&ring), Some(second.clone()), "the key dropped");
+        ring.drop_old();
+        assert_eq!(withdrawn(&ring), Some(second), "nothing more was dropped");
     }
 
     #[test]

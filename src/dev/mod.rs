@@ -37,7 +37,8 @@
 //!
 //! Tests steer it through the running handle: [`DevProvider::rotate_signing_key`] and
 //! [`DevProvider::drop_old_keys`] change what the JWKS publishes,
-//! [`DevProvider::set_id_token_fault`] breaks the next `id_token`s in one chosen way
+//! [`DevProvider::set_jwks_cache_control`] and [`DevProvider::set_jwks_unavailable`] how it is
+//! served, [`DevProvider::set_id_token_fault`] breaks the next `id_token`s in one chosen way
 //! ([`IdTokenFault`]), and [`DevProvider::jwks_requests`] counts JWKS fetches.
 //!
 //! OAuth 1.0a consumers are the registered clients: consumer key = client id, consumer secret =
@@ -578,6 +579,27 @@ impl DevProvider {
     /// The defect currently put in `id_token`s, if any.
     pub fn id_token_fault(&self) -> Option<IdTokenFault> {
         self.shared.id_token_fault()
+    }
+
+    /// Sets the `Cache-Control` header of the JWKS answer from now on (`public, max-age=300`
+    /// until set): `max-age=1` lets a consumer's test see its key cache expire, `no-store` asks
+    /// it to fetch every time.
+    ///
+    /// # Errors
+    /// When `value` is not a valid header value (a control character); nothing changes then.
+    pub fn set_jwks_cache_control(&self, value: &str) -> io::Result<()> {
+        let value = actix_web::http::header::HeaderValue::from_str(value)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        self.shared.set_jwks_cache_control(value);
+        Ok(())
+    }
+
+    /// Switches the JWKS off (`true`: it answers `503 Service Unavailable`) or on again, as a
+    /// provider outage would, while every other endpoint keeps working.
+    pub fn set_jwks_unavailable(&self, unavailable: bool) {
+        self.shared
+            .jwks_unavailable
+            .store(unavailable, Ordering::SeqCst);
     }
 
     /// How many requests the JWKS endpoint has received: lets a consumer's test check that it
@@ -1566,6 +1588,31 @@ mod tests {
     }
 
     #[actix_rt::test]
+    async fn jwks_caching_headers_and_outage_are_switches() {
+        let dev = start(DevProvider::builder().id_token_algorithm(DevAlgorithm::Es256));
+        let cache_control = || async {
+            let response = http().get(dev.jwks_url().as_str()).send().await;
+            let response = response.expect("JWKS request");
+            let value = response.headers().get(header::CACHE_CONTROL).cloned();
+            (response.status(), value.expect("a Cache-Control"))
+        };
+        assert_eq!(
+            cache_control().await,
+            (StatusCode::OK, "public, max-age=300".parse().unwrap())
+        );
+        dev.set_jwks_cache_control("no-store")
+            .expect("a header value");
+        assert_eq!(cache_control().await.1, "no-store");
+        assert!(dev.set_jwks_cache_control("max-age=1\r\nx: y").is_err());
+        assert_eq!(cache_control().await.1, "no-store", "unchanged");
+        dev.set_jwks_unavailable(true);
+        assert_eq!(cache_control().await.0, StatusCode::SERVICE_UNAVAILABLE);
+        dev.set_jwks_unavailable(false);
+        assert_eq!(cache_control().await.0, StatusCode::OK);
+        assert_eq!(dev.jwks_requests(), 5);
+    }
+
+    #[actix_rt::test]
     async fn faults_break_one_thing() {
         let dev = start(DevProvider::builder().id_token_algorithm(DevAlgorithm::Es256));
         let id_token = |nonce: &'static str| {
@@ -1635,6 +1682,8 @@ mod tests {
                 IdTokenFault::IssuedInFuture => {
                     assert!(claims["iat"].as_u64().unwrap() >= now + 3600);
                 }
+                // Needs a withdrawn key: checked below.
+                _ => unreachable!("{fault:?} is not among the cases"),
             }
             // Nothing else changed.
             for claim in ["sub", "iss", "aud", "nonce"] {
@@ -1658,6 +1707,21 @@ mod tests {
         let token = id_token("n2").await;
         assert_eq!(header(&token), good_header);
         assert_eq!(claims(&token)["nonce"], "n2");
+
+        // Signed by the key taken out of the JWKS, under its own kid; none withdrawn yet: refused.
+        dev.set_id_token_fault(Some(IdTokenFault::WithdrawnKey));
+        let code_now = code(&dev, &[("scope", "openid"), ("nonce", "n3")]).await;
+        let (status, body) = exchange(&dev, &code_now, &[]).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+        assert_eq!(body["error"], "server_error");
+        let old = dev.signing_key_id();
+        dev.rotate_signing_key().expect("a new key");
+        dev.drop_old_keys();
+        let token = id_token("n4").await;
+        assert_eq!(header(&token)["kid"], old.as_str());
+        assert_eq!(claims(&token)["nonce"], "n4");
+        let (_, jwks) = get_json(dev.jwks_url().as_str(), None).await;
+        assert!(!jwks.to_string().contains(&old), "withdrawn: {jwks}");
     }
 
     #[test]

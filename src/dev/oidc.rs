@@ -51,6 +51,12 @@ pub enum IdTokenFault {
     AlgNone,
     /// `iat` lies an hour in the future (and `exp` one token lifetime after it).
     IssuedInFuture,
+    /// Signed with the key most recently taken out of the JWKS (by
+    /// [`DevProvider::drop_old_keys`](super::DevProvider::drop_old_keys) or a second
+    /// [rotation](super::DevProvider::rotate_signing_key)), under its own `kid`: what a thief of
+    /// a withdrawn key could forge. Until a key has been withdrawn, the token endpoint answers
+    /// `server_error`.
+    WithdrawnKey,
 }
 
 /// The client id that [`IdTokenFault::WrongAudience`] tokens are issued to.
@@ -159,7 +165,12 @@ pub(super) fn id_token(
         Some(IdTokenFault::WrongNonce) => claims.nonce = Some(random_token()),
         Some(IdTokenFault::MissingNonce) => claims.nonce = None,
         Some(IdTokenFault::WrongIssuer) => claims.iss.push('/'),
-        Some(IdTokenFault::BadSignature | IdTokenFault::UnknownKid | IdTokenFault::AlgNone)
+        Some(
+            IdTokenFault::BadSignature
+            | IdTokenFault::UnknownKid
+            | IdTokenFault::AlgNone
+            | IdTokenFault::WithdrawnKey,
+        )
         | None => {}
     }
     let signed = match fault {
@@ -171,6 +182,14 @@ pub(super) fn id_token(
                 return Err(SigningFailed);
             }
         },
+        Some(IdTokenFault::WithdrawnKey) => {
+            let withdrawn = shared.keys().withdrawn.clone();
+            let Some(withdrawn) = withdrawn else {
+                log::error!("The development provider has withdrawn no key to sign with yet");
+                return Err(SigningFailed);
+            };
+            withdrawn.sign(&claims)
+        }
         _ => key.sign(&claims),
     };
     let token = signed.map_err(|error| {
@@ -255,14 +274,20 @@ pub(super) async fn discovery(shared: web::Data<Shared>) -> HttpResponse {
 }
 
 /// `GET /jwks`: the JWK Set ([RFC 7517 §5]) with the current signing key and, after a rotation,
-/// the previous one. Every request is counted.
+/// the previous one, with the `Cache-Control` set on the provider (`public, max-age=300` by
+/// default); `503` while the JWKS is switched off. Every request is counted.
 ///
 /// [RFC 7517 §5]: https://www.rfc-editor.org/rfc/rfc7517#section-5
 pub(super) async fn jwks(shared: web::Data<Shared>) -> HttpResponse {
     shared.jwks_requests.fetch_add(1, Ordering::SeqCst);
+    if shared.jwks_unavailable.load(Ordering::SeqCst) {
+        return HttpResponse::ServiceUnavailable()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body("The JWKS is switched off.");
+    }
     let jwks = shared.keys().jwks();
     HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .insert_header((header::CACHE_CONTROL, shared.jwks_cache_control()))
         .json(jwks)
 }
 

@@ -4,10 +4,11 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use actix_web::http::header::HeaderValue;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rand::RngCore as _;
@@ -20,6 +21,9 @@ use super::oauth1;
 use super::oidc::{has_scope, Authentication, IdTokenFault};
 use super::DevUser;
 use crate::oauth1::SignatureMethod;
+
+/// The JWKS answer's `Cache-Control` until a test sets another.
+pub(super) const DEFAULT_JWKS_CACHE_CONTROL: &str = "public, max-age=300";
 
 /// The scope granted when a client asks for none.
 pub(super) const DEFAULT_SCOPE: &str = "profile email";
@@ -133,6 +137,10 @@ pub(super) struct Shared {
     pub(super) token_requests: AtomicUsize,
     pub(super) jwks_requests: AtomicUsize,
     pub(super) discovery_requests: AtomicUsize,
+    /// The JWKS answer's `Cache-Control`.
+    jwks_cache_control: Mutex<HeaderValue>,
+    /// Whether the JWKS answers `503`.
+    pub(super) jwks_unavailable: AtomicBool,
 }
 
 impl Shared {
@@ -146,7 +154,24 @@ impl Shared {
             token_requests: AtomicUsize::new(0),
             jwks_requests: AtomicUsize::new(0),
             discovery_requests: AtomicUsize::new(0),
+            jwks_cache_control: Mutex::new(HeaderValue::from_static(DEFAULT_JWKS_CACHE_CONTROL)),
+            jwks_unavailable: AtomicBool::new(false),
         }
+    }
+
+    /// The JWKS answer's `Cache-Control`.
+    pub(super) fn jwks_cache_control(&self) -> HeaderValue {
+        self.jwks_cache_control
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(super) fn set_jwks_cache_control(&self, value: HeaderValue) {
+        *self
+            .jwks_cache_control
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = value;
     }
 
     /// The signing keys; a poisoned lock is taken over, as for [`store`](Self::store). Hold it
