@@ -389,7 +389,10 @@ fn remote_app(name: &str, c: ProviderConfig) -> Result<RemoteAppBuilder, String>
             .ok_or_else(|| format!("{}: no preset named `{preset}`", at("preset")))?;
         b = match &c.host {
             Some(host) => actix_oauth::providers::hosted_by_name(preset).ok_or_else(|| {
-                format!("{}: preset `{preset}` has no self-hosted or tenant form", at("host"))
+                format!(
+                    "{}: preset `{preset}` has no self-hosted or tenant form",
+                    at("host")
+                )
             })?(b, host),
             None => apply(b),
         };

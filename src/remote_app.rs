@@ -695,7 +695,9 @@ impl RemoteAppBuilder {
         // Endpoints may be written relative to the base (presets do), so they move with it.
         let endpoint = |field: &str, value: Option<String>| -> Result<Option<Url>, OAuthError> {
             match value {
-                Some(v) if matches!(Url::parse(&v), Err(url::ParseError::RelativeUrlWithoutBase)) => {
+                Some(v)
+                    if matches!(Url::parse(&v), Err(url::ParseError::RelativeUrlWithoutBase)) =>
+                {
                     resolve_under(base_url.as_ref(), &v)
                         .map(Some)
                         .map_err(|why| err(field, &format!("(`{v}`) {why}")))
@@ -1028,7 +1030,11 @@ mod tests {
             "https://api.example/v3/user/emails"
         );
         let e = minimal().emails_url("user/emails").build().unwrap_err();
-        assert!(e.to_string().contains("`emails_url` (`user/emails`) is relative, but there is no `base_url`"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("`emails_url` (`user/emails`) is relative, but there is no `base_url`"),
+            "{e}"
+        );
         let e = minimal()
             .base_url("https://api.example/v3/")
             .userinfo_url("../other")
@@ -1042,7 +1048,10 @@ mod tests {
                 .build();
             if let Ok(app) = built {
                 let url = app.userinfo_url().unwrap();
-                assert!(url.as_str().starts_with("https://api.example/v3/"), "{escape}: {url}");
+                assert!(
+                    url.as_str().starts_with("https://api.example/v3/"),
+                    "{escape}: {url}"
+                );
             }
         }
     }
@@ -1052,7 +1061,10 @@ mod tests {
         let e = minimal().pkce(false).build().unwrap_err();
         assert_eq!(e.kind(), crate::ErrorKind::Configuration);
         assert!(e.to_string().contains("`pkce` is off"), "{e}");
-        assert!(e.to_string().contains("insecure_allow_code_injection"), "{e}");
+        assert!(
+            e.to_string().contains("insecure_allow_code_injection"),
+            "{e}"
+        );
         assert!(minimal()
             .pkce(false)
             .insecure_allow_code_injection(true)

@@ -678,8 +678,9 @@ async fn discord() {
 #[actix_rt::test]
 async fn linkedin() {
     let fake = Fake::start(Kind::LinkedIn);
-    let app = app_with(vec![preset::<LinkedIn>(Kind::LinkedIn, &fake.state.origin)
-        .insecure_allow_code_injection(true)]);
+    let app =
+        app_with(vec![preset::<LinkedIn>(Kind::LinkedIn, &fake.state.origin)
+            .insecure_allow_code_injection(true)]);
     let profile = sign_in(&Browser::new(), &app, "linkedin").await.profile();
     assert_eq!(profile["subject"], "782bbtaQ");
     assert_eq!(profile["email_verified"], true);
@@ -720,6 +721,7 @@ async fn linkedin_token_and_profile() {
         form(&exchange.body)["client_id"],
         Kind::LinkedIn.client_id()
     );
+    assert!(form(&exchange.body).contains_key("code_verifier"));
 }
 
 /// Slack: `openid.connect.token` and `openid.connect.userInfo` are Web API methods (`ok`); the
@@ -995,13 +997,11 @@ async fn github_enterprise_server_signs_in_on_its_host_only() {
 async fn github_base_url_override_moves_the_urls_under_it() {
     let fake = Fake::start_with(Kind::GitHub, |s| s.api_prefix = "/api/v3");
     let o = fake.state.origin.clone();
-    let github = RemoteApp::from_provider::<GitHub>(
-        Kind::GitHub.client_id(),
-        Kind::GitHub.client_secret(),
-    )
-    .authorize_url(format!("{o}/login/oauth/authorize"))
-    .access_token_url(format!("{o}/login/oauth/access_token"))
-    .base_url(format!("{o}/api/v3"));
+    let github =
+        RemoteApp::from_provider::<GitHub>(Kind::GitHub.client_id(), Kind::GitHub.client_secret())
+            .authorize_url(format!("{o}/login/oauth/authorize"))
+            .access_token_url(format!("{o}/login/oauth/access_token"))
+            .base_url(format!("{o}/api/v3"));
     let built = github.clone().build().expect("builds");
     assert_all_at(&urls_of(&built), &o, "github.com");
     assert_eq!(
@@ -1139,7 +1139,13 @@ async fn inject(app: &Server, provider: &str) -> (Page, String) {
         .expect("a state");
     let pairs: Vec<(String, String)> = pairs
         .into_iter()
-        .map(|(k, v)| if k == "state" { (k, victims_state.clone()) } else { (k, v) })
+        .map(|(k, v)| {
+            if k == "state" {
+                (k, victims_state.clone())
+            } else {
+                (k, v)
+            }
+        })
         .collect();
     injected.query_pairs_mut().clear().extend_pairs(&pairs);
     (victim.get(injected.as_str()).await, code)
@@ -1155,7 +1161,12 @@ async fn code_injection_is_refused_by_every_oauth2_preset() {
         (Kind::GitHub, "github", preset::<GitHub>, "provider"),
         (Kind::Google, "google", preset::<Google>, "provider"),
         (Kind::Facebook, "facebook", preset::<Facebook>, "provider"),
-        (Kind::Microsoft, "microsoft", preset::<Microsoft>, "provider"),
+        (
+            Kind::Microsoft,
+            "microsoft",
+            preset::<Microsoft>,
+            "provider",
+        ),
         (Kind::GitLab, "gitlab", preset::<GitLab>, "provider"),
         (Kind::Discord, "discord", preset::<Discord>, "provider"),
         (Kind::Slack, "slack", preset::<Slack>, "id_token_nonce"),
@@ -1183,7 +1194,11 @@ async fn code_injection_is_refused_by_every_oauth2_preset() {
             .into_iter()
             .filter(|r| r.method == "POST" && form(&r.body).get("code") == Some(&code))
             .collect();
-        assert_eq!(exchanges.len(), 1, "{name}: the attacker's code was tried once");
+        assert_eq!(
+            exchanges.len(),
+            1,
+            "{name}: the attacker's code was tried once"
+        );
     }
 }
 
@@ -1196,7 +1211,11 @@ fn linkedin_preset_needs_pkce_or_the_loud_opt_in() {
     let e = linkedin().build().expect_err("refused");
     assert_eq!(e.kind(), ErrorKind::Configuration);
     let message = e.to_string();
-    for part in ["`linkedin`", "RFC 9700 §4.5", "insecure_allow_code_injection(true)"] {
+    for part in [
+        "`linkedin`",
+        "RFC 9700 §4.5",
+        "insecure_allow_code_injection(true)",
+    ] {
         assert!(message.contains(part), "{part}: {message}");
     }
     let e = OAuth::new()
@@ -1211,7 +1230,10 @@ fn linkedin_preset_needs_pkce_or_the_loud_opt_in() {
         .build()
         .is_err());
     assert!(linkedin().pkce(true).build().is_ok());
-    assert!(linkedin().insecure_allow_code_injection(true).build().is_ok());
+    assert!(linkedin()
+        .insecure_allow_code_injection(true)
+        .build()
+        .is_ok());
 }
 
 /// What the opt-in accepts: with neither PKCE nor a nonce, the victim's browser completes a
@@ -1220,8 +1242,9 @@ fn linkedin_preset_needs_pkce_or_the_loud_opt_in() {
 #[actix_rt::test]
 async fn linkedin_code_injection_with_the_opt_in_succeeds_and_the_nonce_stops_it() {
     let fake = Fake::start(Kind::LinkedIn);
-    let app = app_with(vec![preset::<LinkedIn>(Kind::LinkedIn, &fake.state.origin)
-        .insecure_allow_code_injection(true)]);
+    let app =
+        app_with(vec![preset::<LinkedIn>(Kind::LinkedIn, &fake.state.origin)
+            .insecure_allow_code_injection(true)]);
     let (page, code) = inject(&app, "linkedin").await;
     assert_eq!(page.status, 200, "{}", page.text());
     assert_eq!(page.json()["profile"]["subject"], "782bbtaQ");
@@ -1232,8 +1255,9 @@ async fn linkedin_code_injection_with_the_opt_in_succeeds_and_the_nonce_stops_it
     assert_eq!(form(&exchange.body)["code"], code);
 
     let fake = Fake::start_with(Kind::LinkedIn, |s| s.echo_nonce = true);
-    let app = app_with(vec![preset::<LinkedIn>(Kind::LinkedIn, &fake.state.origin)
-        .require_nonce(true)]);
+    let app = app_with(vec![
+        preset::<LinkedIn>(Kind::LinkedIn, &fake.state.origin).require_nonce(true)
+    ]);
     assert!(sign_in(&Browser::new(), &app, "linkedin").await.page.status == 200);
     let (page, _) = inject(&app, "linkedin").await;
     assert_eq!(error_kind(&page), "id_token_nonce", "{}", page.text());

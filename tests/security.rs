@@ -848,7 +848,10 @@ async fn code_injection_with_the_victims_state_is_stopped_by_the_nonce() {
     assert!(!signed_in(&victim, &s.app).await);
     let exchange = s.proxy.token_requests().pop().expect("a token request");
     assert_eq!(exchange.form()["code"], attackers_code);
-    assert_eq!(exchange.status, 200, "the provider redeemed it: only the nonce stopped it");
+    assert_eq!(
+        exchange.status, 200,
+        "the provider redeemed it: only the nonce stopped it"
+    );
 }
 
 /// With neither PKCE nor a required nonce nothing stops the attack, so such an app does not
@@ -862,7 +865,10 @@ async fn code_injection_without_pkce_or_nonce_needs_the_loud_opt_in() {
         .build()
         .expect_err("refused");
     assert_eq!(e.kind(), ErrorKind::Configuration);
-    assert!(e.to_string().contains("insecure_allow_code_injection"), "{e}");
+    assert!(
+        e.to_string().contains("insecure_allow_code_injection"),
+        "{e}"
+    );
 
     let s = setup(Options {
         no_pkce: true,

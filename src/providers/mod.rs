@@ -162,7 +162,8 @@ impl Microsoft {
     /// discovery document, all within the tenant.
     pub fn tenant(builder: RemoteAppBuilder, tenant: &str) -> RemoteAppBuilder {
         // A path segment, whatever it holds.
-        let tenant: String = url::form_urlencoded::byte_serialize(tenant.trim().as_bytes()).collect();
+        let tenant: String =
+            url::form_urlencoded::byte_serialize(tenant.trim().as_bytes()).collect();
         builder
             .issuer(format!("https://login.microsoftonline.com/{tenant}/v2.0"))
             .issuer_from_discovery(true)
@@ -406,8 +407,14 @@ mod tests {
     fn instance_roots() {
         for (written, root) in [
             ("github.corp.example", "https://github.corp.example"),
-            ("https://github.corp.example/", "https://github.corp.example"),
-            ("https://github.corp.example/api/v3/", "https://github.corp.example"),
+            (
+                "https://github.corp.example/",
+                "https://github.corp.example",
+            ),
+            (
+                "https://github.corp.example/api/v3/",
+                "https://github.corp.example",
+            ),
             ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
         ] {
             assert_eq!(instance_root(written, "/api/v3"), root, "{written}");

@@ -573,7 +573,9 @@ fn discovery(state: &State, path: &str) -> Option<Value> {
                 "common" | "organizations" => format!("{o}/{{tenantid}}/v2.0"),
                 "consumers" => format!("{o}/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"),
                 // A tenant named by its domain: the document names its tenant id's issuer.
-                "contoso.onmicrosoft.com" => format!("{o}/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"),
+                "contoso.onmicrosoft.com" => {
+                    format!("{o}/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0")
+                }
                 _ => return None,
             };
             json!({
