@@ -372,6 +372,13 @@ struct ProviderConfig {
     issuer: Option<String>,
     scope: Option<Scope>,
     userinfo_url: Option<String>,
+    emails_url: Option<String>,
+    /// The instance or tenant of a preset that has one (GitHub Enterprise Server, self-managed
+    /// GitLab, a Microsoft tenant): every preset URL derives from it.
+    #[serde(alias = "tenant")]
+    host: Option<String>,
+    pkce: Option<bool>,
+    insecure_allow_code_injection: Option<bool>,
 }
 
 fn remote_app(name: &str, c: ProviderConfig) -> Result<RemoteAppBuilder, String> {
@@ -380,7 +387,17 @@ fn remote_app(name: &str, c: ProviderConfig) -> Result<RemoteAppBuilder, String>
     if let Some(preset) = &c.preset {
         let apply = actix_oauth::providers::by_name(preset)
             .ok_or_else(|| format!("{}: no preset named `{preset}`", at("preset")))?;
-        b = apply(b);
+        b = match &c.host {
+            Some(host) => actix_oauth::providers::hosted_by_name(preset).ok_or_else(|| {
+                format!(
+                    "{}: preset `{preset}` has no self-hosted or tenant form",
+                    at("host")
+                )
+            })?(b, host),
+            None => apply(b),
+        };
+    } else if c.host.is_some() {
+        return Err(format!("{}: needs a `preset`", at("host")));
     }
     if c.kind == Kind::Oidc && c.issuer.is_none() && c.preset.is_none() {
         return Err(format!("{}: required for kind = \"oidc\"", at("issuer")));
@@ -413,6 +430,13 @@ fn remote_app(name: &str, c: ProviderConfig) -> Result<RemoteAppBuilder, String>
     b = set(b, c.request_token_url, |b, v| b.request_token_url(v));
     b = set(b, c.base_url, |b, v| b.base_url(v));
     b = set(b, c.userinfo_url, |b, v| b.userinfo_url(v));
+    b = set(b, c.emails_url, |b, v| b.emails_url(v));
+    if let Some(pkce) = c.pkce {
+        b = b.pkce(pkce);
+    }
+    if let Some(allow) = c.insecure_allow_code_injection {
+        b = b.insecure_allow_code_injection(allow);
+    }
     b = set(b, c.issuer, |b, v| b.issuer(v));
     b = match c.scope {
         Some(Scope::One(s)) => b.scope(s.split_whitespace().map(str::to_owned).collect::<Vec<_>>()),

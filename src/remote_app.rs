@@ -203,6 +203,7 @@ impl RemoteApp {
             access_token_method: TokenMethod::default(),
             scope: Vec::new(),
             pkce: true,
+            allow_code_injection: false,
             client_auth: ClientAuth::default(),
             signature_method: SignatureMethod::default(),
             rsa_private_key_pem: None,
@@ -261,6 +262,16 @@ impl RemoteApp {
     /// The configured user info endpoint, if any.
     pub fn userinfo_url(&self) -> Option<&Url> {
         self.userinfo_url.as_ref()
+    }
+
+    /// The OAuth 1.0a request token URL (`None` for OAuth 2 apps).
+    pub fn request_token_url(&self) -> Option<&Url> {
+        self.request_token_url.as_ref()
+    }
+
+    /// Where the user's email addresses are listed (GitHub's `/user/emails`), if anywhere.
+    pub fn emails_url(&self) -> Option<&Url> {
+        self.emails_url.as_ref()
     }
 
     /// The OpenID Connect issuer, for apps configured with one.
@@ -372,6 +383,7 @@ pub struct RemoteAppBuilder {
     access_token_method: TokenMethod,
     scope: Vec<String>,
     pkce: bool,
+    allow_code_injection: bool,
     client_auth: ClientAuth,
     callback: String,
     signature_method: SignatureMethod,
@@ -409,9 +421,11 @@ impl RemoteAppBuilder {
     }
 
     url_setter!(
-        /// The URL relative API paths are joined to; API calls carry the user's token only to
-        /// URLs under it (or on an [`api_origin`](Self::api_origin)). Default: the origin of the
-        /// [`issuer`](Self::issuer), else of the [`userinfo_url`](Self::userinfo_url), else of the
+        /// The URL relative API paths are joined to, and the endpoints written relative to it
+        /// (presets write theirs so where they can: overriding a preset's base moves them too).
+        /// API calls carry the user's token only to URLs under it (or on an
+        /// [`api_origin`](Self::api_origin)). Default: the origin of the [`issuer`](Self::issuer),
+        /// else of the [`userinfo_url`](Self::userinfo_url), else of the
         /// [`access_token_url`](Self::access_token_url).
         base_url
     );
@@ -428,28 +442,36 @@ impl RemoteAppBuilder {
     }
     url_setter!(
         /// The OAuth 1.0a temporary-credentials (request token) URL. Setting it makes the remote
-        /// app speak OAuth 1.0a. Default: none (OAuth 2).
+        /// app speak OAuth 1.0a. Absolute, or relative to the [`base_url`](Self::base_url) like
+        /// every endpoint. Default: none (OAuth 2).
         request_token_url
     );
     url_setter!(
         /// The token endpoint (OAuth 2) or token-credentials URL (OAuth 1.0a). Required, except
         /// for OpenID Connect apps, which discover it from their [`issuer`](Self::issuer).
+        ///
+        /// Every endpoint URL is absolute, or a path relative to the [`base_url`](Self::base_url)
+        /// without a scheme (`oauth2/token`; a leading `/` is ignored), resolved when the app is
+        /// built and required to stay under the base.
         access_token_url
     );
     url_setter!(
         /// The authorization endpoint the browser is sent to. Required, except for OpenID Connect
-        /// apps, which discover it from their [`issuer`](Self::issuer).
+        /// apps, which discover it from their [`issuer`](Self::issuer). Absolute, or relative to
+        /// the [`base_url`](Self::base_url) like every endpoint.
         authorize_url
     );
     url_setter!(
         /// The endpoint that describes the signed-in user (OpenID Connect userinfo or the
-        /// provider's own). Default: none, or the discovered one for OpenID Connect apps.
+        /// provider's own): absolute, or relative to the [`base_url`](Self::base_url) (`user`).
+        /// Default: none, or the discovered one for OpenID Connect apps.
         userinfo_url
     );
     url_setter!(
         /// Where the provider lists the user's email addresses with `primary` and `verified`
         /// flags (GitHub's `/user/emails`); [`OAuthExtension::profile`] then takes the primary
-        /// verified one. Default: none.
+        /// verified one. Absolute, or relative to the [`base_url`](Self::base_url)
+        /// (`user/emails`). Default: none.
         ///
         /// [`OAuthExtension::profile`]: crate::OAuthExtension::profile
         emails_url
@@ -521,7 +543,9 @@ impl RemoteAppBuilder {
 
     /// Whether the `id_token` must carry the `nonce` this sign-in sent. Default: `true`. Turn it
     /// off only for providers that never echo it (LinkedIn); a `nonce` that is present must
-    /// still match, and `state` and PKCE still bind the sign-in to the browser.
+    /// still match, and `state` and PKCE still bind the sign-in to the browser. Without PKCE
+    /// either, [`build`](Self::build) refuses the app unless
+    /// [`insecure_allow_code_injection`](Self::insecure_allow_code_injection) is set.
     pub fn require_nonce(mut self, required: bool) -> Self {
         self.nonce_required = required;
         self
@@ -625,9 +649,28 @@ impl RemoteAppBuilder {
     ///
     /// # Security
     /// PKCE binds the authorization code to this browser's handshake; RFC 9700 §2.1.1 requires
-    /// it. Turn it off only for a provider that rejects the parameters.
+    /// it. Turn it off only for a provider that rejects the parameters. An OAuth 2 app without
+    /// PKCE must be an OpenID Connect app that [requires the nonce](Self::require_nonce), or
+    /// [`build`](Self::build) refuses it unless
+    /// [`insecure_allow_code_injection`](Self::insecure_allow_code_injection) is set.
     pub fn pkce(mut self, enabled: bool) -> Self {
         self.pkce = enabled;
+        self
+    }
+
+    /// Accepts an OAuth 2 app whose authorization codes nothing binds to the browser that asked
+    /// for them: neither PKCE nor a required `id_token` `nonce`. Default: `false`, and such an
+    /// app fails to build with a [`Configuration`](crate::ErrorKind::Configuration) error.
+    ///
+    /// # Security
+    /// Without either, an attacker who obtains a code for *their own* account and plants it,
+    /// with the victim's `state`, in the victim's callback signs the victim in as the attacker
+    /// (authorization code injection, RFC 9700 §4.5): everything the victim then enters goes to
+    /// the attacker's account. `state` alone does not stop it once the attacker learns the
+    /// victim's `state` (RFC 9700 §2.1.1). Set this only for a provider that supports neither
+    /// (LinkedIn web apps without PKCE enabled by LinkedIn) and after weighing that risk.
+    pub fn insecure_allow_code_injection(mut self, allow: bool) -> Self {
+        self.allow_code_injection = allow;
         self
     }
 
@@ -689,11 +732,32 @@ impl RemoteAppBuilder {
                 })
                 .transpose()
         };
-        let authorize_url = parse("authorize_url", self.authorize_url)?;
-        let access_token_url = parse("access_token_url", self.access_token_url)?;
-        let request_token_url = parse("request_token_url", self.request_token_url)?;
-        let userinfo_url = parse("userinfo_url", self.userinfo_url)?;
-        let emails_url = parse("emails_url", self.emails_url)?;
+        let base_url = parse("base_url", self.base_url)?.map(|mut url| {
+            // Relative paths are joined under the base, never beside its last segment.
+            if !url.path().ends_with('/') {
+                let path = format!("{}/", url.path());
+                url.set_path(&path);
+            }
+            url
+        });
+        // Endpoints may be written relative to the base (presets do), so they move with it.
+        let endpoint = |field: &str, value: Option<String>| -> Result<Option<Url>, OAuthError> {
+            match value {
+                Some(v)
+                    if matches!(Url::parse(&v), Err(url::ParseError::RelativeUrlWithoutBase)) =>
+                {
+                    resolve_under(base_url.as_ref(), &v)
+                        .map(Some)
+                        .map_err(|why| err(field, &format!("(`{v}`) {why}")))
+                }
+                other => parse(field, other),
+            }
+        };
+        let authorize_url = endpoint("authorize_url", self.authorize_url)?;
+        let access_token_url = endpoint("access_token_url", self.access_token_url)?;
+        let request_token_url = endpoint("request_token_url", self.request_token_url)?;
+        let userinfo_url = endpoint("userinfo_url", self.userinfo_url)?;
+        let emails_url = endpoint("emails_url", self.emails_url)?;
         let issuer_url = parse("issuer", self.issuer.clone())?;
         if issuer_url.is_some() && request_token_url.is_some() {
             return Err(err("issuer", "is for OpenID Connect, not OAuth 1.0a"));
@@ -701,6 +765,20 @@ impl RemoteAppBuilder {
         #[cfg(not(feature = "oidc"))]
         if issuer_url.is_some() {
             return Err(err("issuer", "needs the `oidc` feature"));
+        }
+        // RFC 9700 §2.1.1 and §4.5: something must bind the code to this browser's sign-in.
+        let binds_code = request_token_url.is_some()
+            || self.pkce
+            || (issuer_url.is_some() && self.nonce_required);
+        if !binds_code && !self.allow_code_injection {
+            return Err(err(
+                "pkce",
+                "is off and no `id_token` nonce is required: nothing binds the authorization code \
+                 to the browser that started the sign-in, so an injected code would sign the \
+                 victim in to the attacker's account (RFC 9700 §4.5). Turn PKCE on, or require the \
+                 nonce where the provider echoes it; for a provider that supports neither, accept \
+                 the risk with `insecure_allow_code_injection(true)`",
+            ));
         }
         if issuer_url.is_none() {
             if authorize_url.is_none() {
@@ -710,15 +788,8 @@ impl RemoteAppBuilder {
                 return Err(err("access_token_url", "is required"));
             }
         }
-        let base_url = match parse("base_url", self.base_url)? {
-            Some(mut url) => {
-                // Relative paths are joined under the base, never beside its last segment.
-                if !url.path().ends_with('/') {
-                    let path = format!("{}/", url.path());
-                    url.set_path(&path);
-                }
-                url
-            }
+        let base_url = match base_url {
+            Some(url) => url,
             // A token must only ever travel to its provider's own origin: without a configured
             // base, the provider's origin is the one that already receives its secrets.
             None => {
@@ -944,6 +1015,19 @@ impl RemoteAppBuilder {
     }
 }
 
+/// `relative` (`user/emails`, a leading `/` ignored) joined under `base`, as API paths are; it
+/// must stay under the base (same origin, path below the base path).
+fn resolve_under(base: Option<&Url>, relative: &str) -> Result<Url, &'static str> {
+    let base = base.ok_or("is relative, but there is no `base_url` to resolve it against")?;
+    let url = base
+        .join(relative.trim_start_matches('/'))
+        .map_err(|_| "cannot be joined to the `base_url`")?;
+    if url.origin() != base.origin() || !url.path().starts_with(base.path()) {
+        return Err("is relative but leads out of the `base_url`");
+    }
+    Ok(url)
+}
+
 /// `https` everywhere; plain `http` only to this machine (development providers and tests).
 pub(crate) fn check_scheme(url: &Url) -> Result<(), &'static str> {
     match url.scheme() {
@@ -1018,5 +1102,83 @@ mod tests {
             .build()
             .is_ok());
         assert!(minimal().callback("//evil.example/cb").build().is_err());
+    }
+
+    #[test]
+    fn relative_endpoints_follow_the_base() {
+        let app = minimal()
+            .base_url("https://api.example/v3")
+            .userinfo_url("user")
+            .emails_url("/user/emails")
+            .build()
+            .unwrap();
+        assert_eq!(
+            app.userinfo_url().unwrap().as_str(),
+            "https://api.example/v3/user"
+        );
+        assert_eq!(
+            app.emails_url().unwrap().as_str(),
+            "https://api.example/v3/user/emails"
+        );
+        let e = minimal().emails_url("user/emails").build().unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("`emails_url` (`user/emails`) is relative, but there is no `base_url`"),
+            "{e}"
+        );
+        let e = minimal()
+            .base_url("https://api.example/v3/")
+            .userinfo_url("../other")
+            .build()
+            .unwrap_err();
+        assert!(e.to_string().contains("leads out of the `base_url`"), "{e}");
+        for escape in ["%2e%2e/x", "//evil.example/x/../../y", "a/../../x"] {
+            let built = minimal()
+                .base_url("https://api.example/v3/")
+                .userinfo_url(escape)
+                .build();
+            if let Ok(app) = built {
+                let url = app.userinfo_url().unwrap();
+                assert!(
+                    url.as_str().starts_with("https://api.example/v3/"),
+                    "{escape}: {url}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn nothing_binding_the_code_needs_the_opt_in() {
+        let e = minimal().pkce(false).build().unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Configuration);
+        assert!(e.to_string().contains("`pkce` is off"), "{e}");
+        assert!(
+            e.to_string().contains("insecure_allow_code_injection"),
+            "{e}"
+        );
+        assert!(minimal()
+            .pkce(false)
+            .insecure_allow_code_injection(true)
+            .build()
+            .is_ok());
+        // OAuth 1.0a binds the request token to the session.
+        assert!(minimal()
+            .request_token_url("https://idp.example/request")
+            .pkce(false)
+            .build()
+            .is_ok());
+        #[cfg(feature = "oidc")]
+        {
+            let oidc = || {
+                RemoteApp::builder("idp")
+                    .issuer("https://idp.example")
+                    .consumer_key("id")
+                    .consumer_secret("secret")
+                    .pkce(false)
+            };
+            assert!(oidc().build().is_ok(), "the nonce binds it");
+            assert!(oidc().require_nonce(false).build().is_err());
+            assert!(oidc().require_nonce(false).pkce(true).build().is_ok());
+        }
     }
 }

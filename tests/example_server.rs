@@ -339,3 +339,109 @@ fn csrf_of(page: &str) -> String {
     let end = page[start..].find('"').expect("end of the csrf value") + start;
     page[start..end].to_owned()
 }
+
+/// The TOML takes every URL a remote app has (`emails_url` among them), and the one setting of a
+/// preset with a self-hosted or tenant form (`host`, or `tenant`), from which every URL of the
+/// preset derives; `pkce` and `insecure_allow_code_injection` too. Unknown keys, a host for a
+/// preset without one and a LinkedIn that nothing binds still stop the server naming the field.
+#[actix_rt::test]
+async fn toml_takes_every_url_and_a_presets_host_or_tenant() {
+    let dir = std::env::temp_dir().join(format!(
+        "actix-oauth-hosts-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("providers.toml");
+    // Nothing listens on the hosts: only where the browser is sent is checked.
+    let ghe = format!("http://127.0.0.1:{}", free_port());
+    std::fs::write(
+        &config,
+        format!(
+            r#"dev_provider = false
+
+[providers.ghe]
+kind = "oauth2"
+preset = "github"
+host = "{ghe}"
+client_id = "ghe-app"
+client_secret = "x"
+
+[providers.gitlab]
+kind = "oidc"
+preset = "gitlab"
+host = "https://gitlab.corp.example"
+client_id = "x"
+client_secret = "x"
+
+[providers.contoso]
+kind = "oidc"
+preset = "microsoft"
+tenant = "contoso.onmicrosoft.com"
+client_id = "x"
+client_secret = "x"
+
+[providers.linkedin]
+kind = "oidc"
+preset = "linkedin"
+pkce = true
+client_id = "x"
+client_secret = "x"
+
+[providers.corp]
+kind = "oauth2"
+authorize_url = "https://login.corp.example/authorize"
+access_token_url = "token"
+base_url = "https://login.corp.example/api"
+userinfo_url = "me"
+emails_url = "me/emails"
+client_id = "x"
+client_secret = "x"
+"#
+        ),
+    )
+    .unwrap();
+    let database = format!(
+        "sqlite://{}?mode=rwc",
+        dir.join("accounts.sqlite3").display()
+    );
+    let server = Instance::start(
+        &[("DATABASE_URL", database)],
+        &["--config", config.to_str().unwrap()],
+    )
+    .expect("the configuration is accepted");
+    wait_healthy(&server).await;
+    let start = Browser::new().get(&server.url("/auth/ghe")).await;
+    assert_eq!(start.status, 302, "{}", start.text());
+    let location = start.location.expect("to the provider");
+    assert!(
+        location.starts_with(&format!("{ghe}/login/oauth/authorize?")),
+        "{location}"
+    );
+    assert!(location.contains("client_id=ghe-app"), "{location}");
+    drop(server);
+
+    let refused = |table: &str| {
+        std::fs::write(&config, format!("dev_provider = false\n{table}")).unwrap();
+        Instance::start(&[], &["--config", config.to_str().unwrap()])
+            .err()
+            .expect("refused")
+    };
+    let err = refused(
+        "[providers.tw]\nkind = \"oauth1\"\npreset = \"twitter\"\nhost = \"https://x.example\"\nclient_id = \"x\"\nclient_secret = \"x\"\n",
+    );
+    assert!(err.contains("providers.tw.host"), "{err}");
+    let err = refused(
+        "[providers.x]\nkind = \"oauth2\"\nhost = \"https://x.example\"\nclient_id = \"x\"\nclient_secret = \"x\"\n",
+    );
+    assert!(err.contains("providers.x.host"), "{err}");
+    let err = refused(
+        "[providers.linkedin]\nkind = \"oidc\"\npreset = \"linkedin\"\nclient_id = \"x\"\nclient_secret = \"x\"\n",
+    );
+    assert!(err.contains("insecure_allow_code_injection"), "{err}");
+    let err = refused(
+        "[providers.gh]\nkind = \"oauth2\"\npreset = \"github\"\nemails_uri = \"x\"\nclient_id = \"x\"\nclient_secret = \"x\"\n",
+    );
+    assert!(err.contains("emails_uri"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -21,8 +21,8 @@ use actix_oauth::{
         self, Any, Discord, Facebook, GitHub, GitLab, Google, LinkedIn, Microsoft, Slack, Twitch,
         Twitter,
     },
-    AuthorizedResponse, ClientAuth, OAuth, OAuthError, OAuthExtension, OAuthMiddleware, Provider,
-    RemoteApp, RemoteAppBuilder,
+    AuthorizedResponse, ClientAuth, ErrorKind, OAuth, OAuthError, OAuthExtension, OAuthMiddleware,
+    Provider, RemoteApp, RemoteAppBuilder,
 };
 use actix_session::{
     config::CookieContentSecurity, storage::CookieSessionStore, SessionMiddleware,
@@ -134,7 +134,9 @@ fn preset<P: Provider>(kind: Kind, origin: &str) -> RemoteAppBuilder {
 }
 
 fn preset_with<P: Provider>(id: &str, secret: &str, origin: &str) -> RemoteAppBuilder {
+    // Built only to read its URLs (LinkedIn's preset needs the opt-in to build at all).
     let configured = RemoteApp::from_provider::<P>(id, secret)
+        .insecure_allow_code_injection(true)
         .build()
         .expect("the preset builds");
     let mut app = RemoteApp::from_provider::<P>(id, secret);
@@ -149,6 +151,9 @@ fn preset_with<P: Provider>(id: &str, secret: &str, origin: &str) -> RemoteAppBu
     }
     if let Some(url) = configured.userinfo_url() {
         app = app.userinfo_url(rebase(url.as_str(), origin));
+    }
+    if let Some(url) = configured.request_token_url() {
+        app = app.request_token_url(rebase(url.as_str(), origin));
     }
     app.base_url(rebase(configured.base_url().as_str(), origin))
 }
@@ -242,8 +247,13 @@ fn by_name_knows_all_ten_presets() {
         Twitter::NAME,
     ];
     assert_eq!(providers::NAMES, types);
+    // LinkedIn's preset builds only with PKCE or the opt-in (`linkedin_preset_needs_…`).
+    let opt_in = |name: &str, app: RemoteAppBuilder| {
+        app.insecure_allow_code_injection(name == LinkedIn::NAME)
+    };
     fn typed<P: Provider>() -> RemoteApp {
         RemoteApp::from_provider::<P>("id", "secret")
+            .insecure_allow_code_injection(P::NAME == LinkedIn::NAME)
             .build()
             .expect(P::NAME)
     }
@@ -261,7 +271,7 @@ fn by_name_knows_all_ten_presets() {
     ];
     for (name, typed) in providers::NAMES.iter().zip(&by_type) {
         let preset = providers::by_name(name).unwrap_or_else(|| panic!("no preset `{name}`"));
-        let app = preset(RemoteApp::builder(*name))
+        let app = opt_in(name, preset(RemoteApp::builder(*name)))
             .consumer_key("id")
             .consumer_secret("secret")
             .build()
@@ -290,12 +300,8 @@ fn by_name_knows_all_ten_presets() {
 #[actix_rt::test]
 async fn github() {
     let fake = Fake::start(Kind::GitHub);
-    let app = app_with(vec![preset::<GitHub>(Kind::GitHub, &fake.state.origin)
-        // The preset's `emails_url` has no getter; the same path on the fake.
-        .emails_url(rebase(
-            "https://api.github.com/user/emails",
-            &fake.state.origin,
-        ))]);
+    // The preset's `emails_url` is relative to its base, so it moved with it.
+    let app = app_with(vec![preset::<GitHub>(Kind::GitHub, &fake.state.origin)]);
     let run = sign_in(&Browser::new(), &app, "github").await;
     assert_eq!(run.authorize.path(), "/login/oauth/authorize");
     assert_eq!(run.authorize_query()["scope"], "read:user user:email");
@@ -340,11 +346,7 @@ async fn github_unverified_primary_email_is_not_verified() {
         ]);
         s.user["email"] = json!("octocat@github.com");
     });
-    let app = app_with(vec![preset::<GitHub>(Kind::GitHub, &fake.state.origin)
-        .emails_url(rebase(
-            "https://api.github.com/user/emails",
-            &fake.state.origin,
-        ))]);
+    let app = app_with(vec![preset::<GitHub>(Kind::GitHub, &fake.state.origin)]);
     let profile = sign_in(&Browser::new(), &app, "github").await.profile();
     assert_eq!(profile["email"], "octocat@github.com");
     assert_eq!(
@@ -668,25 +670,30 @@ async fn discord() {
 
 /// LinkedIn as documented: its `id_token`s carry no `nonce` (python-social-auth/social-core#833,
 /// authlib/authlib#763) and its token endpoint refuses a `code_verifier` from web apps, for
-/// which PKCE is not enabled (nextauthjs/next-auth#8831, LinkedIn "Native PKCE" flow).
+/// which PKCE is not enabled (nextauthjs/next-auth#8831, LinkedIn "Native PKCE" flow). Only the
+/// opt-in builds such an app (`linkedin_preset_needs_pkce_or_the_loud_opt_in`).
 #[actix_rt::test]
 async fn linkedin() {
     let fake = Fake::start(Kind::LinkedIn);
-    let app = app_with(vec![preset::<LinkedIn>(Kind::LinkedIn, &fake.state.origin)]);
+    let app =
+        app_with(vec![preset::<LinkedIn>(Kind::LinkedIn, &fake.state.origin)
+            .insecure_allow_code_injection(true)]);
     let profile = sign_in(&Browser::new(), &app, "linkedin").await.profile();
     assert_eq!(profile["subject"], "782bbtaQ");
     assert_eq!(profile["email_verified"], true);
 }
 
-/// The rest of LinkedIn's behaviour (a fake that does echo the nonce and ignores PKCE, until the
-/// preset handles both): credentials only in the body, a token answer without `token_type`.
+/// The rest of LinkedIn's behaviour, for an app LinkedIn enabled PKCE for: credentials only in
+/// the body, a token answer without `token_type`.
 #[actix_rt::test]
 async fn linkedin_token_and_profile() {
     let fake = Fake::start_with(Kind::LinkedIn, |s| {
-        s.echo_nonce = true;
         s.refuse_code_verifier = false;
+        s.checks_pkce = true;
     });
-    let app = app_with(vec![preset::<LinkedIn>(Kind::LinkedIn, &fake.state.origin)]);
+    let app = app_with(vec![
+        preset::<LinkedIn>(Kind::LinkedIn, &fake.state.origin).pkce(true)
+    ]);
     let run = sign_in(&Browser::new(), &app, "linkedin").await;
     assert_eq!(run.authorize.path(), "/oauth/v2/authorization");
     assert_eq!(run.authorize_query()["scope"], "openid profile email");
@@ -711,6 +718,7 @@ async fn linkedin_token_and_profile() {
         form(&exchange.body)["client_id"],
         Kind::LinkedIn.client_id()
     );
+    assert!(form(&exchange.body).contains_key("code_verifier"));
 }
 
 /// Slack: `openid.connect.token` and `openid.connect.userInfo` are Web API methods (`ok`); the
@@ -834,14 +842,7 @@ async fn twitch() {
 async fn twitter() {
     let fake = twitter::TwitterFake::start();
     let origin = fake.url("");
-    let twitter_app = |secret: &str| {
-        preset_with::<Twitter>(twitter::CONSUMER_KEY, secret, &origin)
-            // The preset's `request_token_url` has no getter; the same path on the fake.
-            .request_token_url(rebase(
-                "https://api.twitter.com/oauth/request_token",
-                &origin,
-            ))
-    };
+    let twitter_app = |secret: &str| preset_with::<Twitter>(twitter::CONSUMER_KEY, secret, &origin);
     let app = app_with(vec![twitter_app(twitter::CONSUMER_SECRET)]);
     let browser = Browser::new();
     let run = sign_in(&browser, &app, "twitter").await;
@@ -902,4 +903,359 @@ async fn twitter() {
         .refused()
         .iter()
         .any(|why| why.starts_with("bad signature")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Self-hosted instances and tenants: one setting moves every URL.
+
+/// Every URL a built app names, through its public getters.
+fn urls_of(app: &RemoteApp) -> Vec<String> {
+    let mut urls: Vec<String> = [
+        app.authorize_url(),
+        app.access_token_url(),
+        app.request_token_url(),
+        app.userinfo_url(),
+        app.emails_url(),
+        Some(app.base_url()),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|url| url.to_string())
+    .collect();
+    urls.extend(app.issuer().map(str::to_owned));
+    urls
+}
+
+#[track_caller]
+fn assert_all_at(urls: &[String], origin: &str, not: &str) {
+    assert!(!urls.is_empty());
+    for url in urls {
+        assert!(url.starts_with(origin), "{url} is not on {origin}");
+        assert!(!url.contains(not), "{url} names {not}");
+    }
+}
+
+/// GitHub Enterprise Server (`GitHub::enterprise`, or `hosted_by_name("github")` as a
+/// configuration file names it): one setting moves sign-in, token, API, user and email list to
+/// the server. The email list is read there, with the token, and its verified address reaches
+/// the profile (so accounts can link on it); nothing names github.com, so no sign-in sends the
+/// token there or waits on its DNS.
+#[actix_rt::test]
+async fn github_enterprise_server_signs_in_on_its_host_only() {
+    let fake = Fake::start_with(Kind::GitHub, |s| s.api_prefix = "/api/v3");
+    let o = fake.state.origin.clone();
+    let ghe = |host: &str| {
+        GitHub::enterprise(RemoteApp::builder("github"), host)
+            .client_id(Kind::GitHub.client_id())
+            .client_secret(Kind::GitHub.client_secret())
+    };
+    let built = ghe(&o).build().expect("builds");
+    let urls = urls_of(&built);
+    assert_eq!(urls.len(), 5, "{urls:?}");
+    assert_all_at(&urls, &o, "github.com");
+    assert_eq!(
+        built.emails_url().map(Url::as_str),
+        Some(format!("{o}/api/v3/user/emails").as_str())
+    );
+    assert_eq!(
+        Some(built.base_url().as_str()),
+        Some(format!("{o}/api/v3/").as_str())
+    );
+    // The server's API URL is accepted as the setting too, and the lookup by name is the same.
+    let via_api = ghe(&format!("{o}/api/v3/")).build().expect("builds");
+    assert_eq!(urls_of(&via_api), urls);
+    let hosted = providers::hosted_by_name("github").expect("GitHub has a hosted form");
+    let by_name = hosted(RemoteApp::builder("github"), &o)
+        .client_id(Kind::GitHub.client_id())
+        .client_secret(Kind::GitHub.client_secret())
+        .build()
+        .expect("builds");
+    assert_eq!(urls_of(&by_name), urls);
+
+    let app = app_with(vec![ghe(&o)]);
+    let run = sign_in(&Browser::new(), &app, "github").await;
+    assert!(run.authorize.as_str().starts_with(&o), "{}", run.authorize);
+    assert_eq!(run.authorize.path(), "/login/oauth/authorize");
+    let profile = run.profile();
+    assert_eq!(profile["username"], "octocat");
+    assert_eq!(profile["email"], "octocat@github.com");
+    assert_eq!(profile["email_verified"], true);
+    let emails = fake.requests_to("/api/v3/user/emails");
+    assert_eq!(emails.len(), 1);
+    assert!(emails[0].headers["authorization"].starts_with("Bearer gho_"));
+    assert_eq!(fake.requests_to("/api/v3/user").len(), 1);
+}
+
+/// The configuration of the report: the GitHub preset with its endpoints and `base_url` pointed
+/// at an Enterprise Server, `userinfo_url` and `emails_url` left alone. Both hang off the base,
+/// so they move with it: the token goes to the server's email list, not to api.github.com, and
+/// the verified address is read.
+#[actix_rt::test]
+async fn github_base_url_override_moves_the_urls_under_it() {
+    let fake = Fake::start_with(Kind::GitHub, |s| s.api_prefix = "/api/v3");
+    let o = fake.state.origin.clone();
+    let github =
+        RemoteApp::from_provider::<GitHub>(Kind::GitHub.client_id(), Kind::GitHub.client_secret())
+            .authorize_url(format!("{o}/login/oauth/authorize"))
+            .access_token_url(format!("{o}/login/oauth/access_token"))
+            .base_url(format!("{o}/api/v3"));
+    let built = github.clone().build().expect("builds");
+    assert_all_at(&urls_of(&built), &o, "github.com");
+    assert_eq!(
+        built.userinfo_url().map(Url::as_str),
+        Some(format!("{o}/api/v3/user").as_str())
+    );
+
+    let app = app_with(vec![github]);
+    let profile = sign_in(&Browser::new(), &app, "github").await.profile();
+    assert_eq!(profile["email"], "octocat@github.com");
+    assert_eq!(profile["email_verified"], true);
+    let emails = fake.requests_to("/api/v3/user/emails");
+    assert_eq!(emails.len(), 1);
+    assert!(emails[0].headers["authorization"].starts_with("Bearer gho_"));
+}
+
+/// GitLab self-managed (`GitLab::self_managed`): the instance URL is the issuer (endpoints and
+/// keys discovered from it) and API calls go to its `/api/v4/`; nothing names gitlab.com.
+#[actix_rt::test]
+async fn gitlab_self_managed_derives_issuer_and_api() {
+    let fake = Fake::start(Kind::GitLab);
+    let o = fake.state.origin.clone();
+    let gitlab = || {
+        GitLab::self_managed(RemoteApp::builder("gitlab"), &format!("{o}/"))
+            .client_id(Kind::GitLab.client_id())
+            .client_secret(Kind::GitLab.client_secret())
+    };
+    let built = gitlab().build().expect("builds");
+    assert_all_at(&urls_of(&built), &o, "gitlab.com");
+    assert_eq!(built.issuer(), Some(o.as_str()));
+    assert_eq!(
+        Some(built.base_url().as_str()),
+        Some(format!("{o}/api/v4/").as_str())
+    );
+    let by_name = providers::hosted_by_name("gitlab").expect("GitLab has a hosted form");
+    let by_name = by_name(RemoteApp::builder("gitlab"), &o)
+        .client_id("id")
+        .client_secret("secret")
+        .build()
+        .expect("builds");
+    assert_eq!(urls_of(&by_name), urls_of(&built));
+
+    let app = app_with(vec![gitlab()]);
+    let browser = Browser::new();
+    let run = sign_in(&browser, &app, "gitlab").await;
+    assert!(run.authorize.as_str().starts_with(&o), "{}", run.authorize);
+    assert_eq!(run.profile()["username"], "root");
+    let call = browser.get(&app.url("/call/gitlab/user")).await;
+    assert_eq!(call.status, 200, "{}", call.text());
+    assert_eq!(call.json()["status"], 200, "{}", call.text());
+    assert_eq!(call.json()["data"]["username"], "root");
+    assert_eq!(fake.requests_to("/api/v4/user").len(), 1);
+}
+
+/// A Microsoft tenant named by its domain (`Microsoft::tenant`): the issuer, and so the
+/// discovered endpoints, are the tenant's; its discovery document names the tenant id's issuer,
+/// which the `id_token` carries.
+#[actix_rt::test]
+async fn microsoft_tenant_derives_issuer_and_endpoints() {
+    let tenant = "contoso.onmicrosoft.com";
+    let microsoft = || {
+        Microsoft::tenant(RemoteApp::builder("microsoft"), tenant)
+            .client_id(Kind::Microsoft.client_id())
+            .client_secret(Kind::Microsoft.client_secret())
+    };
+    let built = microsoft().build().expect("builds");
+    assert_eq!(
+        built.issuer(),
+        Some("https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0")
+    );
+    let hosted = providers::hosted_by_name("microsoft").expect("Microsoft has tenants");
+    let by_name = hosted(RemoteApp::builder("microsoft"), tenant)
+        .client_id(Kind::Microsoft.client_id())
+        .client_secret(Kind::Microsoft.client_secret())
+        .build()
+        .expect("builds");
+    assert_eq!(format!("{by_name:?}"), format!("{built:?}"));
+
+    let fake = Fake::start_with(Kind::Microsoft, |s| s.user = microsoft_org_user());
+    let o = &fake.state.origin;
+    let app = app_with(vec![
+        microsoft().issuer(rebase(built.issuer().expect("issuer"), o))
+    ]);
+    let run = sign_in(&Browser::new(), &app, "microsoft").await;
+    assert_eq!(
+        run.authorize.path(),
+        "/contoso.onmicrosoft.com/oauth2/v2.0/authorize"
+    );
+    let profile = run.profile();
+    assert_eq!(profile["username"], "mikoll@contoso.com");
+    assert_eq!(
+        profile["raw"]["iss"],
+        format!("{o}/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0")
+    );
+    assert_eq!(
+        fake.requests_to("/contoso.onmicrosoft.com/oauth2/v2.0/token")
+            .len(),
+        1
+    );
+    assert!(fake.requests_to("/common/oauth2/v2.0/token").is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Authorization code injection (RFC 9700 §4.5): every preset binds the code to the browser.
+
+/// The attack: the attacker starts a sign-in in their own browser and gets a code for their
+/// account; the victim's browser starts its own sign-in; then the victim's browser is sent to
+/// the callback with the attacker's code and the victim's `state`. Returns the victim's page and
+/// the attacker's code.
+async fn inject(app: &Server, provider: &str) -> (Page, String) {
+    let attacker = Browser::new();
+    let start = attacker.get(&app.url(&format!("/auth/{provider}"))).await;
+    assert_eq!(start.status, 302, "{}", start.text());
+    let consent = attacker
+        .get(start.location.as_deref().expect("to the provider"))
+        .await;
+    assert_eq!(consent.status, 302, "{}", consent.text());
+    let mut injected = Url::parse(consent.location.as_deref().expect("back")).expect("callback");
+    injected.set_fragment(None);
+    let pairs: Vec<(String, String)> = injected.query_pairs().into_owned().collect();
+    let code = pairs
+        .iter()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.clone())
+        .expect("the attacker's code");
+
+    let victim = Browser::new();
+    let start = victim.get(&app.url(&format!("/auth/{provider}"))).await;
+    assert_eq!(start.status, 302, "{}", start.text());
+    let victims_state = Url::parse(start.location.as_deref().expect("to the provider"))
+        .expect("authorize URL")
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .expect("a state");
+    let pairs: Vec<(String, String)> = pairs
+        .into_iter()
+        .map(|(k, v)| {
+            if k == "state" {
+                (k, victims_state.clone())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    injected.query_pairs_mut().clear().extend_pairs(&pairs);
+    (victim.get(injected.as_str()).await, code)
+}
+
+/// Every OAuth 2 preset, against its provider's fake: the injected code is refused — by the
+/// token endpoint when the provider checks PKCE (the victim's verifier does not match the
+/// attacker's challenge), by the `id_token` nonce check when it ignores PKCE (Slack, Twitch).
+#[actix_rt::test]
+async fn code_injection_is_refused_by_every_oauth2_preset() {
+    type Build = fn(Kind, &str) -> RemoteAppBuilder;
+    let cases: [(Kind, &str, Build, &str); 9] = [
+        (Kind::GitHub, "github", preset::<GitHub>, "provider"),
+        (Kind::Google, "google", preset::<Google>, "provider"),
+        (Kind::Facebook, "facebook", preset::<Facebook>, "provider"),
+        (
+            Kind::Microsoft,
+            "microsoft",
+            preset::<Microsoft>,
+            "provider",
+        ),
+        (Kind::GitLab, "gitlab", preset::<GitLab>, "provider"),
+        (Kind::Discord, "discord", preset::<Discord>, "provider"),
+        (Kind::Slack, "slack", preset::<Slack>, "id_token_nonce"),
+        (Kind::Twitch, "twitch", preset::<Twitch>, "id_token_nonce"),
+        // An app LinkedIn enabled PKCE for.
+        (
+            Kind::LinkedIn,
+            "linkedin",
+            |kind, origin| preset::<LinkedIn>(kind, origin).pkce(true),
+            "provider",
+        ),
+    ];
+    for (kind, name, build, refused_by) in cases {
+        let fake = Fake::start_with(kind, |s| {
+            if kind == Kind::LinkedIn {
+                s.refuse_code_verifier = false;
+                s.checks_pkce = true;
+            }
+        });
+        let app = app_with(vec![build(kind, &fake.state.origin)]);
+        let (page, code) = inject(&app, name).await;
+        assert_eq!(error_kind(&page), refused_by, "{name}: {}", page.text());
+        let exchanges: Vec<_> = fake
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && form(&r.body).get("code") == Some(&code))
+            .collect();
+        assert_eq!(
+            exchanges.len(),
+            1,
+            "{name}: the attacker's code was tried once"
+        );
+    }
+}
+
+/// LinkedIn binds nothing by default: its `id_token`s carry no `nonce`, and it refuses a PKCE
+/// verifier unless it enabled PKCE for the app. So its preset does not build as it stands; the
+/// error says why and names the ways out.
+#[test]
+fn linkedin_preset_needs_pkce_or_the_loud_opt_in() {
+    let linkedin = || RemoteApp::from_provider::<LinkedIn>("id", "secret");
+    let e = linkedin().build().expect_err("refused");
+    assert_eq!(e.kind(), ErrorKind::Configuration);
+    let message = e.to_string();
+    for part in [
+        "`linkedin`",
+        "RFC 9700 §4.5",
+        "insecure_allow_code_injection(true)",
+    ] {
+        assert!(message.contains(part), "{part}: {message}");
+    }
+    let e = OAuth::new()
+        .remote_app(linkedin())
+        .build()
+        .expect_err("the registry refuses it too");
+    assert_eq!(e.kind(), ErrorKind::Configuration);
+    let by_name = providers::by_name("linkedin").expect("preset");
+    assert!(by_name(RemoteApp::builder("linkedin"))
+        .client_id("id")
+        .client_secret("secret")
+        .build()
+        .is_err());
+    assert!(linkedin().pkce(true).build().is_ok());
+    assert!(linkedin()
+        .insecure_allow_code_injection(true)
+        .build()
+        .is_ok());
+}
+
+/// What the opt-in accepts: with neither PKCE nor a nonce, the victim's browser completes a
+/// sign-in with the attacker's code. A LinkedIn that echoed the `nonce` would stop it once
+/// `require_nonce(true)` is set.
+#[actix_rt::test]
+async fn linkedin_code_injection_with_the_opt_in_succeeds_and_the_nonce_stops_it() {
+    let fake = Fake::start(Kind::LinkedIn);
+    let app =
+        app_with(vec![preset::<LinkedIn>(Kind::LinkedIn, &fake.state.origin)
+            .insecure_allow_code_injection(true)]);
+    let (page, code) = inject(&app, "linkedin").await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert_eq!(page.json()["profile"]["subject"], "782bbtaQ");
+    let exchange = fake
+        .requests_to("/oauth/v2/accessToken")
+        .pop()
+        .expect("an exchange");
+    assert_eq!(form(&exchange.body)["code"], code);
+
+    let fake = Fake::start_with(Kind::LinkedIn, |s| s.echo_nonce = true);
+    let app = app_with(vec![
+        preset::<LinkedIn>(Kind::LinkedIn, &fake.state.origin).require_nonce(true)
+    ]);
+    assert!(sign_in(&Browser::new(), &app, "linkedin").await.page.status == 200);
+    let (page, _) = inject(&app, "linkedin").await;
+    assert_eq!(error_kind(&page), "id_token_nonce", "{}", page.text());
 }

@@ -554,6 +554,10 @@ struct Options {
     /// The provider refuses authorization requests without a PKCE challenge.
     require_pkce: bool,
     token_lifetime: Option<Duration>,
+    /// The app turns PKCE off.
+    no_pkce: bool,
+    /// The app accepts codes nothing binds to the browser (`insecure_allow_code_injection`).
+    allow_code_injection: bool,
 }
 
 /// The development provider, a recording proxy for its back channel, and the app under test
@@ -598,7 +602,11 @@ fn setup(options: Options) -> Setup {
     let provider = builder.start().expect("dev provider");
     let proxy = Proxy::start(provider.url());
     let oauth = OAuth::new()
-        .remote_app(remote_app(&provider, &proxy, options.oidc))
+        .remote_app(
+            remote_app(&provider, &proxy, options.oidc)
+                .pkce(!options.no_pkce)
+                .insecure_allow_code_injection(options.allow_code_injection),
+        )
         .public_url(url.as_str())
         .build()
         .expect("config");
@@ -825,6 +833,70 @@ async fn code_injection_with_the_victims_state_is_stopped_by_pkce() {
     let exchange = s.proxy.token_requests().pop().expect("a token request");
     assert_eq!(exchange.form()["code"], attackers_code);
     assert!(exchange.response.contains("code_verifier does not match"));
+}
+
+/// The same attack on an OpenID Connect app without PKCE (RFC 9700 §2.1.1 accepts the nonce
+/// instead): the provider redeems the attacker's code, but its `id_token` carries the nonce of
+/// the attacker's sign-in, not the one in the victim's session, so the sign-in is refused.
+#[actix_rt::test]
+async fn code_injection_with_the_victims_state_is_stopped_by_the_nonce() {
+    let s = setup(Options {
+        oidc: true,
+        no_pkce: true,
+        ..Options::default()
+    });
+    let attacker = Visitor::new();
+    let attackers_authorize = begin(&attacker, &s.app, None).await;
+    assert!(param(&attackers_authorize, "code_challenge").is_none());
+    let attackers_callback = approve(&attacker, &attackers_authorize).await;
+    let attackers_code = param(&attackers_callback, "code").expect("a code");
+
+    let victim = Visitor::new();
+    let victims_state = param(&begin(&victim, &s.app, None).await, "state").expect("a state");
+    let injected = with_query(&attackers_callback, |q| {
+        set(q, "code", &attackers_code);
+        set(q, "state", &victims_state);
+    });
+    let page = victim.get(injected.as_str()).await;
+    assert_refused(&page, 400, ErrorKind::IdTokenNonce);
+    assert!(!signed_in(&victim, &s.app).await);
+    let exchange = s.proxy.token_requests().pop().expect("a token request");
+    assert_eq!(exchange.form()["code"], attackers_code);
+    assert_eq!(
+        exchange.status, 200,
+        "the provider redeemed it: only the nonce stopped it"
+    );
+}
+
+/// With neither PKCE nor a required nonce nothing stops the attack, so such an app does not
+/// build unless it says `insecure_allow_code_injection(true)`; with it, the victim's browser is
+/// signed in with the attacker's code — the risk the name states.
+#[actix_rt::test]
+async fn code_injection_without_pkce_or_nonce_needs_the_loud_opt_in() {
+    let s = setup(Options::default());
+    let e = OAuth::new()
+        .remote_app(remote_app(&s.provider, &s.proxy, false).pkce(false))
+        .build()
+        .expect_err("refused");
+    assert_eq!(e.kind(), ErrorKind::Configuration);
+    assert!(
+        e.to_string().contains("insecure_allow_code_injection"),
+        "{e}"
+    );
+
+    let s = setup(Options {
+        no_pkce: true,
+        allow_code_injection: true,
+        ..Options::default()
+    });
+    let attacker = Visitor::new();
+    let attackers_callback = approve(&attacker, &begin(&attacker, &s.app, None).await).await;
+    let victim = Visitor::new();
+    let victims_state = param(&begin(&victim, &s.app, None).await, "state").expect("a state");
+    let injected = with_query(&attackers_callback, |q| set(q, "state", &victims_state));
+    let page = victim.get(injected.as_str()).await;
+    assert_eq!(page.status, 303, "{}", page.text());
+    assert!(signed_in(&victim, &s.app).await, "the attack works here");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,26 @@
 //! Presets for well-known providers. Each is a marker type usable as
 //! `AuthorizedResponse<GitHub>` and a preset for [`RemoteApp::from_provider`].
 //!
+//! A preset with a self-hosted or tenant form derives every URL from one setting:
+//! [`GitHub::enterprise`], [`GitLab::self_managed`], [`Microsoft::tenant`] (or
+//! [`hosted_by_name`] at run time). Endpoints that hang off a preset's API base are written
+//! relative to it, so overriding the [`base_url`](RemoteAppBuilder::base_url) moves them too.
+//!
+//! ```
+//! use actix_oauth::{providers::GitHub, RemoteApp};
+//!
+//! let ghe = GitHub::enterprise(
+//!     RemoteApp::from_provider::<GitHub>("client-id", "client-secret"),
+//!     "https://github.corp.example",
+//! )
+//! .build()?;
+//! assert_eq!(
+//!     ghe.emails_url().map(|u| u.as_str()),
+//!     Some("https://github.corp.example/api/v3/user/emails")
+//! );
+//! # Ok::<(), actix_oauth::OAuthError>(())
+//! ```
+//!
 //! [`RemoteApp::from_provider`]: crate::RemoteApp::from_provider
 
 use crate::{
@@ -13,9 +33,25 @@ use crate::{
 /// (`Accept: application/json` is sent), writes `token_type` as lowercase `bearer`, and reports
 /// errors with status 200; all handled. `/user` shows only the *public* email and never says
 /// whether it is verified, so the profile takes the primary verified address from
-/// `/user/emails` (scope `user:email`).
+/// `/user/emails` (scope `user:email`). Both are written relative to the API base, so a
+/// [`base_url`](RemoteAppBuilder::base_url) override moves them; [`GitHub::enterprise`] moves
+/// every URL to a GitHub Enterprise Server.
 #[derive(Debug)]
 pub struct GitHub;
+
+impl GitHub {
+    /// The preset for GitHub Enterprise Server at `host` (`"https://github.corp.example"`; a bare
+    /// host name means https, and the API URL `https://HOST/api/v3/` is accepted too): sign-in at
+    /// `https://HOST/login/oauth/…`, the API, the user and the email list at
+    /// `https://HOST/api/v3/`. Nothing goes to github.com.
+    pub fn enterprise(builder: RemoteAppBuilder, host: &str) -> RemoteAppBuilder {
+        let root = instance_root(host, "/api/v3");
+        Self::preset(builder)
+            .authorize_url(format!("{root}/login/oauth/authorize"))
+            .access_token_url(format!("{root}/login/oauth/access_token"))
+            .base_url(format!("{root}/api/v3/"))
+    }
+}
 
 impl Provider for GitHub {
     const NAME: &'static str = "github";
@@ -25,8 +61,8 @@ impl Provider for GitHub {
             .authorize_url("https://github.com/login/oauth/authorize")
             .access_token_url("https://github.com/login/oauth/access_token")
             .base_url("https://api.github.com/")
-            .userinfo_url("https://api.github.com/user")
-            .emails_url("https://api.github.com/user/emails")
+            .userinfo_url("user")
+            .emails_url("user/emails")
             .scope(["read:user", "user:email"])
             .client_auth(ClientAuth::RequestBody)
             .token_request_header("Accept", "application/json")
@@ -55,9 +91,7 @@ impl Provider for Twitter {
             .authorize_url("https://api.twitter.com/oauth/authenticate")
             .access_token_url("https://api.twitter.com/oauth/access_token")
             .base_url("https://api.twitter.com/1.1/")
-            .userinfo_url(
-                "https://api.twitter.com/1.1/account/verify_credentials.json?include_email=true",
-            )
+            .userinfo_url("account/verify_credentials.json?include_email=true")
             .profile_map(
                 ProfileMap::standard()
                     .subject(["/id_str", "/id"])
@@ -98,9 +132,9 @@ impl Provider for Facebook {
     fn preset(builder: RemoteAppBuilder) -> RemoteAppBuilder {
         builder
             .authorize_url("https://www.facebook.com/v19.0/dialog/oauth")
-            .access_token_url("https://graph.facebook.com/v19.0/oauth/access_token")
             .base_url("https://graph.facebook.com/v19.0/")
-            .userinfo_url("https://graph.facebook.com/v19.0/me?fields=id,name,email,picture")
+            .access_token_url("oauth/access_token")
+            .userinfo_url("me?fields=id,name,email,picture")
             .scope(["email", "public_profile"])
             .client_auth(ClientAuth::RequestBody)
             .profile_map(
@@ -123,8 +157,13 @@ pub struct Microsoft;
 
 impl Microsoft {
     /// The preset for one tenant: `"common"`, `"organizations"`, `"consumers"`, a tenant id or a
-    /// domain such as `"contoso.onmicrosoft.com"`.
+    /// domain such as `"contoso.onmicrosoft.com"`. The issuer is
+    /// `https://login.microsoftonline.com/{tenant}/v2.0`, and the endpoints come from its
+    /// discovery document, all within the tenant.
     pub fn tenant(builder: RemoteAppBuilder, tenant: &str) -> RemoteAppBuilder {
+        // A path segment, whatever it holds.
+        let tenant: String =
+            url::form_urlencoded::byte_serialize(tenant.trim().as_bytes()).collect();
         builder
             .issuer(format!("https://login.microsoftonline.com/{tenant}/v2.0"))
             .issuer_from_discovery(true)
@@ -146,24 +185,38 @@ impl Provider for Microsoft {
     }
 }
 
-/// GitLab.com (OpenID Connect); for a self-managed instance set its URL as the
-/// [`issuer`](RemoteAppBuilder::issuer). The handle is the `nickname` claim.
+/// GitLab.com (OpenID Connect); [`GitLab::self_managed`] for a self-managed instance. The
+/// handle is the `nickname` claim.
 #[derive(Debug)]
 pub struct GitLab;
 
-impl Provider for GitLab {
-    const NAME: &'static str = "gitlab";
+impl GitLab {
+    /// The preset for a self-managed GitLab at `url` (`"https://gitlab.example.com"`, with the
+    /// relative URL root it may be installed under; a bare host name means https): that URL is
+    /// the issuer the endpoints and keys are discovered from, and API calls go to its
+    /// `/api/v4/`. Nothing goes to gitlab.com.
+    pub fn self_managed(builder: RemoteAppBuilder, url: &str) -> RemoteAppBuilder {
+        Self::at(builder, &instance_root(url, "/api/v4"))
+    }
 
-    fn preset(builder: RemoteAppBuilder) -> RemoteAppBuilder {
+    fn at(builder: RemoteAppBuilder, root: &str) -> RemoteAppBuilder {
         builder
-            .issuer("https://gitlab.com")
-            .base_url("https://gitlab.com/api/v4/")
+            .issuer(root)
+            .base_url(format!("{root}/api/v4/"))
             .scope(["openid", "profile", "email"])
             .profile_map(
                 ProfileMap::standard()
                     .username(["/nickname", "/preferred_username"])
                     .picture(["/picture", "/avatar_url"]),
             )
+    }
+}
+
+impl Provider for GitLab {
+    const NAME: &'static str = "gitlab";
+
+    fn preset(builder: RemoteAppBuilder) -> RemoteAppBuilder {
+        Self::at(builder, "https://gitlab.com")
     }
 }
 
@@ -178,9 +231,9 @@ impl Provider for Discord {
     fn preset(builder: RemoteAppBuilder) -> RemoteAppBuilder {
         builder
             .authorize_url("https://discord.com/oauth2/authorize")
-            .access_token_url("https://discord.com/api/oauth2/token")
             .base_url("https://discord.com/api/")
-            .userinfo_url("https://discord.com/api/users/@me")
+            .access_token_url("oauth2/token")
+            .userinfo_url("users/@me")
             .scope(["identify", "email"])
             .profile_map(
                 ProfileMap::standard()
@@ -194,9 +247,15 @@ impl Provider for Discord {
 }
 
 /// LinkedIn ("Sign In with LinkedIn using OpenID Connect"). The token endpoint wants the client
-/// credentials in the body and answers without `token_type`; web apps are refused a PKCE
-/// `code_verifier`, and the `id_token` never carries the `nonce` (a present one must still
-/// match), so the preset turns both off — `state` still binds the sign-in to the browser.
+/// credentials in the body and answers without `token_type`.
+///
+/// # Security
+/// LinkedIn binds nothing to the browser by default: its `id_token`s carry no `nonce` (a present
+/// one must still match), and it refuses a PKCE `code_verifier` unless it enabled PKCE for the
+/// app on request (its "native PKCE" flow). So the preset turns both off and **does not build**
+/// as it stands: turn [`pkce`](RemoteAppBuilder::pkce) on for an app LinkedIn enabled PKCE
+/// for, or accept authorization code injection (RFC 9700 §4.5) with
+/// [`insecure_allow_code_injection`](RemoteAppBuilder::insecure_allow_code_injection).
 #[derive(Debug)]
 pub struct LinkedIn;
 
@@ -294,6 +353,35 @@ pub const NAMES: &[&str] = &[
     "twitter",
 ];
 
+/// A preset for one self-hosted instance or tenant of a provider: the builder and the instance's
+/// URL (or the tenant's name) in, every URL of the preset derived from it.
+pub type HostedPreset = fn(RemoteAppBuilder, &str) -> RemoteAppBuilder;
+
+/// The self-hosted or tenant form of the preset named `name`, for providers chosen at run time:
+/// `"github"` ([`GitHub::enterprise`], the server's URL), `"gitlab"` ([`GitLab::self_managed`],
+/// the instance's URL) and `"microsoft"` ([`Microsoft::tenant`], the tenant). `None` for presets
+/// without one.
+pub fn hosted_by_name(name: &str) -> Option<HostedPreset> {
+    Some(match name {
+        "github" => GitHub::enterprise,
+        "gitlab" => GitLab::self_managed,
+        "microsoft" => Microsoft::tenant,
+        _ => return None,
+    })
+}
+
+/// `https://HOST[/path]` from what a user writes for an instance: a bare host name means https;
+/// a trailing `/` and the API path `api` (`/api/v3`) are dropped.
+fn instance_root(url: &str, api: &str) -> String {
+    let url = url.trim().trim_end_matches('/');
+    let url = url.strip_suffix(api).unwrap_or(url);
+    if url.contains("://") {
+        url.to_owned()
+    } else {
+        format!("https://{url}")
+    }
+}
+
 /// The preset named `name` (one of [`NAMES`]), if the crate has one.
 pub fn by_name(name: &str) -> Option<Preset> {
     Some(match name {
@@ -309,4 +397,31 @@ pub fn by_name(name: &str) -> Option<Preset> {
         "twitter" => Twitter::preset,
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_roots() {
+        for (written, root) in [
+            ("github.corp.example", "https://github.corp.example"),
+            (
+                "https://github.corp.example/",
+                "https://github.corp.example",
+            ),
+            (
+                "https://github.corp.example/api/v3/",
+                "https://github.corp.example",
+            ),
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ] {
+            assert_eq!(instance_root(written, "/api/v3"), root, "{written}");
+        }
+        assert_eq!(
+            instance_root("https://example.com/gitlab/", "/api/v4"),
+            "https://example.com/gitlab"
+        );
+    }
 }

@@ -154,6 +154,11 @@ pub struct Settings {
     /// The token endpoint refuses a `code_verifier` (LinkedIn web apps: PKCE is for native
     /// apps LinkedIn enabled it for).
     pub refuse_code_verifier: bool,
+    /// The token endpoint checks the `code_verifier` against the code's challenge (Slack,
+    /// Twitch and LinkedIn without PKCE enabled ignore it).
+    pub checks_pkce: bool,
+    /// Where the REST API lives on the host (GitHub Enterprise Server: `/api/v3`).
+    pub api_prefix: &'static str,
 }
 
 /// An authorization the fake granted: what the authorization request asked for.
@@ -225,6 +230,8 @@ impl Fake {
             string_booleans: false,
             echo_nonce: kind != Kind::LinkedIn,
             refuse_code_verifier: kind == Kind::LinkedIn,
+            checks_pkce: !matches!(kind, Kind::Slack | Kind::Twitch | Kind::LinkedIn),
+            api_prefix: "",
         };
         tweak(&mut settings);
         let (listener, url) = listener();
@@ -565,6 +572,10 @@ fn discovery(state: &State, path: &str) -> Option<Value> {
             let issuer = match tenant {
                 "common" | "organizations" => format!("{o}/{{tenantid}}/v2.0"),
                 "consumers" => format!("{o}/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"),
+                // A tenant named by its domain: the document names its tenant id's issuer.
+                "contoso.onmicrosoft.com" => {
+                    format!("{o}/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0")
+                }
                 _ => return None,
             };
             json!({
@@ -888,8 +899,7 @@ fn token(state: &State, req: &Recorded) -> HttpResponse {
         return error(kind, ErrorCase::BadCode, "redirect_uri mismatch");
     }
     // PKCE (RFC 7636) where the provider supports it; Slack and Twitch ignore the parameters.
-    let checks_pkce = !matches!(kind, Kind::Slack | Kind::Twitch | Kind::LinkedIn);
-    if checks_pkce {
+    if s.checks_pkce {
         if let Some(challenge) = &grant.challenge {
             let verified = get(&form, "code_verifier").is_some_and(|v| {
                 URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes())) == *challenge
@@ -1279,9 +1289,12 @@ fn bearer(state: &State, req: &Recorded) -> Option<Grant> {
 fn api(state: &State, req: &Recorded) -> HttpResponse {
     let kind = state.kind;
     let s = settings(state);
-    let path = req.path.as_str();
+    let Some(path) = req.path.strip_prefix(s.api_prefix) else {
+        return HttpResponse::NotFound().body(format!("fake {kind:?}: no {}", req.path));
+    };
     let known = match kind {
         Kind::GitHub => ["/user", "/user/emails"].contains(&path),
+        Kind::GitLab => path == userinfo_path(kind) || path == "/api/v4/user",
         Kind::Facebook => path == "/v19.0/me",
         Kind::Discord => path == "/api/users/@me",
         Kind::Twitch => path == userinfo_path(kind) || path == "/helix/users",
@@ -1377,6 +1390,20 @@ fn api(state: &State, req: &Recorded) -> HttpResponse {
                 out.insert(k.clone(), v.clone());
             }
             json_answer(200, JSON, &Value::Object(out))
+        }
+        // GitLab REST "Get the current user" (`GET /api/v4/user`), trimmed.
+        Kind::GitLab if path == "/api/v4/user" => {
+            if grant.is_none() {
+                return json_answer(401, JSON, &json!({"message": "401 Unauthorized"}));
+            }
+            json_answer(
+                200,
+                JSON,
+                &json!({
+                    "id": 1, "username": user["nickname"], "name": user["name"],
+                    "state": "active", "email": user["email"]
+                }),
+            )
         }
         Kind::Twitch if path == "/helix/users" => {
             let Some(grant) = grant else {
