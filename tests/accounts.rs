@@ -683,8 +683,15 @@ async fn plaintext_tokens_are_refused_by_a_keyed_store(db: &Db) {
     assert!(!err.to_string().contains("SECRET"), "{err}");
 
     // Stored again (the user signs in), it is encrypted and reads.
-    assert!(keyed.store_token("github", "1", &full_token()).await.unwrap());
-    assert_eq!(db.raw_token("github", "1").await[0], 1, "the encrypted format");
+    assert!(keyed
+        .store_token("github", "1", &full_token())
+        .await
+        .unwrap());
+    assert_eq!(
+        db.raw_token("github", "1").await[0],
+        1,
+        "the encrypted format"
+    );
     assert_same_token(
         &keyed.load_token("github", "1").await.unwrap().unwrap(),
         &full_token(),
@@ -695,18 +702,18 @@ async fn plaintext_tokens_are_refused_by_a_keyed_store(db: &Db) {
 /// `to_uppercase`, case folding) or compatibility normalization (NFKC) make them equal: the
 /// confusions behind GitHub's 2019 dotless-i password reset and Django's CVE-2019-19844.
 const LOOKALIKES: &[(&str, &str)] = &[
-    ("kate", "\u{212A}ate"),         // KELVIN SIGN: lower-cases to k
-    ("\u{FF4B}ate", "\u{FF2B}ate"),   // fullwidth k and K: one lower-cases to the other
-    ("kate", "\u{FF2B}ate"),         // fullwidth K: NFKC makes it K
-    ("i\u{0307}da", "\u{0130}da"),    // I WITH DOT ABOVE lower-cases to i + COMBINING DOT ABOVE
-    ("ida", "\u{0130}da"),           // ... and folds to i in Turkish-unaware code
-    ("Ida", "\u{0131}da"),           // DOTLESS I upper-cases to I
-    ("ida", "\u{0131}da"),           // ... and is an i to the eye
-    ("sam", "\u{017F}am"),           // LONG S upper-cases to S, case-folds to s
-    ("strasse", "stra\u{00DF}e"),    // SHARP S upper-cases and case-folds to ss
+    ("kate", "\u{212A}ate"),            // KELVIN SIGN: lower-cases to k
+    ("\u{FF4B}ate", "\u{FF2B}ate"),     // fullwidth k and K: one lower-cases to the other
+    ("kate", "\u{FF2B}ate"),            // fullwidth K: NFKC makes it K
+    ("i\u{0307}da", "\u{0130}da"),      // I WITH DOT ABOVE lower-cases to i + COMBINING DOT ABOVE
+    ("ida", "\u{0130}da"),              // ... and folds to i in Turkish-unaware code
+    ("Ida", "\u{0131}da"),              // DOTLESS I upper-cases to I
+    ("ida", "\u{0131}da"),              // ... and is an i to the eye
+    ("sam", "\u{017F}am"),              // LONG S upper-cases to S, case-folds to s
+    ("strasse", "stra\u{00DF}e"),       // SHARP S upper-cases and case-folds to ss
     ("stra\u{00DF}e", "stra\u{1E9E}e"), // CAPITAL SHARP S lower-cases to sharp s
-    ("ff", "\u{FB00}"),              // LIGATURE FF: NFKC and case folding make it ff
-    ("e\u{0301}", "\u{00E9}"),        // NFD and NFC é: not normalized, so not one address
+    ("ff", "\u{FB00}"),                 // LIGATURE FF: NFKC and case folding make it ff
+    ("e\u{0301}", "\u{00E9}"),          // NFD and NFC é: not normalized, so not one address
 ];
 
 async fn lookalike_emails_never_link(db: &Db) {
@@ -744,12 +751,20 @@ async fn lookalike_emails_never_link(db: &Db) {
     }
 
     // ASCII case still does not matter, in the local part or the domain.
-    let kate = accounts::sign_in(store, &github("kate").email("kate@example.test", true), None)
-        .await
-        .unwrap();
-    let upper = accounts::sign_in(store, &google("kate").email("Kate@Example.TEST", true), None)
-        .await
-        .unwrap();
+    let kate = accounts::sign_in(
+        store,
+        &github("kate").email("kate@example.test", true),
+        None,
+    )
+    .await
+    .unwrap();
+    let upper = accounts::sign_in(
+        store,
+        &google("kate").email("Kate@Example.TEST", true),
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (upper.outcome, upper.user.id),
         (Outcome::LinkedByEmail, kate.user.id)
@@ -780,18 +795,33 @@ async fn lookalike_emails_never_link(db: &Db) {
 async fn earlier_rows_are_renormalized(db: &Db) {
     db.migrate_first_only().await;
     let kelvin = db
-        .insert_as_before("\u{212A}ate@example.test", "kate@example.test", "old-kelvin")
+        .insert_as_before(
+            "\u{212A}ate@example.test",
+            "kate@example.test",
+            "old-kelvin",
+        )
         .await;
     let ann = db
         .insert_as_before("Ann@Example.com", "ann@example.com", "old-ann")
         .await;
-    db.store.migrate().await.expect("the later migrations apply");
+    db.store
+        .migrate()
+        .await
+        .expect("the later migrations apply");
 
     let store = &db.store;
-    let kate = accounts::sign_in(store, &google("kate").email("kate@example.test", true), None)
-        .await
-        .unwrap();
-    assert_eq!(kate.outcome, Outcome::Created, "kate is not the Kelvin user");
+    let kate = accounts::sign_in(
+        store,
+        &google("kate").email("kate@example.test", true),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        kate.outcome,
+        Outcome::Created,
+        "kate is not the Kelvin user"
+    );
     assert_ne!(kate.user.id.0, kelvin);
     let same = accounts::sign_in(
         store,
