@@ -448,13 +448,11 @@ async fn dev_provider_only_without_providers_or_when_asked() {
     // Asked for, by flag, TOML switch or environment: there, with a warning at start.
     let switched = real_provider_config(&dir, "dev_provider = true");
     let config = config.to_str().unwrap();
-    let cases: [(&[(&str, String)], Vec<&str>); 3] = [
-        (&[], vec!["--config", config, "--dev-provider"]),
-        (&[], vec!["--config", switched.to_str().unwrap()]),
-        (
-            &[("ACTIX_OAUTH_DEV_PROVIDER", "1".to_owned())],
-            vec!["--config", config],
-        ),
+    let by_env = [("ACTIX_OAUTH_DEV_PROVIDER", "1".to_owned())];
+    let cases = [
+        (&[][..], vec!["--config", config, "--dev-provider"]),
+        (&[][..], vec!["--config", switched.to_str().unwrap()]),
+        (&by_env[..], vec!["--config", config]),
     ];
     for (envs, args) in cases {
         let server = Instance::start(envs, &args).expect("server");
