@@ -7,11 +7,27 @@
 //!
 //! Routes: `GET /`, `GET /auth/{provider}?next=/path`, `GET /auth/{provider}/callback`,
 //! `GET /me`, `GET|POST /api/{provider}/{path…}`, `POST /unlink`, `POST /logout`, `GET /healthz`.
+//!
+//! The development provider (`dev`, `dev-oauth1`: sign in as anyone, no password) runs only when
+//! no provider is configured, or when asked for with `--dev-provider`,
+//! `ACTIX_OAUTH_DEV_PROVIDER=1` or `dev_provider = true` in the TOML file.
+//!
+//! Accounts live in `DATABASE_URL`, by default the SQLite file `accounts.sqlite3` in the data
+//! directory (`--data-dir` / `ACTIX_OAUTH_DATA_DIR`, else `$XDG_DATA_HOME/actix-oauth-example`,
+//! else `~/.local/share/actix-oauth-example`), created `0700` with files `0600`. Stored tokens are
+//! always encrypted: with `TOKEN_KEY` (32 bytes in base64), else with a key generated once and
+//! kept beside the SQLite file (`accounts.sqlite3.key`, `0600`).
 
-use std::net::SocketAddr;
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    str::FromStr as _,
+};
 
 use actix_oauth::{
-    accounts::{self, AccountStore as _, SqlStore, UserId},
+    accounts::{
+        self, sqlx::sqlite::SqliteConnectOptions, AccountStore as _, SqlStore, TokenKey, UserId,
+    },
     dev::{DevProvider, DevUser},
     providers::Any,
     AuthorizedResponse, OAuth, OAuthError, OAuthExtension, OAuthMiddleware, RemoteApp,
@@ -328,19 +344,41 @@ fn arg(name: &str) -> Option<String> {
     None
 }
 
+/// Whether the boolean flag `name` is on the command line.
+fn flag(name: &str) -> bool {
+    std::env::args().skip(1).any(|a| a == name)
+}
+
 /// The TOML configuration: `[providers.NAME]` tables.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct Config {
-    /// Whether to start the built-in development provider too. Default: true.
-    #[serde(default = "yes")]
-    dev_provider: bool,
+    /// Whether to start the built-in development provider. Default: only when no provider is
+    /// configured.
+    #[serde(default)]
+    dev_provider: Option<bool>,
     #[serde(default)]
     providers: std::collections::BTreeMap<String, ProviderConfig>,
 }
 
-fn yes() -> bool {
-    true
+/// Whether the development provider runs: `--dev-provider`, else `ACTIX_OAUTH_DEV_PROVIDER`
+/// (`1`/`true` or `0`/`false`), else the TOML `dev_provider`, else only when no provider is
+/// configured. Anyone who reaches it signs in as any of its users, without a password.
+fn dev_provider_wanted(config: &Config) -> Result<bool, String> {
+    if flag("--dev-provider") {
+        return Ok(true);
+    }
+    match std::env::var("ACTIX_OAUTH_DEV_PROVIDER").as_deref() {
+        Ok("1" | "true") => return Ok(true),
+        Ok("0" | "false") => return Ok(false),
+        Ok(other) => {
+            return Err(format!(
+                "ACTIX_OAUTH_DEV_PROVIDER: {other:?} is neither 1/true nor 0/false"
+            ))
+        }
+        Err(_) => {}
+    }
+    Ok(config.dev_provider.unwrap_or(config.providers.is_empty()))
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -448,10 +486,7 @@ fn remote_app(name: &str, c: ProviderConfig) -> Result<RemoteAppBuilder, String>
 
 fn load_config() -> Result<Config, String> {
     let Some(path) = arg("--config").or_else(|| std::env::var("ACTIX_OAUTH_CONFIG").ok()) else {
-        return Ok(Config {
-            dev_provider: true,
-            ..Config::default()
-        });
+        return Ok(Config::default());
     };
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
     toml::from_str(&text).map_err(|e| format!("{path}: {e}"))
@@ -476,9 +511,23 @@ async fn main() -> std::io::Result<()> {
         .to_owned();
     let config = load_config().map_err(fail)?;
 
+    let dev_provider = dev_provider_wanted(&config).map_err(fail)?;
+    if !dev_provider && config.providers.is_empty() {
+        return Err(fail(
+            "no providers: configure one under [providers.NAME], or turn on the development provider (dev_provider = true)".to_owned(),
+        ));
+    }
+    if dev_provider && !config.providers.is_empty() {
+        eprintln!(
+            "warning: the development provider (dev, dev-oauth1) is on alongside real providers: \
+             anyone who can use this server signs in as its users without a password. \
+             Turn it off outside development (--dev-provider, ACTIX_OAUTH_DEV_PROVIDER, dev_provider)."
+        );
+    }
+
     let mut oauth = OAuth::new().public_url(&public_url);
     let mut _dev = None;
-    if config.dev_provider {
+    if dev_provider {
         let dev = DevProvider::builder()
             .client(
                 "example",
@@ -529,17 +578,27 @@ async fn main() -> std::io::Result<()> {
     for (name, provider) in config.providers {
         oauth = oauth.remote_app(remote_app(&name, provider).map_err(fail)?);
     }
-    let database = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
-        let file = std::env::temp_dir().join("actix-oauth-example.sqlite3");
-        format!("sqlite://{}?mode=rwc", file.display())
-    });
+    let (database, sqlite_file) = accounts_database().map_err(fail)?;
+    let (token_key, key_source) = token_key(&database, sqlite_file.as_deref()).map_err(fail)?;
     let store = SqlStore::connect(&database)
         .await
-        .map_err(|e| fail(format!("DATABASE_URL: {e}")))?;
+        .map_err(|e| fail(format!("DATABASE_URL: {e}")))?
+        .token_key(token_key);
     store
         .migrate()
         .await
         .map_err(|e| fail(format!("DATABASE_URL: {e}")))?;
+    if let Some(file) = &sqlite_file {
+        // The write-ahead log and shared-memory files SQLite made beside it.
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = file.clone().into_os_string();
+            path.push(suffix);
+            let path = PathBuf::from(path);
+            if path.exists() {
+                private_file(&path).map_err(fail)?;
+            }
+        }
+    }
     // API calls read the signed-in user's tokens from the accounts database, and refreshed
     // tokens go back there.
     let (tokens, updates) = (store.clone(), store.clone());
@@ -618,6 +677,14 @@ async fn main() -> std::io::Result<()> {
         "actix-oauth example listening on http://{bind} (public URL {public_url}, {sessions} sessions, {db} accounts); providers: {}",
         oauth.remote_app_names().join(", ")
     );
+    // On stderr: the line above is the one stdout line (scripts read it and may close the pipe).
+    match &sqlite_file {
+        Some(file) => eprintln!(
+            "accounts in {}, tokens encrypted with {key_source}",
+            file.display()
+        ),
+        None => eprintln!("tokens encrypted with {key_source}"),
+    }
     let accounts = web::Data::new(store);
     match std::env::var("REDIS_URL") {
         Ok(url) => {
@@ -645,6 +712,167 @@ async fn main() -> std::io::Result<()> {
 /// sibling subdomain or plain-http page can plant or overwrite it.
 fn session_cookie_name(secure: bool) -> String {
     if secure { "__Host-id" } else { "id" }.to_owned()
+}
+
+/// The accounts database URL and, for a SQLite file, its path: `DATABASE_URL`, else
+/// `accounts.sqlite3` in the data directory (created `0700`). A SQLite file the example creates is
+/// created `0600`, so the files SQLite adds beside it are too.
+fn accounts_database() -> Result<(String, Option<PathBuf>), String> {
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        if !url.starts_with("sqlite:") || url.contains(":memory:") || url.contains("mode=memory") {
+            return Ok((url, None));
+        }
+        let options =
+            SqliteConnectOptions::from_str(&url).map_err(|e| format!("DATABASE_URL: {e}"))?;
+        let file = options.get_filename().to_owned();
+        if url.contains("mode=rwc") {
+            create_private_file(&file)?;
+        }
+        return Ok((url, Some(file)));
+    }
+    let dir = data_dir()?;
+    create_private_dir(&dir)?;
+    let file = dir.join("accounts.sqlite3");
+    create_private_file(&file)?;
+    let path = file
+        .to_str()
+        .ok_or_else(|| format!("{}: the data directory must be UTF-8", dir.display()))?;
+    // sqlx percent-decodes the path: keep `%`, `?` and `#` in it literal.
+    let path = path
+        .replace('%', "%25")
+        .replace('?', "%3F")
+        .replace('#', "%23");
+    Ok((format!("sqlite://{path}?mode=rwc"), Some(file)))
+}
+
+/// The per-user directory of the default database: `--data-dir` / `ACTIX_OAUTH_DATA_DIR`, else
+/// `$XDG_DATA_HOME/actix-oauth-example`, else `$HOME/.local/share/actix-oauth-example`.
+fn data_dir() -> Result<PathBuf, String> {
+    if let Some(dir) = arg("--data-dir").or_else(|| std::env::var("ACTIX_OAUTH_DATA_DIR").ok()) {
+        return Ok(PathBuf::from(dir));
+    }
+    let absolute = |var: &str| {
+        std::env::var_os(var)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    if let Some(base) = absolute("XDG_DATA_HOME") {
+        return Ok(base.join("actix-oauth-example"));
+    }
+    if let Some(home) = absolute("HOME") {
+        return Ok(home.join(".local/share/actix-oauth-example"));
+    }
+    if let Some(base) = absolute("LOCALAPPDATA") {
+        return Ok(base.join("actix-oauth-example"));
+    }
+    Err(
+        "ACTIX_OAUTH_DATA_DIR: no home directory to keep the accounts in; set it, or DATABASE_URL"
+            .to_owned(),
+    )
+}
+
+/// Creates `dir` (and missing parents) readable by this user only; an existing one is kept as it
+/// is.
+fn create_private_dir(dir: &Path) -> Result<(), String> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))
+}
+
+/// Creates the empty file `path` readable and writable by this user only, unless it exists;
+/// then makes sure it is so.
+fn create_private_file(path: &Path) -> Result<(), String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => private_file(path),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Takes away any access to `path` by the group and others (mode `0600` at most).
+fn private_file(path: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let at = |e: std::io::Error| format!("{}: {e}", path.display());
+        let mode = std::fs::metadata(path).map_err(at)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o600))
+                .map_err(at)?;
+        }
+    }
+    let _ = path;
+    Ok(())
+}
+
+/// The key stored tokens are encrypted with, and where it came from: `TOKEN_KEY` (32 bytes in
+/// base64), else the key file beside the SQLite file (`PATH.key`, generated once, `0600`). A
+/// PostgreSQL database needs `TOKEN_KEY` (the same on every instance); an in-memory one gets a
+/// key for this run.
+fn token_key(database: &str, sqlite_file: Option<&Path>) -> Result<(TokenKey, String), String> {
+    if let Ok(text) = std::env::var("TOKEN_KEY") {
+        let key = TokenKey::from_base64(&text).map_err(|e| format!("TOKEN_KEY: {e}"))?;
+        return Ok((key, "TOKEN_KEY".to_owned()));
+    }
+    let Some(file) = sqlite_file else {
+        if database.starts_with("sqlite:") {
+            return Ok((TokenKey::generate(), "a key for this run".to_owned()));
+        }
+        return Err(
+            "TOKEN_KEY: required with a PostgreSQL DATABASE_URL (32 bytes in base64, the same on every instance: `openssl rand -base64 32`)"
+                .to_owned(),
+        );
+    };
+    let mut path = file.to_owned().into_os_string();
+    path.push(".key");
+    let path = PathBuf::from(path);
+    let key = read_or_create_key(&path)?;
+    Ok((key, path.display().to_string()))
+}
+
+/// The key in the file at `path`, or a new random one written there (`0600`) if there is none.
+/// Instances starting together agree: the file appears whole, and only once.
+fn read_or_create_key(path: &Path) -> Result<TokenKey, String> {
+    use base64::Engine as _;
+    use rand::RngCore as _;
+    let at = |e: std::io::Error| format!("{}: {e}", path.display());
+    let read = |path: &Path| -> Result<TokenKey, String> {
+        private_file(path)?;
+        let text = std::fs::read_to_string(path).map_err(at)?;
+        TokenKey::from_base64(&text).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    if path.exists() {
+        return read(path);
+    }
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+    // Written whole under a name of its own, then linked into place unless another instance won.
+    let mut temp = path.to_owned().into_os_string();
+    temp.push(format!(".{}.tmp", std::process::id()));
+    let temp = PathBuf::from(temp);
+    let _ = std::fs::remove_file(&temp);
+    create_private_file(&temp)?;
+    let written = std::fs::write(&temp, format!("{text}\n")).map_err(at);
+    let linked = written.and_then(|()| match std::fs::hard_link(&temp, path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(at(e)),
+    });
+    let _ = std::fs::remove_file(&temp);
+    if linked? {
+        TokenKey::from_base64(&text).map_err(|e| e.to_string())
+    } else {
+        read(path)
+    }
 }
 
 async fn serve<S: SessionStore + 'static>(

@@ -53,6 +53,13 @@ impl Db {
     /// A new SQLite file in the temporary directory, migrated, with a pool of several
     /// connections (so concurrent sign-ins really are concurrent).
     async fn sqlite() -> Self {
+        let db = Self::sqlite_unmigrated().await;
+        db.store.migrate().await.expect("SQLite migrates");
+        db
+    }
+
+    /// [`Db::sqlite`] without the migrations.
+    async fn sqlite_unmigrated() -> Self {
         let path = std::env::temp_dir().join(format!("actix-oauth-accounts-{}.db", unique_name()));
         let options = SqliteConnectOptions::new()
             .filename(&path)
@@ -64,7 +71,6 @@ impl Db {
             .await
             .expect("SQLite opens a temporary file");
         let store = SqlStore::from_sqlite(pool.clone());
-        store.migrate().await.expect("SQLite migrates");
         Self {
             store,
             raw: Raw::Sqlite(pool),
@@ -75,6 +81,13 @@ impl Db {
     /// A new schema in the database at `DATABASE_URL`, migrated; `None` (after saying so) when
     /// `DATABASE_URL` is not a PostgreSQL URL.
     async fn postgres() -> Option<Self> {
+        let db = Self::postgres_unmigrated().await?;
+        db.store.migrate().await.expect("PostgreSQL migrates");
+        Some(db)
+    }
+
+    /// [`Db::postgres`] without the migrations.
+    async fn postgres_unmigrated() -> Option<Self> {
         let url = match std::env::var("DATABASE_URL") {
             Ok(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => url,
             _ => {
@@ -102,13 +115,62 @@ impl Db {
             .connect_with(options)
             .await
             .expect("PostgreSQL pool connects");
-        let db = Self {
+        Some(Self {
             store: SqlStore::from_postgres(pool.clone()),
             raw: Raw::Postgres(pool),
             cleanup: Cleanup::Schema { url, schema },
-        };
-        db.store.migrate().await.expect("PostgreSQL migrates");
-        Some(db)
+        })
+    }
+
+    /// Applies only the first migration (the schema as released before emails were compared
+    /// with ASCII case folding only), read from the crate's migrations directory.
+    async fn migrate_first_only(&self) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(match self.raw {
+            Raw::Sqlite(_) => "migrations/sqlite",
+            Raw::Postgres(_) => "migrations/postgres",
+        });
+        let mut migrator = sqlx::migrate::Migrator::new(dir.as_path())
+            .await
+            .expect("the migrations read");
+        migrator.migrations = migrator.migrations[..1].to_vec().into();
+        match &self.raw {
+            Raw::Sqlite(pool) => migrator.run(pool).await,
+            Raw::Postgres(pool) => migrator.run(pool).await,
+        }
+        .expect("the first migration applies");
+    }
+
+    /// Inserts a user with one verified identity as an earlier release stored them, with the
+    /// normalized columns given as they were then; returns the user's id.
+    async fn insert_as_before(&self, email: &str, normalized: &str, subject: &str) -> i64 {
+        let user = "INSERT INTO accounts_users (name, email, email_normalized, created_at) \
+                    VALUES ('old', $1, $2, 1700000000) RETURNING id";
+        let identity = "INSERT INTO accounts_identities (user_id, provider, subject, email, \
+                        email_verified, verified_email_normalized, created_at, last_sign_in_at) \
+                        VALUES ($1, 'github', $2, $3, TRUE, $4, 1700000000, 1700000000)";
+        macro_rules! insert {
+            ($pool:expr) => {{
+                let id: i64 = sqlx::query_scalar(user)
+                    .bind(email)
+                    .bind(normalized)
+                    .fetch_one($pool)
+                    .await
+                    .unwrap();
+                sqlx::query(identity)
+                    .bind(id)
+                    .bind(subject)
+                    .bind(email)
+                    .bind(normalized)
+                    .execute($pool)
+                    .await
+                    .unwrap();
+                id
+            }};
+        }
+        match &self.raw {
+            Raw::Sqlite(pool) => insert!(pool),
+            Raw::Postgres(pool) => insert!(pool),
+        }
     }
 
     /// The stored token column of one identity, as bytes.
@@ -221,6 +283,8 @@ on_both_databases!(
     tokens_are_encrypted_at_rest,
     concurrent_first_sign_ins_make_one_user,
     concurrent_sign_ins_of_one_identity_make_one_user,
+    lookalike_emails_never_link,
+    plaintext_tokens_are_refused_by_a_keyed_store,
 );
 
 fn github(subject: &str) -> Profile {
@@ -594,6 +658,204 @@ async fn tokens_are_encrypted_at_rest(db: &Db) {
         &again.load_token("github", "1").await.unwrap().unwrap(),
         &full_token(),
     );
+}
+
+async fn plaintext_tokens_are_refused_by_a_keyed_store(db: &Db) {
+    let ann = accounts::sign_in(&db.store, &github("1"), None)
+        .await
+        .unwrap();
+    // Stored without a key (before one was configured, or planted by someone who can write the
+    // table but has no key).
+    assert!(db
+        .store
+        .store_token("github", "1", &full_token())
+        .await
+        .unwrap());
+    assert_eq!(db.raw_token("github", "1").await[0], 0, "the plain format");
+
+    let keyed = db.store.clone().token_key(TokenKey::generate());
+    let refused = keyed.load_token("github", "1").await;
+    assert_eq!(kind(refused), ErrorKind::Storage);
+    let refused = keyed.user_token(ann.user.id, "github").await;
+    let err = refused.expect_err("no plain-text fallback");
+    assert_eq!(err.kind(), ErrorKind::Storage);
+    assert!(err.to_string().contains("not encrypted"), "{err}");
+    assert!(!err.to_string().contains("SECRET"), "{err}");
+
+    // Stored again (the user signs in), it is encrypted and reads.
+    assert!(keyed
+        .store_token("github", "1", &full_token())
+        .await
+        .unwrap());
+    assert_eq!(
+        db.raw_token("github", "1").await[0],
+        1,
+        "the encrypted format"
+    );
+    assert_same_token(
+        &keyed.load_token("github", "1").await.unwrap().unwrap(),
+        &full_token(),
+    );
+}
+
+/// Pairs of addresses that are different mailboxes, though Unicode case mapping (`to_lowercase`,
+/// `to_uppercase`, case folding) or compatibility normalization (NFKC) make them equal: the
+/// confusions behind GitHub's 2019 dotless-i password reset and Django's CVE-2019-19844.
+const LOOKALIKES: &[(&str, &str)] = &[
+    ("kate", "\u{212A}ate"),            // KELVIN SIGN: lower-cases to k
+    ("\u{FF4B}ate", "\u{FF2B}ate"),     // fullwidth k and K: one lower-cases to the other
+    ("kate", "\u{FF2B}ate"),            // fullwidth K: NFKC makes it K
+    ("i\u{0307}da", "\u{0130}da"),      // I WITH DOT ABOVE lower-cases to i + COMBINING DOT ABOVE
+    ("ida", "\u{0130}da"),              // ... and folds to i in Turkish-unaware code
+    ("Ida", "\u{0131}da"),              // DOTLESS I upper-cases to I
+    ("ida", "\u{0131}da"),              // ... and is an i to the eye
+    ("sam", "\u{017F}am"),              // LONG S upper-cases to S, case-folds to s
+    ("strasse", "stra\u{00DF}e"),       // SHARP S upper-cases and case-folds to ss
+    ("stra\u{00DF}e", "stra\u{1E9E}e"), // CAPITAL SHARP S lower-cases to sharp s
+    ("ff", "\u{FB00}"),                 // LIGATURE FF: NFKC and case folding make it ff
+    ("e\u{0301}", "\u{00E9}"),          // NFD and NFC é: not normalized, so not one address
+];
+
+async fn lookalike_emails_never_link(db: &Db) {
+    let store = &db.store;
+    for (i, (a, b)) in LOOKALIKES.iter().enumerate() {
+        // Each way round: either address may be the one already known.
+        for (first, second, way) in [(a, b, "ab"), (b, a, "ba")] {
+            let domain = format!("c{i}{way}.example");
+            let first_email = format!("{first}@{domain}");
+            let second_email = format!("{second}@{domain}");
+            let owner = accounts::sign_in(
+                store,
+                &github(&format!("{i}{way}")).email(&first_email, true),
+                None,
+            )
+            .await
+            .unwrap();
+            assert_eq!(owner.outcome, Outcome::Created);
+            let other = accounts::sign_in(
+                store,
+                &google(&format!("{i}{way}")).email(&second_email, true),
+                None,
+            )
+            .await
+            .unwrap();
+            assert_eq!(
+                other.outcome,
+                Outcome::Created,
+                "{second_email:?} must not link to {first_email:?}"
+            );
+            assert_ne!(other.user.id, owner.user.id);
+            // Each is its user's primary email: the unique index keeps them apart too.
+            assert_eq!(other.user.email.as_deref(), Some(second_email.as_str()));
+        }
+    }
+
+    // ASCII case still does not matter, in the local part or the domain.
+    let kate = accounts::sign_in(
+        store,
+        &github("kate").email("kate@example.test", true),
+        None,
+    )
+    .await
+    .unwrap();
+    let upper = accounts::sign_in(
+        store,
+        &google("kate").email("Kate@Example.TEST", true),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (upper.outcome, upper.user.id),
+        (Outcome::LinkedByEmail, kate.user.id)
+    );
+    // And the same non-ASCII address links.
+    let kelvin = accounts::sign_in(
+        store,
+        &github("kelvin").email("\u{212A}elvin@example.test", true),
+        None,
+    )
+    .await
+    .unwrap();
+    let again = accounts::sign_in(
+        store,
+        &google("kelvin").email("\u{212A}elvin@EXAMPLE.test", true),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (again.outcome, again.user.id),
+        (Outcome::LinkedByEmail, kelvin.user.id)
+    );
+}
+
+/// Rows an earlier release wrote, with Unicode-lower-cased normalized emails, are recomputed by
+/// the migration: the Kelvin-sign user no longer owns `kate@…`, and ordinary rows still link.
+async fn earlier_rows_are_renormalized(db: &Db) {
+    db.migrate_first_only().await;
+    let kelvin = db
+        .insert_as_before(
+            "\u{212A}ate@example.test",
+            "kate@example.test",
+            "old-kelvin",
+        )
+        .await;
+    let ann = db
+        .insert_as_before("Ann@Example.com", "ann@example.com", "old-ann")
+        .await;
+    db.store
+        .migrate()
+        .await
+        .expect("the later migrations apply");
+
+    let store = &db.store;
+    let kate = accounts::sign_in(
+        store,
+        &google("kate").email("kate@example.test", true),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        kate.outcome,
+        Outcome::Created,
+        "kate is not the Kelvin user"
+    );
+    assert_ne!(kate.user.id.0, kelvin);
+    let same = accounts::sign_in(
+        store,
+        &google("kelvin").email("\u{212A}ate@example.test", true),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (same.outcome, same.user.id.0),
+        (Outcome::LinkedByEmail, kelvin)
+    );
+    let ann_again = accounts::sign_in(store, &google("ann").email("ANN@example.COM", true), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (ann_again.outcome, ann_again.user.id.0),
+        (Outcome::LinkedByEmail, ann)
+    );
+}
+
+mod earlier_rows_are_renormalized {
+    #[actix_rt::test]
+    async fn sqlite() {
+        let db = super::Db::sqlite_unmigrated().await;
+        super::earlier_rows_are_renormalized(&db).await;
+    }
+
+    #[actix_rt::test]
+    async fn postgres() {
+        if let Some(db) = super::Db::postgres_unmigrated().await {
+            super::earlier_rows_are_renormalized(&db).await;
+        }
+    }
 }
 
 const ROUNDS: usize = 20;

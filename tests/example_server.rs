@@ -36,25 +36,57 @@ fn free_port() -> u16 {
         .expect("free port")
 }
 
+/// A fresh directory under the temporary directory, named after `what`, this process and a free
+/// port (so parallel tests never share one).
+fn temp_dir(what: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "actix-oauth-{what}-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    dir
+}
+
 /// A running example server; killed when dropped.
 struct Instance {
     child: Child,
     port: u16,
+    /// The first line it printed (where it listens, which providers).
+    line: String,
+    /// The data directory made for it when the test named none (so nothing lands in the real
+    /// home directory); removed when dropped.
+    own_data_dir: Option<PathBuf>,
 }
 
 impl Instance {
     fn start(envs: &[(&str, String)], args: &[&str]) -> Result<Self, String> {
         let port = free_port();
+        let own_data_dir = (!envs.iter().any(|(k, _)| *k == "ACTIX_OAUTH_DATA_DIR"))
+            .then(|| temp_dir("example-data"));
         let mut cmd = Command::new(server_bin());
         cmd.args(args)
             .env("BIND", format!("127.0.0.1:{port}"))
             .env_remove("REDIS_URL")
             .env_remove("DATABASE_URL")
             .env_remove("ACTIX_OAUTH_CONFIG")
+            .env_remove("ACTIX_OAUTH_DEV_PROVIDER")
+            .env_remove("TOKEN_KEY")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        if let Some(dir) = &own_data_dir {
+            cmd.env("ACTIX_OAUTH_DATA_DIR", dir);
+        }
+        let mut port = port;
         for (k, v) in envs {
             cmd.env(k, v);
+            if *k == "BIND" {
+                port = v
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .expect("BIND port");
+            }
         }
         let mut child = cmd
             .spawn()
@@ -65,14 +97,33 @@ impl Instance {
         let read = BufReader::new(stdout).read_line(&mut line);
         if read.map(|n| n == 0).unwrap_or(true) {
             let output = child.wait_with_output().map_err(|e| e.to_string())?;
+            if let Some(dir) = &own_data_dir {
+                let _ = std::fs::remove_dir_all(dir);
+            }
             return Err(String::from_utf8_lossy(&output.stderr).into_owned());
         }
         assert!(line.contains("listening on"), "{line}");
-        Ok(Self { child, port })
+        Ok(Self {
+            child,
+            port,
+            line,
+            own_data_dir,
+        })
     }
 
     fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Stops the server; what it wrote to stderr.
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut text = String::new();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        }
+        text
     }
 }
 
@@ -80,6 +131,9 @@ impl Drop for Instance {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(dir) = &self.own_data_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
@@ -186,6 +240,11 @@ async fn two_instances_share_sessions_through_redis() {
         ("DATABASE_URL", database),
         ("PUBLIC_URL", balancer.clone()),
         ("SESSION_KEY", "k".repeat(64)),
+        // Both instances read the tokens either stored.
+        (
+            "TOKEN_KEY",
+            "a2V5LWtleS1rZXkta2V5LWtleS1rZXkta2V5LWtleS0=".to_owned(),
+        ),
     ];
     let args = ["--config", config.to_str().unwrap()];
     let a = Instance::start(&env, &args).expect("instance a");
@@ -444,4 +503,262 @@ client_secret = "x"
     );
     assert!(err.contains("emails_uri"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A TOML file in `dir` naming one real provider (GitHub's preset; nothing is fetched at start)
+/// and `extra` lines at the top.
+fn real_provider_config(dir: &std::path::Path, extra: &str) -> PathBuf {
+    let path = dir.join(format!("providers-{}.toml", free_port()));
+    std::fs::write(
+        &path,
+        format!(
+            "{extra}\n[providers.github]\nkind = \"oauth2\"\npreset = \"github\"\n\
+             client_id = \"example-id\"\nclient_secret = \"example-secret\"\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+const DEV_WARNING: &str = "warning: the development provider (dev, dev-oauth1) is on";
+
+#[actix_rt::test]
+async fn dev_provider_only_without_providers_or_when_asked() {
+    let dir = temp_dir("dev-switch");
+    let browser = Browser::new();
+
+    // A configuration naming a real provider: no password-less sign-in next to it.
+    let config = real_provider_config(&dir, "");
+    let server = Instance::start(&[], &["--config", config.to_str().unwrap()]).expect("server");
+    wait_healthy(&server).await;
+    assert!(
+        server.line.trim_end().ends_with("providers: github"),
+        "{}",
+        server.line
+    );
+    let dev = browser.get(&server.url("/auth/dev")).await;
+    assert_eq!(dev.status, 404, "{}", dev.text());
+    assert_eq!(
+        browser.get(&server.url("/auth/dev-oauth1")).await.status,
+        404
+    );
+    let github = browser.get(&server.url("/auth/github")).await;
+    assert_eq!(github.status, 302, "{}", github.text());
+    assert!(github
+        .location
+        .as_deref()
+        .is_some_and(|l| l.starts_with("https://github.com/login/oauth/authorize")));
+    let stderr = server.stop();
+    assert!(!stderr.contains("warning"), "{stderr}");
+
+    // Asked for, by flag, TOML switch or environment: there, with a warning at start.
+    let switched = real_provider_config(&dir, "dev_provider = true");
+    let config = config.to_str().unwrap();
+    let by_env = [("ACTIX_OAUTH_DEV_PROVIDER", "1".to_owned())];
+    let cases = [
+        (&[][..], vec!["--config", config, "--dev-provider"]),
+        (&[][..], vec!["--config", switched.to_str().unwrap()]),
+        (&by_env[..], vec!["--config", config]),
+    ];
+    for (envs, args) in cases {
+        let server = Instance::start(envs, &args).expect("server");
+        wait_healthy(&server).await;
+        assert!(
+            server.line.contains("providers: dev, dev-oauth1, github")
+                || server.line.contains("providers: dev-oauth1, dev, github"),
+            "{args:?}: {}",
+            server.line
+        );
+        let dev = browser.get(&server.url("/auth/dev")).await;
+        assert_eq!(dev.status, 302, "{args:?}: {}", dev.text());
+        assert!(dev
+            .location
+            .as_deref()
+            .is_some_and(|l| l.starts_with("http://127.0.0.1:")));
+        let stderr = server.stop();
+        assert!(stderr.contains(DEV_WARNING), "{args:?}: {stderr}");
+    }
+
+    // No configuration: the development provider, as ever, and no warning.
+    let server = Instance::start(&[], &[]).expect("server");
+    wait_healthy(&server).await;
+    assert!(server.line.contains("dev-oauth1"), "{}", server.line);
+    assert_eq!(browser.get(&server.url("/auth/dev")).await.status, 302);
+    assert!(!server.stop().contains("warning"));
+
+    // Switched off with nothing else: nothing to sign in with, said at start.
+    let empty = dir.join("empty.toml");
+    std::fs::write(&empty, "dev_provider = false\n").unwrap();
+    let err = Instance::start(&[], &["--config", empty.to_str().unwrap()])
+        .err()
+        .expect("refused");
+    assert!(err.contains("no providers"), "{err}");
+    let err = Instance::start(&[("ACTIX_OAUTH_DEV_PROVIDER", "maybe".to_owned())], &[])
+        .err()
+        .expect("refused");
+    assert!(err.contains("ACTIX_OAUTH_DEV_PROVIDER"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The permission bits of a file or directory.
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// Signs `browser` in at `server` through `provider` (a development provider's consent page,
+/// approved as bob) and checks the provider's API answers for bob through the stored token.
+async fn sign_in_and_call(browser: &Browser, server: &Instance, provider: &str) {
+    let start = browser.get(&server.url(&format!("/auth/{provider}"))).await;
+    assert_eq!(start.status, 302, "{}", start.text());
+    let back = approve(browser, start.location.as_deref().unwrap(), false).await;
+    let done = browser.get(&back).await;
+    assert_eq!(done.status, 303, "{}", done.text());
+    let api = browser
+        .get(&server.url(&format!("/api/{provider}/me")))
+        .await;
+    assert_eq!(api.status, 200, "{}", api.text());
+    assert_eq!(
+        api.json()["data"]["preferred_username"],
+        "bob",
+        "{}",
+        api.text()
+    );
+}
+
+#[cfg(unix)]
+#[actix_rt::test]
+async fn accounts_data_is_private_encrypted_and_kept_across_runs() {
+    use actix_oauth::accounts::{AccountStore as _, SqlStore, TokenKey};
+    use actix_oauth::dev::DevUser;
+    use actix_oauth::ErrorKind;
+
+    let dir = temp_dir("example-private");
+    let data = dir.join("data");
+    // One provider outliving both runs, so the second can use a token the first stored.
+    let (p1, p2) = (free_port(), free_port());
+    let provider = DevProvider::builder()
+        .client(
+            "app",
+            "app-secret",
+            [p1, p2].map(|p| format!("http://127.0.0.1:{p}/auth/corp/callback")),
+        )
+        .user(DevUser::new("bob"))
+        .start()
+        .expect("dev provider");
+    let config = dir.join("providers.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[providers.corp]\nkind = \"oauth2\"\nclient_id = \"app\"\nclient_secret = \"app-secret\"\n\
+             authorize_url = \"{}\"\naccess_token_url = \"{}\"\nuserinfo_url = \"{}\"\nbase_url = \"{}\"\n\
+             scope = \"openid profile email\"\n",
+            provider.authorize_url(),
+            provider.token_url(),
+            provider.userinfo_url(),
+            provider.api_url()
+        ),
+    )
+    .unwrap();
+    let run = |port: u16| {
+        Instance::start(
+            &[
+                ("ACTIX_OAUTH_DATA_DIR", data.display().to_string()),
+                ("BIND", format!("127.0.0.1:{port}")),
+                ("PUBLIC_URL", format!("http://127.0.0.1:{port}")),
+                ("SESSION_KEY", "s".repeat(64)),
+            ],
+            &["--config", config.to_str().unwrap()],
+        )
+        .expect("server")
+    };
+
+    let browser = Browser::new();
+    let first = run(p1);
+    wait_healthy(&first).await;
+    sign_in_and_call(&browser, &first, "corp").await;
+    first.stop();
+
+    // Only this user can read the accounts, their write-ahead log and the key.
+    let database = data.join("accounts.sqlite3");
+    let key_file = data.join("accounts.sqlite3.key");
+    assert_eq!(mode(&data), 0o700);
+    for file in [
+        "accounts.sqlite3",
+        "accounts.sqlite3-wal",
+        "accounts.sqlite3-shm",
+    ] {
+        assert_eq!(mode(&data.join(file)), 0o600, "{file}");
+    }
+    assert_eq!(mode(&key_file), 0o600);
+    let key_text = std::fs::read_to_string(&key_file).unwrap();
+
+    // The stored token is encrypted: it opens with the key file's key only.
+    let url = format!("sqlite://{}", database.display());
+    let store = SqlStore::connect(&url).await.unwrap();
+    let refused = store.load_token("corp", "dev-bob").await;
+    assert_eq!(
+        refused.expect_err("encrypted").kind(),
+        ErrorKind::Configuration
+    );
+    let keyed = store.token_key(TokenKey::from_base64(&key_text).expect("a base64 key"));
+    assert!(keyed.load_token("corp", "dev-bob").await.unwrap().is_some());
+    keyed.close().await;
+
+    // A second run reads the key again, and with it the token the first run stored.
+    let second = run(p2);
+    wait_healthy(&second).await;
+    let me = browser.get(&second.url("/me")).await;
+    assert_eq!(me.status, 200, "{}", me.text());
+    let api = browser.get(&second.url("/api/corp/me")).await;
+    assert_eq!(api.status, 200, "{}", api.text());
+    assert_eq!(api.json()["data"]["preferred_username"], "bob");
+    second.stop();
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), key_text);
+    assert_eq!(mode(&key_file), 0o600);
+    drop(provider);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[actix_rt::test]
+async fn token_key_from_the_environment() {
+    use actix_oauth::accounts::{AccountStore as _, SqlStore, TokenKey};
+
+    // A bad key, or none for a shared PostgreSQL database, stops the server naming TOKEN_KEY.
+    let err = Instance::start(&[("TOKEN_KEY", "too-short".to_owned())], &[])
+        .err()
+        .expect("refused");
+    assert!(err.contains("TOKEN_KEY"), "{err}");
+    let postgres = ("DATABASE_URL", "postgres://127.0.0.1:1/none".to_owned());
+    let err = Instance::start(&[postgres], &[]).err().expect("refused");
+    assert!(err.contains("TOKEN_KEY: required"), "{err}");
+
+    // With TOKEN_KEY, no key file: the tokens open with that key.
+    let data = temp_dir("example-token-key");
+    let key = "Zm9yLXRlc3RzLW9ubHktMzItYnl0ZXMtb2Yta2V5ISE=";
+    let server = Instance::start(
+        &[
+            ("ACTIX_OAUTH_DATA_DIR", data.display().to_string()),
+            ("TOKEN_KEY", key.to_owned()),
+        ],
+        &[],
+    )
+    .expect("server");
+    wait_healthy(&server).await;
+    sign_in_and_call(&Browser::new(), &server, "dev").await;
+    server.stop();
+    assert!(!data.join("accounts.sqlite3.key").exists());
+    let url = format!("sqlite://{}", data.join("accounts.sqlite3").display());
+    let store = SqlStore::connect(&url)
+        .await
+        .unwrap()
+        .token_key(TokenKey::from_base64(key).unwrap());
+    assert!(store.load_token("dev", "dev-bob").await.unwrap().is_some());
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&data);
 }

@@ -11,6 +11,11 @@
 //! | new, its provider-verified email belongs to exactly one user | linked to that user ([`Outcome::LinkedByEmail`]) |
 //! | new, anything else (no email, unverified, or several owners) | a new user ([`Outcome::Created`]) |
 //!
+//! Emails are compared in [`normalize_email`] form: surrounding ASCII whitespace removed and
+//! `A`–`Z` folded to `a`–`z`, every other character kept exactly. No Unicode case folding or
+//! normalization: those merge distinct mailboxes (the Kelvin sign `K`, U+212A, lower-cases to
+//! `k`), so an address with non-ASCII characters links only to the same code points.
+//!
 //! Users and identities live behind the [`AccountStore`] trait; [`SqlStore`] implements it over
 //! SQLite (the embedded default: a file, or in memory) and PostgreSQL, with migrations. Unique
 //! constraints and a retry make concurrent first sign-ins with one verified email end in one

@@ -128,10 +128,25 @@ pub struct SignIn {
     pub outcome: Outcome,
 }
 
-/// The form emails are compared in: trimmed and lower-cased. Linking compares only
+/// The form emails are compared in: surrounding ASCII whitespace removed and the ASCII letters
+/// `A`–`Z` folded to `a`–`z`; every other character is kept as it is. Linking compares only
 /// provider-verified emails, and only in this form.
+///
+/// So `Kate@Example.TEST` and `kate@example.test` compare equal (providers treat the local part
+/// case-insensitively, and domains are), but no other character is case-folded or normalized:
+/// the Kelvin sign `K` (U+212A), a fullwidth `Ｋ`, the dotless `ı`, the dotted `İ`, the long `ſ`,
+/// `ß` against `ss`, or a ligature `ﬀ` against `ff` never match the ASCII address they resemble
+/// or fold into, and an address written with non-ASCII letters matches only when its non-ASCII
+/// characters are the same code points (no NFC).
+///
+/// # Security
+/// Unicode case mapping (`to_lowercase`, `casefold`) and compatibility normalization (NFKC) merge
+/// distinct mailboxes: two providers vouching for `\u{212A}ate@example.test` and
+/// `kate@example.test` would link two different people's accounts. This form can only fail to
+/// link two spellings of one mailbox (the user then links them while signed in), never link two
+/// mailboxes.
 pub fn normalize_email(email: &str) -> String {
-    email.trim().to_lowercase()
+    email.trim_ascii().to_ascii_lowercase()
 }
 
 /// The profile's email in [`normalize_email`] form if the provider verified it and it is not
@@ -170,6 +185,32 @@ mod tests {
         let p = Profile::new("p", "1").email("  ", true);
         assert_eq!(verified_email(&p), None);
         assert_eq!(verified_email(&Profile::new("p", "1")), None);
+    }
+
+    #[test]
+    fn only_ascii_letters_fold() {
+        assert_eq!(normalize_email(" Kate@Example.TEST\t"), "kate@example.test");
+        // Characters Unicode case mapping or NFKC would turn into ASCII stay as they are.
+        for lookalike in [
+            "\u{212A}ate@example.test", // KELVIN SIGN
+            "\u{FF2B}ate@example.test", // FULLWIDTH LATIN CAPITAL LETTER K
+            "\u{0130}da@example.test",  // LATIN CAPITAL LETTER I WITH DOT ABOVE
+            "\u{0131}da@example.test",  // LATIN SMALL LETTER DOTLESS I
+            "\u{017F}am@example.test",  // LATIN SMALL LETTER LONG S
+            "\u{FB00}@example.test",    // LATIN SMALL LIGATURE FF
+            "stra\u{00DF}e@example.test",
+        ] {
+            assert_eq!(normalize_email(lookalike), lookalike);
+        }
+        // Only ASCII letters around them fold; surrounding Unicode spaces are not removed.
+        assert_eq!(
+            normalize_email("J\u{212A}@EXAMPLE.test"),
+            "j\u{212A}@example.test"
+        );
+        assert_eq!(
+            normalize_email("\u{00A0}kate@example.test"),
+            "\u{00A0}kate@example.test"
+        );
     }
 
     #[test]

@@ -13,8 +13,9 @@ const MAX_ATTEMPTS: usize = 8;
 /// 1. a known identity signs in its own user ([`Outcome::Returning`]);
 /// 2. a new identity while someone is signed in is linked to them ([`Outcome::Linked`]);
 /// 3. a new identity whose email the provider verified, and which belongs to exactly one user
-///    (their primary email or a verified email of one of their identities, compared
-///    case-insensitively), is linked to that user ([`Outcome::LinkedByEmail`]);
+///    (their primary email or a verified email of one of their identities, compared in
+///    [`normalize_email`](super::normalize_email) form: ASCII letters case-insensitively, every
+///    other character exactly), is linked to that user ([`Outcome::LinkedByEmail`]);
 /// 4. otherwise a new user is created ([`Outcome::Created`]); its primary email is the verified
 ///    email unless another user already has it.
 ///
@@ -27,7 +28,9 @@ const MAX_ATTEMPTS: usize = 8;
 ///
 /// # Security
 /// An unverified email never links: linking on it would hand the account to whoever typed that
-/// address at some provider. Store only profiles from a completed, validated handshake.
+/// address at some provider. Nor do addresses that only Unicode case mapping or normalization
+/// would make equal (`\u{212A}ate@…` and `kate@…`): they may be two mailboxes. Store only
+/// profiles from a completed, validated handshake.
 ///
 /// # Errors
 /// [`OAuthError::Conflict`] when `signed_in` is a user and the identity belongs to another user:

@@ -158,8 +158,13 @@ impl SqlStore {
         }
     }
 
-    /// Encrypts tokens stored from now on with `key` (AES-256-GCM), and reads encrypted ones.
-    /// Default: none, tokens are stored as plain JSON (still readable after a key is set).
+    /// Encrypts tokens stored from now on with `key` (AES-256-GCM), and reads only tokens
+    /// encrypted with it. Default: none, tokens are stored as plain JSON.
+    ///
+    /// # Security
+    /// With a key, a token stored in plain text (before the key was set, or planted by someone
+    /// who can write the table) is refused with [`OAuthError::Storage`], not read: store it again
+    /// (the user signs in), or clear such rows once when adopting a key.
     #[must_use]
     pub fn token_key(mut self, key: TokenKey) -> Self {
         self.token_key = Some(Arc::new(key));
@@ -380,7 +385,7 @@ impl AccountStore for SqlStore {
     ) -> Result<Insert<(User, Identity)>, OAuthError> {
         let now = to_unix(SystemTime::now());
         let name = profile.name.as_deref().or(profile.username.as_deref());
-        let email = email.map(|e| (e.trim(), normalize_email(e)));
+        let email = email.map(|e| (e.trim_ascii(), normalize_email(e)));
         let verified = verified_email(profile);
         in_write_tx!(self, tx => {
             let user = sqlx::query(&insert_user())
@@ -448,7 +453,7 @@ impl AccountStore for SqlStore {
             identity
         });
         if let Some(normalized) = &verified {
-            let email = profile.email.as_deref().map(str::trim);
+            let email = profile.email.as_deref().map(str::trim_ascii);
             // Best effort, after the link committed: a concurrent claim of the same address
             // wins, and this user keeps no primary email.
             let filled = in_write_tx!(self, tx => {

@@ -3,7 +3,7 @@
 //! A stored token is one format byte, then either the token as JSON (`0`, no key configured) or
 //! a 96-bit random nonce and the AES-256-GCM encryption of that JSON (`1`), bound to its identity
 //! by the associated data `provider NUL subject`, so a ciphertext copied to another row does not
-//! open.
+//! open. A store with a key reads only the encrypted format.
 
 use std::fmt;
 
@@ -143,8 +143,10 @@ pub(crate) fn seal(
 
 /// Reads a stored token of the identity (`provider`, `subject`).
 ///
-/// Plain tokens read with or without a key (stored before a key was configured); encrypted ones
-/// need the key.
+/// Without a key only plain tokens read; with one only tokens encrypted with it. A plain token
+/// under a key is refused ([`OAuthError::Storage`]), never read as a fallback: it was stored
+/// before the key was set, or written by someone who can write the table but lacks the key (a
+/// planted token would make the user's API calls act on another account).
 pub(crate) fn open(
     key: Option<&TokenKey>,
     provider: &str,
@@ -152,6 +154,11 @@ pub(crate) fn open(
     stored: &[u8],
 ) -> Result<TokenResponse, OAuthError> {
     let json = match stored.split_first() {
+        Some((&PLAIN, _)) if key.is_some() => {
+            return Err(OAuthError::Storage(
+                "a stored token is not encrypted although a token key is configured; it is refused (store it again, e.g. by signing in).".into(),
+            ))
+        }
         Some((&PLAIN, json)) => json.to_vec(),
         Some((&AES_256_GCM, rest)) if rest.len() > NONCE_LEN => {
             let Some(TokenKey(cipher)) = key else {
@@ -233,12 +240,13 @@ mod tests {
     }
 
     #[test]
-    fn plain_tokens_round_trip() {
+    fn plain_tokens_round_trip_without_a_key_only() {
         let sealed = seal(None, "github", "42", &token()).unwrap();
         same(&open(None, "github", "42", &sealed).unwrap(), &token());
-        same(
-            &open(Some(&TokenKey::generate()), "github", "42", &sealed).unwrap(),
-            &token(),
+        let refused = open(Some(&TokenKey::generate()), "github", "42", &sealed);
+        assert_eq!(
+            refused.map(|_| ()).unwrap_err().kind(),
+            crate::ErrorKind::Storage
         );
         assert!(open(None, "github", "42", &[9, 1, 2]).is_err());
         assert!(open(None, "github", "42", &[]).is_err());

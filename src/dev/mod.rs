@@ -98,7 +98,7 @@ pub use self::oidc::IdTokenFault;
 
 use std::fmt;
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -265,6 +265,11 @@ impl DevProviderBuilder {
     }
 
     /// Sets the address to listen on. Default: `127.0.0.1:0`, a free loopback port.
+    ///
+    /// # Security
+    /// Only loopback addresses (`127.0.0.0/8`, `::1`, `::ffff:127.x.y.z`) are accepted:
+    /// [`start`](Self::start) refuses any other, including `0.0.0.0` and `::`, since whoever
+    /// reaches the port can sign in as any configured user without a password.
     #[must_use]
     pub fn bind(mut self, addr: SocketAddr) -> Self {
         self.bind = addr;
@@ -275,9 +280,20 @@ impl DevProviderBuilder {
     /// its own thread. Returns once the socket is listening, so requests may be sent right away.
     ///
     /// # Errors
-    /// When a redirect URI is not an absolute URL without a fragment, when the address cannot
-    /// be bound, or when no signing key can be generated.
+    /// When the address is not a loopback address ([`io::ErrorKind::InvalidInput`], see
+    /// [`bind`](Self::bind)), when a redirect URI is not an absolute URL without a fragment,
+    /// when the address cannot be bound, or when no signing key can be generated.
     pub fn start(self) -> io::Result<DevProvider> {
+        if !is_loopback(self.bind.ip()) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "The development provider listens on loopback addresses only (127.0.0.0/8 or ::1), not {}: \
+                     anyone who reaches it can sign in as any of its users without a password.",
+                    self.bind.ip()
+                ),
+            ));
+        }
         for client in &self.clients {
             for uri in &client.redirect_uris {
                 let valid = Url::parse(uri).is_ok_and(|url| url.fragment().is_none());
@@ -301,13 +317,7 @@ impl DevProviderBuilder {
         };
 
         let listener = TcpListener::bind(self.bind)?;
-        let mut addr = listener.local_addr()?;
-        if addr.ip().is_unspecified() {
-            addr.set_ip(match addr {
-                SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
-                SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
-            });
-        }
+        let addr = listener.local_addr()?;
         let url = Url::parse(&format!("http://{addr}/"))
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let keys = KeyRing::new(SigningKey::generate(self.id_token_algorithm)?);
@@ -376,6 +386,17 @@ impl DevProviderBuilder {
             handle,
             thread: Some(thread),
         })
+    }
+}
+
+/// Whether `ip` only ever reaches this machine: `127.0.0.0/8`, `::1`, or an IPv4-mapped
+/// `::ffff:127.x.y.z`.
+fn is_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
     }
 }
 
@@ -1750,6 +1771,36 @@ mod tests {
             std::net::TcpStream::connect(addr).is_err(),
             "stopped on drop"
         );
+    }
+
+    #[test]
+    fn only_loopback_addresses_are_bound() {
+        use std::net::{IpAddr, SocketAddr};
+        for ip in ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert!(super::is_loopback(ip), "{ip}");
+        }
+        for ip in [
+            "0.0.0.0",
+            "::",
+            "10.0.0.1",
+            "192.168.1.2",
+            "128.0.0.1",
+            "::ffff:10.0.0.1",
+            "::ffff:0.0.0.0",
+            "fe80::1",
+            "::2",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert!(!super::is_loopback(ip), "{ip}");
+            let error = DevProvider::builder()
+                .client(ID, SECRET, [REDIRECT])
+                .bind(SocketAddr::new(ip, 0))
+                .start()
+                .expect_err("refused");
+            assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput, "{ip}");
+            assert!(error.to_string().contains("loopback"), "{error}");
+        }
     }
 
     #[test]
