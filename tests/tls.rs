@@ -134,7 +134,15 @@ impl H2Provider {
                         .lock()
                         .unwrap()
                         .push((req.path().to_owned(), version.clone()));
+                    let issuer = format!("https://{}", req.connection_info().host());
                     let body = match req.path() {
+                        "/.well-known/openid-configuration" => json!({
+                            "issuer": issuer,
+                            "authorization_endpoint": format!("{issuer}/authorize"),
+                            "token_endpoint": format!("{issuer}/token"),
+                            "userinfo_endpoint": format!("{issuer}/userinfo"),
+                            "jwks_uri": format!("{issuer}/jwks"),
+                        }),
                         "/token" => json!({
                             "access_token": "tls-token",
                             "token_type": "bearer",
@@ -318,6 +326,37 @@ async fn http1_only_provider_sign_in_and_api_call_per_app_and_globally() {
             assert_eq!(answer["answered_in"], "HTTP/1.1", "{answer}");
         }
     }
+}
+
+#[cfg(feature = "oidc")]
+#[actix_rt::test]
+async fn openid_connect_discovery_uses_the_apps_trust() {
+    let ca = TestCa::new();
+    let provider = H2Provider::start(&ca.leaf(&["127.0.0.1"]));
+    let issuer = provider.url("/").trim_end_matches('/').to_owned();
+    let oidc = |name: &str| {
+        RemoteApp::builder(name)
+            .issuer(&issuer)
+            .consumer_key("client")
+            .consumer_secret("secret")
+    };
+    let oauth = OAuth::new()
+        .remote_app(oidc("corp").root_certificate_pem(&ca.pem))
+        .remote_app(oidc("other"))
+        .build()
+        .expect("config");
+    let metadata = oauth.discover("corp").await.expect("discovery over HTTPS");
+    assert_eq!(metadata.issuer, issuer);
+    assert_eq!(
+        provider.versions(),
+        vec![(
+            "/.well-known/openid-configuration".to_owned(),
+            "HTTP/2.0".to_owned()
+        )]
+    );
+    let err = oauth.discover("other").await.unwrap_err();
+    assert_eq!(err.kind().as_str(), "tls", "{err}");
+    assert!(err.to_string().contains("is not trusted"), "{err}");
 }
 
 #[actix_rt::test]
