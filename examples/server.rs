@@ -526,6 +526,11 @@ async fn main() -> std::io::Result<()> {
     }
 
     let mut oauth = OAuth::new().public_url(&public_url);
+    // A company's certificate authority, given as OpenSSL-based tools take it: the operating
+    // system's trust store, which reads these variables.
+    if std::env::var_os("SSL_CERT_FILE").is_some() || std::env::var_os("SSL_CERT_DIR").is_some() {
+        oauth = oauth.native_roots(true);
+    }
     let mut _dev = None;
     if dev_provider {
         let dev = DevProvider::builder()

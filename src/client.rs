@@ -370,7 +370,7 @@ impl<'a> RemoteRequest<'a> {
         let request = builder
             .body(body)
             .map_err(|e| OAuthError::config(format!("the request cannot be built: {e}")))?;
-        let response = self.oauth.http_client().send(request).await?;
+        let response = self.oauth.http_for(app).send(request).await?;
         let (parts, body) = response.into_parts();
         Ok(OAuthResponse::new(
             parts.status.as_u16(),
@@ -483,7 +483,7 @@ impl OAuthExtension {
         if !scope.is_empty() {
             params.push(("scope", &scope));
         }
-        let token = token_request(self.http_client(), app, params).await?;
+        let token = token_request(self.http_for(app), app, params).await?;
         *cached = Some(token.clone());
         Ok(token)
     }
@@ -585,7 +585,7 @@ async fn refresh_once(
         ("grant_type", "refresh_token"),
         ("refresh_token", refresh_token.secret().as_str()),
     ];
-    let fresh = match token_request(oauth.http_client(), app, params).await {
+    let fresh = match token_request(oauth.http_for(app), app, params).await {
         Ok(fresh) => fresh,
         Err(err @ (OAuthError::Provider { .. } | OAuthError::UnexpectedStatus { .. })) => {
             if by_default_getter {

@@ -60,6 +60,13 @@ pub enum OAuthError {
     #[error("The provider could not be reached: {0}")]
     Transport(String),
 
+    /// The secure connection to the provider failed: above all, its certificate is not signed
+    /// by a certificate authority this app trusts (see
+    /// [`OAuth::root_certificate_pem`](crate::OAuth::root_certificate_pem) and
+    /// [`OAuth::native_roots`](crate::OAuth::native_roots)), is expired, or names another host.
+    #[error("The secure connection to the provider failed: {0}")]
+    Tls(String),
+
     /// The provider did not answer within the configured timeout.
     #[error("The provider did not answer within {0:?}.")]
     Timeout(std::time::Duration),
@@ -241,6 +248,8 @@ pub enum ErrorKind {
     UnexpectedStatus,
     /// See [`OAuthError::Transport`].
     Transport,
+    /// See [`OAuthError::Tls`].
+    Tls,
     /// See [`OAuthError::Timeout`].
     Timeout,
     /// See [`OAuthError::ResponseTooLarge`].
@@ -304,6 +313,7 @@ impl ErrorKind {
             Self::Provider => "provider",
             Self::UnexpectedStatus => "unexpected_status",
             Self::Transport => "transport",
+            Self::Tls => "tls",
             Self::Timeout => "timeout",
             Self::ResponseTooLarge => "response_too_large",
             Self::Malformed => "malformed",
@@ -350,6 +360,7 @@ impl OAuthError {
             Self::Provider { .. } => ErrorKind::Provider,
             Self::UnexpectedStatus { .. } => ErrorKind::UnexpectedStatus,
             Self::Transport(_) => ErrorKind::Transport,
+            Self::Tls(_) => ErrorKind::Tls,
             Self::Timeout(_) => ErrorKind::Timeout,
             Self::ResponseTooLarge { .. } => ErrorKind::ResponseTooLarge,
             Self::Malformed { .. } => ErrorKind::Malformed,
@@ -417,6 +428,7 @@ impl ResponseError for OAuthError {
             Self::Provider { .. }
             | Self::UnexpectedStatus { .. }
             | Self::Transport(_)
+            | Self::Tls(_)
             | Self::ResponseTooLarge { .. }
             | Self::Discovery(_)
             | Self::IdToken(_)

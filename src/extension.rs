@@ -58,6 +58,14 @@ pub struct OAuth {
     token_update: Option<TokenUpdateFn>,
     token_store: Arc<dyn TokenStore>,
     max_session_bytes: Option<usize>,
+    tls: TlsSettings,
+}
+
+/// Which certificate authorities outbound HTTPS trusts, as configured.
+struct TlsSettings {
+    webpki_roots: bool,
+    native_roots: bool,
+    pems: Vec<String>,
 }
 
 impl fmt::Debug for OAuth {
@@ -93,6 +101,11 @@ impl OAuth {
             token_update: None,
             token_store: Arc::new(MemoryTokenStore::new()),
             max_session_bytes: Some(DEFAULT_MAX_SESSION_BYTES),
+            tls: TlsSettings {
+                webpki_roots: true,
+                native_roots: false,
+                pems: Vec::new(),
+            },
         }
     }
 
@@ -196,6 +209,35 @@ impl OAuth {
         self
     }
 
+    /// Trusts the operating system's certificate store for outbound HTTPS too, beside the
+    /// Mozilla roots: for providers behind a company's own certificate authority installed on
+    /// the machine. Like OpenSSL, it reads `SSL_CERT_FILE` and `SSL_CERT_DIR` instead of the
+    /// system's store when they are set. Read once, at build time; the build fails when it
+    /// yields no certificate. Default: `false`. Needs the `rustls` feature.
+    pub fn native_roots(mut self, enabled: bool) -> Self {
+        self.tls.native_roots = enabled;
+        self
+    }
+
+    /// Whether outbound HTTPS trusts the Mozilla root store bundled with the crate (the roots
+    /// browsers trust). Default: `true`. Turn it off to trust only your own authorities
+    /// ([`root_certificate_pem`](Self::root_certificate_pem), [`native_roots`](Self::native_roots)).
+    pub fn webpki_roots(mut self, enabled: bool) -> Self {
+        self.tls.webpki_roots = enabled;
+        self
+    }
+
+    /// Trusts the certificate authorities of this PEM text (one or more `BEGIN CERTIFICATE`
+    /// blocks) for every remote app's HTTPS calls: for providers behind a company's own
+    /// authority (on-premises Keycloak, ADFS, an internal proxy). May be called more than once;
+    /// a single app's authority goes on its builder instead
+    /// ([`RemoteAppBuilder::root_certificate_pem`]). Default: none. Needs the `rustls` feature;
+    /// checked at build time.
+    pub fn root_certificate_pem(mut self, pem: impl Into<String>) -> Self {
+        self.tls.pems.push(pem.into());
+        self
+    }
+
     /// How many handshakes one browser may have pending at once (sign-ins begun in several tabs);
     /// beyond it the oldest is forgotten. Default: 5. Bounds the session's size.
     pub fn max_pending_handshakes(mut self, max: usize) -> Self {
@@ -233,10 +275,28 @@ impl OAuth {
                 "`max_pending_handshakes` must be at least 1.",
             ));
         }
+        let mut extra_roots = Vec::new();
+        for pem in &self.tls.pems {
+            let parsed = crate::transport::parse_pem_certificates(pem)
+                .map_err(|why| OAuthError::config(format!("`root_certificate_pem` {why}.")))?;
+            extra_roots.extend(parsed);
+        }
+        let trust = crate::transport::TrustBase::new(
+            self.tls.webpki_roots,
+            self.tls.native_roots,
+            extra_roots,
+        )?;
+        let http = self.http.with_trust(trust.trust(&[])?);
         let mut apps = HashMap::new();
         let mut callbacks = HashMap::new();
         for builder in self.apps {
-            let app = builder.build()?;
+            let mut app = builder.build()?;
+            if !app.root_certificates.is_empty() {
+                app.http = Some(
+                    http.clone()
+                        .with_trust(trust.trust(&app.root_certificates)?),
+                );
+            }
             if let Some(previous) =
                 callbacks.insert(app.callback_path().to_owned(), app.name.clone())
             {
@@ -279,7 +339,7 @@ impl OAuth {
                 fixed_redirects,
                 public_url,
                 trusted_proxies: self.trusted_proxies,
-                http: self.http,
+                http,
                 max_pending: self.max_pending,
                 handshake_lifetime: self.handshake_lifetime.as_secs(),
                 token_getter: self.token_getter,
@@ -384,9 +444,17 @@ impl OAuthExtension {
         names
     }
 
-    /// The HTTP client outbound calls go through.
+    /// The HTTP client outbound calls go through (a remote app with its own
+    /// [`root_certificate_pem`](RemoteAppBuilder::root_certificate_pem) uses a copy that trusts
+    /// it too).
     pub fn http_client(&self) -> &AwcHttpClient {
         &self.inner.http
+    }
+
+    /// The HTTP client of remote app `app`'s calls: the extension's, trusting the app's own
+    /// certificate authorities when it has some.
+    pub(crate) fn http_for<'a>(&'a self, app: &'a RemoteApp) -> &'a AwcHttpClient {
+        app.http.as_ref().unwrap_or(&self.inner.http)
     }
 
     pub(crate) fn token_getter_fn(&self) -> Option<&TokenGetterFn> {
@@ -485,13 +553,13 @@ impl OAuthExtension {
     ) -> Result<HttpResponse, OAuthError> {
         let app = self.remote_app(provider)?;
         let redirect_uri = self.redirect_uri(req, app)?;
-        let endpoints = app.endpoints(&self.inner.http).await?;
+        let endpoints = app.endpoints(self.http_for(app)).await?;
         let mut nonce = None;
         let (location, state, verifier) = if app.is_oauth1() {
             // RFC 5849 §2.1–2.2: temporary credentials first, then the browser goes to the
             // authorization page with the temporary token.
             let temporary =
-                crate::oauth1::request_token(&self.inner.http, app, &redirect_uri).await?;
+                crate::oauth1::request_token(self.http_for(app), app, &redirect_uri).await?;
             let mut url = endpoints.authorize_url.clone();
             url.query_pairs_mut()
                 .append_pair("oauth_token", temporary.access_token().secret())
@@ -583,7 +651,7 @@ impl OAuthExtension {
         if !self.consume_state(state) {
             return Err(OAuthError::StateMismatch);
         }
-        let endpoints = app.endpoints(&self.inner.http).await?;
+        let endpoints = app.endpoints(self.http_for(app)).await?;
         check_callback_issuer(&endpoints, query.get("iss"))?;
         if let Some(error) = query.get("error") {
             if error == "access_denied" {
@@ -608,7 +676,7 @@ impl OAuthExtension {
         // authorization request carried (the provider checks that they match).
         let redirect_uri = self.redirect_uri(req, app)?;
         let mut token = oauth2_flow::exchange_code(
-            &self.inner.http,
+            self.http_for(app),
             app,
             code,
             &redirect_uri,
@@ -627,7 +695,8 @@ impl OAuthExtension {
                 algorithms: &app.id_token_algorithms,
             };
             let claims =
-                crate::oidc::validate(oidc, &self.inner.http, metadata, id_token, &expect).await?;
+                crate::oidc::validate(oidc, self.http_for(app), metadata, id_token, &expect)
+                    .await?;
             token.set_id_token_claims(claims);
         }
         self.keep_token(&session, &app.name, &token).await?;
@@ -662,7 +731,7 @@ impl OAuthExtension {
             .ok_or_else(|| OAuthError::malformed("callback", "it carries no `oauth_verifier`."))?;
         let secret = pending.verifier.as_deref().unwrap_or("");
         let credentials =
-            crate::oauth1::access_token(&self.inner.http, app, &pending.state, secret, verifier)
+            crate::oauth1::access_token(self.http_for(app), app, &pending.state, secret, verifier)
                 .await?;
         self.keep_token(&session, &app.name, &credentials).await?;
         Ok(Some(Authorized {
@@ -862,7 +931,7 @@ impl OAuthExtension {
         token: &TokenResponse,
     ) -> Result<Value, OAuthError> {
         let app = self.remote_app(provider)?;
-        let endpoints = app.endpoints(&self.inner.http).await?;
+        let endpoints = app.endpoints(self.http_for(app)).await?;
         let url = endpoints.userinfo_url.as_ref().ok_or_else(|| {
             OAuthError::config(format!("remote app `{provider}` has no `userinfo_url`."))
         })?;
@@ -887,7 +956,7 @@ impl OAuthExtension {
         token: &TokenResponse,
     ) -> Result<Profile, OAuthError> {
         let app = self.remote_app(provider)?;
-        let endpoints = app.endpoints(&self.inner.http).await?;
+        let endpoints = app.endpoints(self.http_for(app)).await?;
         let mut data = token.id_token_claims().cloned().unwrap_or_default();
         if let Some(url) = &endpoints.userinfo_url {
             let info = self.get_json(app, token, url, "user info").await?;
@@ -937,7 +1006,7 @@ impl OAuthExtension {
                 "remote app `{provider}` has no OpenID Connect issuer."
             ))
         })?;
-        oidc.metadata(&self.inner.http).await
+        oidc.metadata(self.http_for(app)).await
     }
 
     /// GETs `url` with the token and returns its JSON object.
@@ -978,7 +1047,7 @@ impl OAuthExtension {
             .header(header::ACCEPT, "application/json")
             .body(Vec::new())
             .map_err(|e| OAuthError::config(e.to_string()))?;
-        let response = self.inner.http.send(request).await?;
+        let response = self.http_for(app).send(request).await?;
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
             let content_type = response

@@ -117,6 +117,11 @@ pub struct RemoteApp {
     /// The endpoints last built from a discovery document.
     #[cfg(feature = "oidc")]
     discovered: Mutex<Option<(Arc<crate::oidc::ProviderMetadata>, Arc<Endpoints>)>>,
+    /// Certificate authorities (DER) this app trusts beyond the extension's.
+    pub(crate) root_certificates: Vec<Vec<u8>>,
+    /// The client of this app when it trusts more than the extension's client (set by
+    /// [`OAuth::build`](crate::OAuth::build)).
+    pub(crate) http: Option<AwcHttpClient>,
 }
 
 /// A remote app's endpoints, configured or discovered.
@@ -207,6 +212,7 @@ impl RemoteApp {
             client_auth: ClientAuth::default(),
             signature_method: SignatureMethod::default(),
             rsa_private_key_pem: None,
+            root_certificates_pem: Vec::new(),
         }
     }
 
@@ -388,6 +394,7 @@ pub struct RemoteAppBuilder {
     callback: String,
     signature_method: SignatureMethod,
     rsa_private_key_pem: Option<String>,
+    root_certificates_pem: Vec<String>,
 }
 
 impl fmt::Debug for RemoteAppBuilder {
@@ -696,6 +703,20 @@ impl RemoteAppBuilder {
         self
     }
 
+    /// Trusts the certificate authorities of this PEM text (one or more `BEGIN CERTIFICATE`
+    /// blocks) for this remote app's HTTPS calls — token, user info, discovery, JWKS and API —
+    /// beside those every app trusts (see [`OAuth::root_certificate_pem`] and
+    /// [`OAuth::native_roots`]): for a provider behind a company's own authority (on-premises
+    /// Keycloak, ADFS). May be called more than once. Default: none. Needs the `rustls`
+    /// feature; checked at build time.
+    ///
+    /// [`OAuth::root_certificate_pem`]: crate::OAuth::root_certificate_pem
+    /// [`OAuth::native_roots`]: crate::OAuth::native_roots
+    pub fn root_certificate_pem(mut self, pem: impl Into<String>) -> Self {
+        self.root_certificates_pem.push(pem.into());
+        self
+    }
+
     /// Where the provider sends the browser back: a path on this app (joined to the public URL
     /// set with [`OAuth::public_url`](crate::OAuth::public_url), or to the request's origin where
     /// it can be believed: see [`OAuthExtension::redirect_uri`](crate::OAuthExtension::redirect_uri)) or
@@ -912,6 +933,12 @@ impl RemoteAppBuilder {
                 "is required for RSA-SHA1 (and needs the `rsa-sha1` feature)",
             ));
         }
+        let mut root_certificates = Vec::new();
+        for pem in &self.root_certificates_pem {
+            let parsed = crate::transport::parse_pem_certificates(pem)
+                .map_err(|why| err("root_certificate_pem", &why))?;
+            root_certificates.extend(parsed);
+        }
         let static_endpoints = match (&issuer_url, &authorize_url, &access_token_url) {
             (None, Some(authorize), Some(token)) => Some(Arc::new(Endpoints::new(
                 authorize.clone(),
@@ -990,6 +1017,8 @@ impl RemoteAppBuilder {
             id_token_algorithms,
             #[cfg(feature = "oidc")]
             discovered: Mutex::new(None),
+            root_certificates,
+            http: None,
             emails_url,
             profile_map: self.profile_map,
             client_id_header: self.client_id_header,

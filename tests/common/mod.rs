@@ -831,3 +831,6 @@ pub fn rss_kib() -> Option<(u64, u64)> {
 pub fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
+
+/// Providers in Python's standard library, run as subprocesses.
+pub mod python;
