@@ -324,8 +324,13 @@ async fn unlink(
         .finish())
 }
 
-async fn logout(session: Session) -> HttpResponse {
-    session.purge();
+/// `POST /logout`: deletes this session's tokens from the server-side token store and ends the
+/// session.
+async fn logout(req: HttpRequest, oauth: OAuthExtension) -> HttpResponse {
+    if let Err(e) = oauth.sign_out(&req).await {
+        // Signed out all the same: the session is gone; the kind says what failed.
+        log::warn!("sign-out: the token store failed ({})", e.kind());
+    }
     HttpResponse::SeeOther()
         .insert_header((LOCATION, "/"))
         .finish()
@@ -500,6 +505,9 @@ fn fail(message: String) -> std::io::Error {
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
+    // Every failure is logged by its kind (never a token or what a browser sent) on stderr;
+    // `RUST_LOG` changes the level.
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let bind: SocketAddr = arg("--bind")
         .or_else(|| std::env::var("BIND").ok())
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned())
@@ -526,6 +534,10 @@ async fn main() -> std::io::Result<()> {
     }
 
     let mut oauth = OAuth::new().public_url(&public_url);
+    if std::env::var_os("REDIS_URL").is_some() {
+        // The session lives in Redis; its cookie holds only a key, so no cookie size limit.
+        oauth = oauth.max_session_bytes(None);
+    }
     // A company's certificate authority, given as OpenSSL-based tools take it: the operating
     // system's trust store, which reads these variables.
     if std::env::var_os("SSL_CERT_FILE").is_some() || std::env::var_os("SSL_CERT_DIR").is_some() {

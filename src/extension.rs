@@ -671,10 +671,10 @@ impl OAuthExtension {
         let code = query.get("code").filter(|c| !c.is_empty()).ok_or_else(|| {
             OAuthError::malformed("callback", "it carries neither `code` nor `error`.")
         })?;
-        #[allow(unused_mut)]
         // The callback arrived at the redirect URI, so the URI computed for it now is the one the
         // authorization request carried (the provider checks that they match).
         let redirect_uri = self.redirect_uri(req, app)?;
+        #[allow(unused_mut)]
         let mut token = oauth2_flow::exchange_code(
             self.http_for(app),
             app,

@@ -285,7 +285,47 @@ on_both_databases!(
     concurrent_sign_ins_of_one_identity_make_one_user,
     lookalike_emails_never_link,
     plaintext_tokens_are_refused_by_a_keyed_store,
+    session_tokens_are_kept_per_handle,
 );
+
+/// The accounts database as the app's server-side token store (issue 13.2): tokens by session
+/// handle and remote app, moved to a new handle at sign-in, deleted at sign-out.
+async fn session_tokens_are_kept_per_handle(db: &Db) {
+    use actix_oauth::TokenStore as _;
+    let plain = db.store.clone();
+    let keyed = db.store.clone().token_key(TokenKey::generate());
+    for store in [&plain, &keyed] {
+        let token = TokenResponse::new(AccessToken::new("a".repeat(3000)))
+            .with_refresh_token(Some(RefreshToken::new("r".repeat(1500))))
+            .with_expiry(Some(4_000_000_000));
+        store.save("h1", "github", &token).await.unwrap();
+        store.save("h1", "google", &token).await.unwrap();
+        let back = store.load("h1", "github").await.unwrap().expect("kept");
+        assert_eq!(back.access_token().secret().len(), 3000);
+        assert_eq!(back.refresh_token().unwrap().secret().len(), 1500);
+        assert!(store.load("h1", "gitlab").await.unwrap().is_none());
+        // Saved again: replaced, not duplicated.
+        store.save("h1", "github", &token).await.unwrap();
+        store.rename("h1", "h2").await.unwrap();
+        assert!(store.load("h1", "github").await.unwrap().is_none());
+        assert!(store.load("h2", "google").await.unwrap().is_some());
+        store.remove("h2", "google").await.unwrap();
+        assert!(store.load("h2", "google").await.unwrap().is_none());
+        store.remove_all("h2").await.unwrap();
+        assert!(store.load("h2", "github").await.unwrap().is_none());
+    }
+    // A token sealed under one key does not open with another.
+    keyed
+        .save(
+            "h3",
+            "github",
+            &TokenResponse::new(AccessToken::new("t".into())),
+        )
+        .await
+        .unwrap();
+    let other = db.store.clone().token_key(TokenKey::generate());
+    assert!(other.load("h3", "github").await.is_err());
+}
 
 fn github(subject: &str) -> Profile {
     Profile::new("github", subject)

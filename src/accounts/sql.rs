@@ -617,3 +617,4 @@ impl AccountStore for SqlStore {
             .transpose()
     }
 }
+mod session_tokens;

@@ -60,6 +60,7 @@ pub trait TokenStore: Send + Sync + 'static {
 
 /// What the crate's stores keep of a [`TokenResponse`]: short field names, absent fields left
 /// out. The ID token is kept raw (for `id_token_hint`); its validated claims are not.
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 #[derive(Serialize, Deserialize)]
 pub(crate) struct StoredToken {
     #[serde(rename = "a")]
@@ -78,6 +79,7 @@ pub(crate) struct StoredToken {
     id_token: Option<String>,
 }
 
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 impl StoredToken {
     /// The JSON a store keeps for `token`.
     pub(crate) fn encode(token: &TokenResponse) -> Result<Vec<u8>, OAuthError> {

@@ -321,6 +321,15 @@ impl Browser {
         }
     }
 
+    /// The size of the largest cookie held (`name=value`, as a browser counts it).
+    pub fn largest_cookie(&self) -> usize {
+        let jar = self.jar.lock().unwrap();
+        jar.iter()
+            .map(|(k, v)| k.len() + 1 + v.len())
+            .max()
+            .unwrap_or(0)
+    }
+
     pub fn has_cookies(&self) -> bool {
         !self.jar.lock().unwrap().is_empty()
     }
