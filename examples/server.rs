@@ -35,12 +35,12 @@ use actix_oauth::{
 };
 use actix_session::{
     storage::{CookieSessionStore, RedisSessionStore, SessionStore},
-    Session, SessionExt as _, SessionMiddleware,
+    Session, SessionMiddleware,
 };
 use actix_web::{
     cookie::Key,
     http::header::{ContentType, LOCATION},
-    web, App, HttpMessage as _, HttpRequest, HttpResponse, HttpServer,
+    web, App, HttpRequest, HttpResponse, HttpServer,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -133,13 +133,6 @@ async fn home(
          form.inline{{display:inline;margin-left:.5rem}}</style></head>\
          <body><h1>actix-oauth example</h1>{message}{who}<h2>{verb}</h2>{buttons}</body></html>"
     )))
-}
-
-/// The token a request's API call used (set by the token getter, read by the refresh hook).
-#[derive(Clone)]
-struct UsedToken {
-    provider: String,
-    access_token: String,
 }
 
 /// The button that starts linking `provider`: a form POSTing this session's CSRF token.
@@ -616,53 +609,11 @@ async fn main() -> std::io::Result<()> {
             }
         }
     }
-    // API calls read the signed-in user's tokens from the accounts database, and refreshed
-    // tokens go back there.
-    let (tokens, updates) = (store.clone(), store.clone());
+    // Sign-ins keep the provider's tokens in the accounts database, under this session's handle
+    // (every instance sharing the database reads them); API calls and refreshes use them there,
+    // and signing out deletes them.
     let oauth = oauth
-        .token_getter(move |req, provider, _name| {
-            let tokens = tokens.clone();
-            async move {
-                let user: Option<UserId> = req.get_session().get(USER_ID).ok().flatten();
-                let token = match user {
-                    Some(user) => tokens.user_token(user, &provider).await?,
-                    None => None,
-                };
-                if let Some(token) = &token {
-                    // Remember which token this request used, so a refresh updates that identity.
-                    req.extensions_mut().insert(UsedToken {
-                        provider: provider.clone(),
-                        access_token: token.access_token().secret().clone(),
-                    });
-                }
-                Ok(token)
-            }
-        })
-        .on_token_update(move |req, provider, token| {
-            let updates = updates.clone();
-            async move {
-                let user: Option<UserId> = req.get_session().get(USER_ID).ok().flatten();
-                let Some(user) = user else { return Ok(()) };
-                let used = req.extensions().get::<UsedToken>().cloned();
-                let Some(used) = used.filter(|u| u.provider == provider) else {
-                    return Ok(());
-                };
-                // Only the identity whose token was refreshed: a user may have linked two
-                // accounts of one provider.
-                for identity in updates.identities(user).await? {
-                    if identity.provider != provider {
-                        continue;
-                    }
-                    let stored = updates.load_token(&provider, &identity.subject).await?;
-                    if stored.is_some_and(|t| *t.access_token().secret() == used.access_token) {
-                        updates
-                            .store_token(&provider, &identity.subject, &token)
-                            .await?;
-                    }
-                }
-                Ok(())
-            }
-        })
+        .token_store(store.clone())
         .build()
         .map_err(|e| fail(e.to_string()))?;
 

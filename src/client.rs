@@ -435,7 +435,7 @@ impl OAuthExtension {
     }
 
     /// The token for a call: the app's token getter if one is registered, else the default one
-    /// (the session for the user's token, client credentials for [`APP_TOKEN`]).
+    /// (the token store for the user's token, client credentials for [`APP_TOKEN`]).
     pub async fn get_token(
         &self,
         req: &HttpRequest,
@@ -489,7 +489,7 @@ impl OAuthExtension {
     }
 
     /// Refreshes an OAuth 2 token (RFC 6749 §6), once for all concurrent callers holding the same
-    /// refresh token; persists it (session, and the `on_token_update` hook).
+    /// refresh token; persists it (token store, and the `on_token_update` hook).
     pub(crate) async fn refresh(
         &self,
         req: &HttpRequest,
@@ -558,14 +558,16 @@ impl OAuthExtension {
                     OAuthError::Transport("the token refresh task was cancelled".to_owned())
                 })??;
                 if by_default_getter {
-                    self.update_stored_token(req, provider, &fresh).await?;
+                    self.update_stored_token(req, provider, token, &fresh)
+                        .await?;
                 }
                 return Ok(fresh);
             }
         };
         drop(result);
         if self.token_getter_fn().is_none() && name.is_none() {
-            self.update_stored_token(req, provider, &fresh).await?;
+            self.update_stored_token(req, provider, token, &fresh)
+                .await?;
         }
         Ok(fresh)
     }

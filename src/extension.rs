@@ -132,7 +132,8 @@ impl OAuth {
     /// the request, the remote app's name and the token name the call asked for (`None` for the
     /// user's token) and returns the token, or `None` when there is none.
     ///
-    /// Default: the token sign-in stored in the session, and for the name `"app"` an app token
+    /// Default: the token sign-in kept in the [`token_store`](Self::token_store) for this session,
+    /// and for the name `"app"` an app token
     /// from the client credentials grant. With a getter registered, refreshed tokens are only
     /// handed to [`on_token_update`](Self::on_token_update): persist them there.
     pub fn token_getter<F, Fut>(mut self, getter: F) -> Self
@@ -145,7 +146,7 @@ impl OAuth {
     }
 
     /// Registers a hook called once per OAuth 2 refresh with the new token, to persist it.
-    /// Default: none (with the default token getter, the session is updated anyway).
+    /// Default: none (with the default token getter, the token store is updated anyway).
     pub fn on_token_update<F, Fut>(mut self, hook: F) -> Self
     where
         F: Fn(HttpRequest, String, TokenResponse) -> Fut + Send + Sync + 'static,
@@ -415,6 +416,10 @@ pub(crate) struct Authorized {
     pub(crate) next: Option<String>,
 }
 
+/// Marks a request whose CSRF token [`OAuthExtension::verify_csrf`] accepted.
+#[derive(Clone, Copy, Debug)]
+struct CsrfVerified;
+
 /// What a callback came to, kept in the request's extensions.
 #[derive(Clone, Debug)]
 pub(crate) struct HandshakeOutcome {
@@ -602,6 +607,7 @@ impl OAuthExtension {
             next: next.and_then(session::safe_next),
             created: now_unix(),
             nonce,
+            link: req.extensions().contains::<CsrfVerified>(),
         };
         session::push_pending(
             &req.get_session(),
@@ -625,7 +631,7 @@ impl OAuthExtension {
     ///
     /// You rarely call this yourself: [`OAuthMiddleware`](crate::OAuthMiddleware) does it on
     /// callback paths, and [`AuthorizedResponse`](crate::AuthorizedResponse) does it elsewhere.
-    /// On success the token is kept in the session, the session id is renewed and the CSRF
+    /// On success the token is kept in the token store, the session id is renewed and the CSRF
     /// token rotated.
     pub(crate) async fn complete(
         &self,
@@ -699,7 +705,8 @@ impl OAuthExtension {
                     .await?;
             token.set_id_token_claims(claims);
         }
-        self.keep_token(&session, &app.name, &token).await?;
+        self.keep_token(&session, &app.name, &token, pending.link)
+            .await?;
         Ok(Some(Authorized {
             provider: app.name.clone(),
             token,
@@ -733,7 +740,8 @@ impl OAuthExtension {
         let credentials =
             crate::oauth1::access_token(self.http_for(app), app, &pending.state, secret, verifier)
                 .await?;
-        self.keep_token(&session, &app.name, &credentials).await?;
+        self.keep_token(&session, &app.name, &credentials, pending.link)
+            .await?;
         Ok(Some(Authorized {
             provider: app.name.clone(),
             token: credentials,
@@ -747,19 +755,34 @@ impl OAuthExtension {
     /// # Security
     /// A new handle and a new session id at every sign-in defeat session fixation (RFC 6819
     /// §4.4.1.13 spirit): a session planted in the browser before sign-in reaches neither the
-    /// tokens nor the signed-in session afterwards.
+    /// tokens nor the signed-in session afterwards. Only a *linking* sign-in (`link`: started
+    /// after [`verify_csrf`](Self::verify_csrf)) carries the earlier sign-ins' tokens over;
+    /// any other drops them, so a planted session's tokens never become the user's.
     async fn keep_token(
         &self,
         session: &actix_session::Session,
         provider: &str,
         token: &TokenResponse,
+        link: bool,
     ) -> Result<(), OAuthError> {
         let handle = crate::oauth2::random_token();
         let store = &self.inner.token_store;
-        let old = session::token_handle(session);
-        if let Some(old) = &old {
-            store.rename(old, &handle).await?;
+        if let Some(old) = session::token_handle(session) {
+            let moved = if link {
+                store.rename(&old, &handle).await
+            } else {
+                store.remove_all(&old).await
+            };
+            if let Err(e) = moved {
+                // The earlier sign-ins' tokens are lost; this sign-in still completes.
+                log::warn!(
+                    "actix-oauth: the tokens of earlier sign-ins could not be {} ({})",
+                    if link { "carried over" } else { "deleted" },
+                    e.kind()
+                );
+            }
         }
+        session::remove_legacy_tokens(session);
         store.save(&handle, provider, token).await?;
         session::replace_token_handle(session, &handle)?;
         session.renew();
@@ -812,8 +835,15 @@ impl OAuthExtension {
     ///
     /// # Errors
     /// [`OAuthError::CsrfMismatch`] (403) when it is missing or wrong.
+    ///
+    /// A sign-in started with [`authorize`](Self::authorize) in a request whose CSRF token was
+    /// verified is a *linking* sign-in: it keeps the tokens of this session's earlier sign-ins.
+    /// Any other sign-in starts the session's tokens afresh, so a session planted in the browser
+    /// before sign-in cannot hand its tokens (another person's account) to the user.
     pub fn verify_csrf(&self, req: &HttpRequest, submitted: &str) -> Result<(), OAuthError> {
-        session::verify_csrf(&req.get_session(), submitted)
+        session::verify_csrf(&req.get_session(), submitted)?;
+        req.extensions_mut().insert(CsrfVerified);
+        Ok(())
     }
 
     /// Whether this process saw `state` completed within its lifetime.
@@ -882,16 +912,25 @@ impl OAuthExtension {
         }
     }
 
-    /// Replaces the token kept for this session and `provider` (after a refresh).
+    /// Replaces the token kept for this session and `provider` after a refresh of `old`, only
+    /// while the store still holds `old` there: a sign-out or a new sign-in meanwhile is not
+    /// undone by a refresh that finished after it.
     pub(crate) async fn update_stored_token(
         &self,
         req: &HttpRequest,
         provider: &str,
+        old: &TokenResponse,
         token: &TokenResponse,
     ) -> Result<(), OAuthError> {
-        match session::token_handle(&req.get_session()) {
-            Some(handle) => self.inner.token_store.save(&handle, provider, token).await,
-            None => Ok(()),
+        let Some(handle) = session::token_handle(&req.get_session()) else {
+            return Ok(());
+        };
+        let store = &self.inner.token_store;
+        match store.load(&handle, provider).await? {
+            Some(current) if current.access_token().secret() == old.access_token().secret() => {
+                store.save(&handle, provider, token).await
+            }
+            _ => Ok(()),
         }
     }
 

@@ -17,7 +17,7 @@ use crate::{
 /// argument.
 ///
 /// A handler that takes it runs only once the handshake is complete: `state` checked, the code
-/// exchanged for tokens, the tokens kept in the session and the session id renewed. When the user
+/// exchanged for tokens, the tokens kept in the token store and the session id renewed. When the user
 /// declined, extraction fails with [`OAuthError::Denied`]; take `Option<AuthorizedResponse<P>>`
 /// to get `None` instead.
 ///

@@ -19,7 +19,7 @@ pub(crate) const MAX_NEXT_BYTES: usize = 512;
 /// One handshake begun in this browser and not yet completed.
 ///
 /// Kept per `state` value so that sign-ins begun in two tabs both complete. Stored as a JSON
-/// array `[provider, state, verifier, next, created, nonce]` rather than an object:
+/// array `[provider, state, verifier, next, created, nonce, link]` rather than an object:
 /// the session value is JSON inside the session's own JSON, where every quote is escaped, so
 /// field names would cost a cookie's bytes and the escaping on every sign-in.
 #[derive(Clone, Deserialize)]
@@ -37,6 +37,9 @@ pub(crate) struct Pending {
     pub(crate) created: u64,
     /// The OpenID Connect `nonce` sent, which the `id_token` must carry.
     pub(crate) nonce: Option<String>,
+    /// Whether the sign-in links another identity (it was started after the CSRF check): its
+    /// completion keeps the tokens of this session's earlier sign-ins.
+    pub(crate) link: bool,
 }
 
 /// [`Pending`] as stored: a JSON array.
@@ -48,11 +51,12 @@ struct PendingRow(
     Option<String>,
     u64,
     Option<String>,
+    bool,
 );
 
 impl From<PendingRow> for Pending {
     fn from(row: PendingRow) -> Self {
-        let PendingRow(provider, state, verifier, next, created, nonce) = row;
+        let PendingRow(provider, state, verifier, next, created, nonce, link) = row;
         Self {
             provider,
             state,
@@ -60,6 +64,7 @@ impl From<PendingRow> for Pending {
             next,
             created,
             nonce,
+            link,
         }
     }
 }
@@ -67,13 +72,14 @@ impl From<PendingRow> for Pending {
 impl Serialize for Pending {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeTuple as _;
-        let mut row = serializer.serialize_tuple(6)?;
+        let mut row = serializer.serialize_tuple(7)?;
         row.serialize_element(&self.provider)?;
         row.serialize_element(&self.state)?;
         row.serialize_element(&self.verifier)?;
         row.serialize_element(&self.next)?;
         row.serialize_element(&self.created)?;
         row.serialize_element(&self.nonce)?;
+        row.serialize_element(&self.link)?;
         row.end()
     }
 }
@@ -124,12 +130,10 @@ pub(crate) fn push_pending(
         pending.drain(..excess);
     }
     if let Some(limit) = size_limit {
-        let others = estimated_json_bytes(session, Some(PENDING_KEY));
         loop {
             let value =
                 serde_json::to_string(&pending).map_err(|e| OAuthError::Session(e.to_string()))?;
-            let bytes =
-                cookie_bytes(others + PENDING_KEY.len() + escaped_len(&value) + ENTRY_OVERHEAD);
+            let bytes = estimated_cookie_bytes_with(session, Some((PENDING_KEY, &value)));
             if bytes <= limit {
                 break;
             }
@@ -142,43 +146,59 @@ pub(crate) fn push_pending(
     store_pending(session, &pending)
 }
 
-/// What one `"key":"value",` entry adds to the session's JSON besides key and value.
-const ENTRY_OVERHEAD: usize = 6;
-
-/// The length of `value` as a JSON string literal (quotes and escapes included).
-fn escaped_len(value: &str) -> usize {
-    2 + value
-        .bytes()
-        .map(|b| match b {
-            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
-            0..=0x1f => 6,
-            _ => 1,
-        })
-        .sum::<usize>()
-}
-
-/// The size of the session's state as actix-session serializes it (a JSON object of strings),
-/// leaving out `except`.
-fn estimated_json_bytes(session: &Session, except: Option<&str>) -> usize {
-    2 + session
-        .entries()
-        .iter()
-        .filter(|(key, _)| Some(key.as_str()) != except)
-        .map(|(key, value)| key.len() + escaped_len(value) + ENTRY_OVERHEAD)
-        .sum::<usize>()
-}
-
-/// The size of a session cookie (`name=value`) holding `json` bytes of state, encrypted the way
-/// actix-session's private cookies are (96-bit nonce, 128-bit tag, base64), which is also an
-/// upper bound for signed cookies.
-fn cookie_bytes(json: usize) -> usize {
+/// The size of the session's cookie (`name=value`) as actix-session would write it, with
+/// `replace` standing for one entry's new value, for the larger of its two cookie kinds:
+///
+/// - private: the state's JSON encrypted (96-bit nonce, 128-bit tag), base64, then
+///   percent-encoded by the cookie crate (`/`, `+` and `=` take three bytes each);
+/// - signed: a base64 HMAC, then the state's JSON itself, percent-encoded (every quote and
+///   backslash of the doubly escaped values takes three bytes).
+fn estimated_cookie_bytes_with(session: &Session, replace: Option<(&str, &str)>) -> usize {
     const NAME: usize = 16;
-    NAME + (json + 28).div_ceil(3) * 4
+    let entries = session.entries();
+    let mut state: std::collections::BTreeMap<&str, &str> = entries
+        .iter()
+        .map(|(key, value)| (key.as_str(), value.as_str()))
+        .collect();
+    if let Some((key, value)) = replace {
+        state.insert(key, value);
+    }
+    let json = serde_json::to_string(&state).unwrap_or_default();
+    let percent_encoded: usize = json
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                1
+            } else {
+                3
+            }
+        })
+        .sum();
+    // Base64 of random bytes is about a 32nd `/` or `+`, besides `=` padding; counting an
+    // eighth of it at three bytes bounds that.
+    let base64 = (json.len() + 28).div_ceil(3) * 4;
+    let private = base64 + base64 / 8 * 2 + 6;
+    let signed = 44 + 10 + percent_encoded;
+    NAME + private.max(signed)
 }
 
 /// The estimated size of this session's cookie if the session is kept in a cookie.
 pub(crate) fn estimated_cookie_bytes(session: &Session) -> usize {
-    cookie_bytes(estimated_json_bytes(session, None))
+    estimated_cookie_bytes_with(session, None)
+}
+
+/// Removes the tokens 0.1 kept in the session (`actix_oauth.token.NAME`): they belong in the
+/// token store now, and a cookie must not carry them on.
+pub(crate) fn remove_legacy_tokens(session: &Session) {
+    let legacy: Vec<String> = session
+        .entries()
+        .keys()
+        .filter(|key| key.starts_with("actix_oauth.token."))
+        .cloned()
+        .collect();
+    for key in legacy {
+        session.remove(&key);
+    }
 }
 
 /// After a handler ran: when the session it changed would outgrow `limit` as a cookie, drops
@@ -351,9 +371,10 @@ mod tests {
             next: None,
             created: 7,
             nonce: Some("n".to_owned()),
+            link: true,
         };
         let json = serde_json::to_string(&pending).unwrap();
-        assert_eq!(json, r#"["dev","s\"t","v",null,7,"n"]"#);
+        assert_eq!(json, r#"["dev","s\"t","v",null,7,"n",true]"#);
         let back: Pending = serde_json::from_str(&json).unwrap();
         assert_eq!(
             (back.provider, back.state, back.verifier),

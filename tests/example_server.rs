@@ -396,6 +396,16 @@ async fn offline_defaults_sign_in_link_unlink_and_call() {
         home.contains("You cannot unlink your only identity."),
         "{home}"
     );
+    // Signing out deletes the session's tokens server-side: a copy of the cookie calls nothing.
+    let copied = browser.fork();
+    assert_eq!(
+        copied.get(&server.url("/api/dev/me")).await.json()["status"],
+        200
+    );
+    let out = browser.post_form(&server.url("/logout"), &[]).await;
+    assert_eq!(out.status, 303);
+    let page = copied.get(&server.url("/api/dev/me")).await;
+    assert_eq!(page.status, 401, "{}", page.text());
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

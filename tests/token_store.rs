@@ -54,6 +54,23 @@ async fn login(
         .await
 }
 
+/// Linking another identity: a POST carrying the session's CSRF token.
+async fn link(
+    req: HttpRequest,
+    oauth: OAuthExtension,
+    path: web::Path<String>,
+    form: web::Form<BTreeMap<String, String>>,
+) -> Result<HttpResponse, OAuthError> {
+    oauth.verify_csrf(&req, form.get("csrf").map_or("", String::as_str))?;
+    oauth
+        .authorize(&req, &path, form.get("next").map(String::as_str))
+        .await
+}
+
+async fn csrf(req: HttpRequest, oauth: OAuthExtension) -> Result<HttpResponse, OAuthError> {
+    Ok(HttpResponse::Ok().body(oauth.csrf_token(&req)?))
+}
+
 async fn callback(resp: Option<AuthorizedResponse<Any>>) -> HttpResponse {
     match resp {
         Some(resp) => HttpResponse::Ok().json(json!({ "next": resp.next() })),
@@ -96,6 +113,8 @@ fn start(oauth: OAuthExtension, listener: TcpListener, key: Key) -> Running {
                     .build(),
             )
             .route("/auth/{provider}", web::get().to(login))
+            .route("/link/{provider}", web::post().to(link))
+            .route("/csrf", web::get().to(csrf))
             .route("/auth/{provider}/callback", web::get().to(callback))
             .route("/call/{provider}", web::get().to(call))
             .route("/logout", web::post().to(logout))
@@ -119,6 +138,20 @@ fn start(oauth: OAuthExtension, listener: TcpListener, key: Key) -> Running {
 async fn begin(browser: &Browser, app: &Running, provider: &str, next: &str) -> String {
     let page = browser
         .get(&app.url(&format!("/auth/{provider}?next={next}")))
+        .await;
+    assert_eq!(page.status, 302, "{}", page.text());
+    page.location_query()["state"].clone()
+}
+
+/// Begins linking `provider` (a POST with the CSRF token) and returns its `state`.
+async fn begin_link(browser: &Browser, app: &Running, provider: &str, next: &str) -> String {
+    let csrf = browser.get(&app.url("/csrf")).await.text();
+    let form = [
+        ("csrf".to_owned(), csrf),
+        ("next".to_owned(), next.to_owned()),
+    ];
+    let page = browser
+        .post_form(&app.url(&format!("/link/{provider}")), &form)
         .await;
     assert_eq!(page.status, 302, "{}", page.text());
     page.location_query()["state"].clone()
@@ -203,7 +236,7 @@ async fn worst_case_session_fits_a_cookie() {
     finish(&browser, &app, p1, &state).await;
     let mut states = Vec::new();
     for _ in 0..actix_oauth::DEFAULT_MAX_PENDING {
-        states.push(begin(&browser, &app, p2, &longest_next).await);
+        states.push(begin_link(&browser, &app, p2, &longest_next).await);
         assert!(
             browser.largest_cookie() <= 4096,
             "{} bytes",
@@ -389,4 +422,48 @@ async fn accounts_database_as_the_token_store() {
     );
     let page = stolen.get(&app.url("/call/p")).await;
     assert_eq!(page.status, 401, "{}", page.text());
+}
+
+/// A session planted in the browser before sign-in (an attacker's own, signed in with their
+/// account) cannot hand its tokens to the user who signs in there; linking keeps earlier tokens.
+#[actix_rt::test]
+async fn a_planted_sessions_tokens_never_become_the_users() {
+    let (tokens_p, tokens_q) = (token_endpoint(200, 200), token_endpoint(200, 200));
+    let api = FakeEndpoint::start(Answer::json("{}"));
+    let (l, url) = listener();
+    let app = start(
+        oauth(
+            vec![remote("p", &tokens_p, &api), remote("q", &tokens_q, &api)],
+            &url,
+        )
+        .build()
+        .unwrap(),
+        l,
+        Key::generate(),
+    );
+    let attacker = Browser::new();
+    let state = begin(&attacker, &app, "p", "/").await;
+    finish(&attacker, &app, "p", &state).await;
+    assert_eq!(
+        attacker.get(&app.url("/call/p")).await.json()["status"],
+        200
+    );
+    // The attacker's cookie planted in the victim's browser; the victim signs in with `q`.
+    let victim = attacker.fork();
+    let state = begin(&victim, &app, "q", "/").await;
+    finish(&victim, &app, "q", &state).await;
+    assert_eq!(victim.get(&app.url("/call/q")).await.json()["status"], 200);
+    let page = victim.get(&app.url("/call/p")).await;
+    assert_eq!(page.status, 401, "the attacker's token: {}", page.text());
+
+    // Linking (started after the CSRF check) keeps the earlier sign-in's token.
+    let user = Browser::new();
+    let state = begin(&user, &app, "p", "/").await;
+    finish(&user, &app, "p", &state).await;
+    let state = begin_link(&user, &app, "q", "/").await;
+    finish(&user, &app, "q", &state).await;
+    for provider in ["p", "q"] {
+        let page = user.get(&app.url(&format!("/call/{provider}"))).await;
+        assert_eq!(page.json()["status"], 200, "{provider}: {}", page.text());
+    }
 }

@@ -10,6 +10,11 @@
 //! `redis`; several instances), and the accounts database
 //! ([`SqlStore`](crate::accounts::SqlStore), feature `accounts`). Implement [`TokenStore`] for
 //! any other.
+//!
+//! Only a *linking* sign-in (started after
+//! [`OAuthExtension::verify_csrf`](crate::OAuthExtension::verify_csrf)) keeps the tokens of the
+//! session's earlier sign-ins; any other sign-in starts afresh, so a session planted in a
+//! browser cannot hand its tokens to the user who signs in there.
 
 use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
@@ -31,7 +36,8 @@ pub type StoreFuture<'a, T> = LocalBoxFuture<'a, Result<T, OAuthError>>;
 /// and the remote app's name.
 ///
 /// Methods return boxed futures so that the store can live behind `dyn` in the extension; write
-/// them as `Box::pin(async move { … })`. Failures are [`OAuthError::TokenStore`].
+/// them as `Box::pin(async move { … })`. Failures are [`OAuthError::TokenStore`] (the accounts
+/// database's, [`OAuthError::Storage`]).
 pub trait TokenStore: Send + Sync + 'static {
     /// The token kept under `handle` for remote app `provider`, if any.
     fn load<'a>(

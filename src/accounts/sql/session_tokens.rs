@@ -1,7 +1,9 @@
 //! The accounts database as the server-side [`TokenStore`] of signed-in sessions: one row per
-//! session handle and remote app in `accounts_session_tokens`, sealed like identity tokens
-//! (AES-256-GCM with the store's [`TokenKey`](crate::accounts::TokenKey), bound to the handle and
-//! the remote app).
+//! session handle and remote app in `accounts_session_tokens`, kept like identity tokens: with
+//! the store's [`TokenKey`](crate::accounts::TokenKey) sealed with AES-256-GCM and bound to the
+//! handle and the remote app, without one as JSON. Rows not written for 14 days are not read
+//! and are deleted at the next sign-in; a row that does not open is skipped when a sign-in moves
+//! the session's tokens.
 
 use super::{storage, Pool, SqlStore};
 use crate::{
@@ -11,7 +13,12 @@ use crate::{
     TokenResponse,
 };
 
-const LOAD: &str = "SELECT token FROM accounts_session_tokens WHERE handle = $1 AND provider = $2";
+/// How long a session's token is kept after it was last written.
+const TTL_SECS: u64 = 14 * 24 * 3600;
+
+const LOAD: &str = "SELECT token FROM accounts_session_tokens \
+     WHERE handle = $1 AND provider = $2 AND updated_at >= $3";
+const PURGE: &str = "DELETE FROM accounts_session_tokens WHERE updated_at < $1";
 const SAVE: &str = "INSERT INTO accounts_session_tokens (handle, provider, token, updated_at) \
      VALUES ($1, $2, $3, $4) \
      ON CONFLICT (handle, provider) DO UPDATE SET token = excluded.token, updated_at = excluded.updated_at";
@@ -23,6 +30,11 @@ const LIST: &str = "SELECT provider, token FROM accounts_session_tokens WHERE ha
 /// open.
 fn bound_to(handle: &str) -> String {
     format!("session:{handle}")
+}
+
+/// The oldest `updated_at` still kept.
+fn cutoff() -> i64 {
+    i64::try_from(now_unix().saturating_sub(TTL_SECS)).unwrap_or(0)
 }
 
 impl SqlStore {
@@ -79,6 +91,7 @@ impl TokenStore for SqlStore {
                 sqlx::query_scalar(LOAD)
                     .bind(handle)
                     .bind(provider)
+                    .bind(cutoff())
                     .fetch_optional(pool)
                     .await
                     .map_err(storage)?
@@ -111,13 +124,31 @@ impl TokenStore for SqlStore {
 
     fn rename<'a>(&'a self, from: &'a str, to: &'a str) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            // Each token is sealed to its handle: opened and sealed again under the new one.
+            // Each token is sealed to its handle: opened and sealed again under the new one. One
+            // that does not open (stored before a key was set, or under another key) is left
+            // behind rather than failing the sign-in.
             for (provider, sealed) in self.sealed_rows(from).await? {
-                let token = token::open(self.key(), &provider, &bound_to(from), &sealed)?;
-                let resealed = token::seal(self.key(), &provider, &bound_to(to), &token)?;
-                self.save_sealed(to, &provider, resealed).await?;
+                match token::open(self.key(), &provider, &bound_to(from), &sealed) {
+                    Ok(token) => {
+                        let resealed = token::seal(self.key(), &provider, &bound_to(to), &token)?;
+                        self.save_sealed(to, &provider, resealed).await?;
+                    }
+                    Err(e) => log::warn!(
+                        "actix-oauth: a stored session token could not be opened ({})",
+                        e.kind()
+                    ),
+                }
             }
-            self.execute(REMOVE_ALL, &[from]).await
+            self.execute(REMOVE_ALL, &[from]).await?;
+            // Sign-ins are when the table is swept of abandoned sessions' tokens.
+            on_pool!(self, pool => {
+                sqlx::query(PURGE)
+                    .bind(cutoff())
+                    .execute(pool)
+                    .await
+                    .map_err(storage)?;
+            });
+            Ok(())
         })
     }
 }
