@@ -7,9 +7,7 @@ use futures_util::future::LocalBoxFuture;
 use serde_json::Value;
 
 use crate::{
-    error::OAuthError,
-    extension::{Authorized, OAuthExt as _},
-    oauth2::TokenResponse,
+    error::OAuthError, extension::OAuthExt as _, handshake::Authorized, oauth2::TokenResponse,
     provider::Provider,
 };
 

@@ -7,7 +7,7 @@ use crate::{error::OAuthError, oauth2::TokenResponse, response::ResponseData};
 /// Parses a callback query string the way a callback handler does (size cap, duplicate
 /// parameters refused) and returns the pairs.
 pub fn parse_callback_query(query: &str) -> Result<Vec<(String, String)>, OAuthError> {
-    crate::extension::CallbackQuery::parse(query).map(|q| q.0)
+    crate::handshake::CallbackQuery::parse(query).map(|q| q.0)
 }
 
 /// Reads an OAuth 2 token endpoint answer.

@@ -66,10 +66,12 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+mod builder;
 mod client;
 mod error;
 mod extension;
 mod extract;
+mod handshake;
 mod middleware;
 pub mod oauth1;
 mod oauth2;
@@ -79,10 +81,12 @@ mod profile;
 mod provider;
 pub mod providers;
 mod remote_app;
+mod replay;
 mod response;
 mod session;
 pub mod token_store;
 mod transport;
+mod userinfo;
 
 #[cfg(feature = "dev-provider")]
 pub mod dev;
@@ -95,12 +99,10 @@ pub mod accounts;
 pub mod internals;
 
 pub use self::{
+    builder::{OAuth, DEFAULT_HANDSHAKE_LIFETIME, DEFAULT_MAX_PENDING, DEFAULT_MAX_SESSION_BYTES},
     client::{RemoteRequest, TokenFuture, UpdateFuture, APP_TOKEN},
     error::{ErrorKind, IdTokenError, OAuthError},
-    extension::{
-        OAuth, OAuthExt, OAuthExtension, DEFAULT_HANDSHAKE_LIFETIME, DEFAULT_MAX_PENDING,
-        DEFAULT_MAX_SESSION_BYTES,
-    },
+    extension::{OAuthExt, OAuthExtension},
     extract::AuthorizedResponse,
     middleware::{OAuthMiddleware, OAuthMiddlewareService},
     oauth2::TokenResponse,

@@ -24,6 +24,7 @@ use crate::{error::OAuthError, oauth2::TokenResponse};
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+mod session_tokens;
 
 pub use self::memory::MemoryTokenStore;
 #[cfg(feature = "redis")]

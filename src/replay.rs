@@ -1,0 +1,64 @@
+//! Replay memory: the `state`s this process saw completed, so a callback replayed with an old
+//! copy of the session cookie redeems nothing.
+
+use std::collections::HashMap;
+
+use crate::{extension::OAuthExtension, oauth2::token::now_unix};
+
+/// The most used `state`s remembered; beyond it (after forgetting expired ones) replays are
+/// stopped by the session and the provider's single-use codes alone.
+const MAX_REMEMBERED_STATES: usize = 100_000;
+
+/// The `state`s completed in this process (SHA-256 digests, with when they expire).
+#[derive(Default)]
+pub(crate) struct UsedStates {
+    pub(crate) expiry: HashMap<[u8; 32], u64>,
+    /// Sweeping a full map is not tried again before this second: a flood of callbacks cannot
+    /// make every sign-in walk 100 000 entries under the lock.
+    pub(crate) next_sweep: u64,
+}
+
+impl OAuthExtension {
+    /// Whether this process saw `state` completed within its lifetime.
+    pub(crate) fn state_was_used(&self, state: &str) -> bool {
+        let used = self
+            .inner
+            .used_states
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        used.expiry
+            .get(&state_key(state))
+            .is_some_and(|expires| *expires > now_unix())
+    }
+
+    /// Records a `state` as used; `false` if this process saw it used before (a callback
+    /// replayed with an old copy of the session cookie). Only for OAuth 2, whose `state` we draw
+    /// (256 random bits, so a repeat is a replay); an OAuth 1.0a request token is the provider's,
+    /// and the provider makes it single use.
+    pub(crate) fn consume_state(&self, state: &str) -> bool {
+        let key = state_key(state);
+        let now = now_unix();
+        let mut used = self
+            .inner
+            .used_states
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if used.expiry.len() >= MAX_REMEMBERED_STATES && now >= used.next_sweep {
+            used.expiry.retain(|_, expires| *expires > now);
+            used.next_sweep = now + 1;
+        }
+        if used.expiry.contains_key(&key) {
+            return false;
+        }
+        if used.expiry.len() < MAX_REMEMBERED_STATES {
+            used.expiry.insert(key, now + self.inner.handshake_lifetime);
+        }
+        true
+    }
+}
+
+/// The used-state memory's key: a digest, so the memory holds no `state` values.
+fn state_key(state: &str) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(state.as_bytes()).into()
+}

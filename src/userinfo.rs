@@ -1,0 +1,182 @@
+//! The signed-in user as the provider describes them: the user-info endpoint, and the
+//! normalized [`Profile`] (claims, user info and an email list, through the remote app's
+//! `ProfileMap`).
+
+use ::oauth2::http::{self, header};
+use serde_json::Value;
+use url::Url;
+
+use crate::{
+    error::OAuthError, extension::OAuthExtension, oauth2::TokenResponse, profile::Profile,
+    remote_app::RemoteApp,
+};
+
+impl OAuthExtension {
+    /// Fetches the remote app's user info endpoint with the token (signed for OAuth 1.0a, as a
+    /// bearer token for OAuth 2) and returns its JSON.
+    pub async fn userinfo(
+        &self,
+        provider: &str,
+        token: &TokenResponse,
+    ) -> Result<Value, OAuthError> {
+        let app = self.remote_app(provider)?;
+        let endpoints = app.endpoints(self.http_for(app)).await?;
+        let url = endpoints.userinfo_url.as_ref().ok_or_else(|| {
+            OAuthError::config(format!("remote app `{provider}` has no `userinfo_url`."))
+        })?;
+        self.get_json(app, token, url, "user info").await
+    }
+
+    /// The signed-in user's [`Profile`], normalized by the remote app's [`ProfileMap`]: the
+    /// claims of the validated `id_token` (OpenID Connect), merged with the user info endpoint's
+    /// answer when there is one, and — for providers with an
+    /// [`emails_url`](crate::RemoteAppBuilder::emails_url) such as GitHub — the primary verified
+    /// address.
+    ///
+    /// # Errors
+    /// [`IdTokenError::Subject`](crate::IdTokenError::Subject) when the user info describes
+    /// another subject than the `id_token`; [`OAuthError::Malformed`] when no subject is found;
+    /// any transport or provider error of the calls.
+    ///
+    /// [`ProfileMap`]: crate::ProfileMap
+    pub async fn profile(
+        &self,
+        provider: &str,
+        token: &TokenResponse,
+    ) -> Result<Profile, OAuthError> {
+        let app = self.remote_app(provider)?;
+        let endpoints = app.endpoints(self.http_for(app)).await?;
+        let mut data = token.id_token_claims().cloned().unwrap_or_default();
+        if let Some(url) = &endpoints.userinfo_url {
+            let info = self.get_json(app, token, url, "user info").await?;
+            // OpenID Connect Core §5.3.2: the user info must describe the same user. Any other
+            // `sub` (a number, null) would replace the validated one below, so only an equal one
+            // passes.
+            if let (Some(sub), Some(info_sub)) = (data.get("sub"), info.get("sub")) {
+                if sub != info_sub {
+                    return Err(crate::error::IdTokenError::Subject.into());
+                }
+            }
+            if let Value::Object(info) = info {
+                data.extend(info);
+            }
+        }
+        if let Some(url) = &app.emails_url {
+            // Without the scope for it (GitHub's `user:email`) the list is refused: the profile
+            // then has no verified address, which is safe, rather than no profile at all.
+            match self.get_json_any(app, token, url, "email list").await {
+                Ok(list) => {
+                    if let Some((email, verified)) = primary_email(&list) {
+                        data.insert("email".to_owned(), Value::String(email));
+                        data.insert("email_verified".to_owned(), Value::Bool(verified));
+                    }
+                }
+                Err(err) => log::debug!(
+                    "actix-oauth: the email list of `{provider}` could not be read ({})",
+                    err.kind()
+                ),
+            }
+        }
+        app.profile_map
+            .apply(provider, Value::Object(data))
+            .ok_or_else(|| OAuthError::malformed("user info", "it names no subject (user id)."))
+    }
+
+    /// The OpenID Connect discovery document of remote app `provider` (fetched once, then
+    /// cached): call it at start-up to fail early on a misconfigured issuer.
+    #[cfg(feature = "oidc")]
+    pub async fn discover(
+        &self,
+        provider: &str,
+    ) -> Result<std::sync::Arc<crate::oidc::ProviderMetadata>, OAuthError> {
+        let app = self.remote_app(provider)?;
+        let oidc = app.oidc.as_ref().ok_or_else(|| {
+            OAuthError::config(format!(
+                "remote app `{provider}` has no OpenID Connect issuer."
+            ))
+        })?;
+        oidc.metadata(self.http_for(app)).await
+    }
+
+    /// GETs `url` with the token and returns its JSON object.
+    async fn get_json(
+        &self,
+        app: &RemoteApp,
+        token: &TokenResponse,
+        url: &Url,
+        what: &'static str,
+    ) -> Result<Value, OAuthError> {
+        match self.get_json_any(app, token, url, what).await? {
+            value @ Value::Object(_) => Ok(value),
+            _ => Err(OAuthError::malformed(what, "it is not a JSON object.")),
+        }
+    }
+
+    /// GETs `url` with the token (signed for OAuth 1.0a, bearer for OAuth 2) and returns its
+    /// JSON.
+    async fn get_json_any(
+        &self,
+        app: &RemoteApp,
+        token: &TokenResponse,
+        url: &Url,
+        what: &'static str,
+    ) -> Result<Value, OAuthError> {
+        let provider = app.name.as_str();
+        let authorization = if app.is_oauth1() {
+            let secret = token
+                .token_secret()
+                .ok_or_else(|| OAuthError::TokenMissing(format!("{provider} token secret")))?;
+            let pair = (token.access_token().secret().as_str(), secret);
+            crate::oauth1::authorization(app, "GET", url, &[], Some(pair), &[])?
+        } else {
+            format!("Bearer {}", token.access_token().secret())
+        };
+        let request = http::Request::get(url.as_str())
+            .header(header::AUTHORIZATION, authorization)
+            .header(header::ACCEPT, "application/json")
+            .body(Vec::new())
+            .map_err(|e| OAuthError::config(e.to_string()))?;
+        let response = self.http_for(app).send(request).await?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            let content_type = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok());
+            return Err(
+                crate::oauth2::token::decode_fields(content_type, response.body())
+                    .and_then(|f| crate::oauth2::token::provider_error(&f, Some(status)))
+                    .unwrap_or_else(|| OAuthError::unexpected_status(status, response.body())),
+            );
+        }
+        let value = serde_json::from_slice::<Value>(response.body())
+            .map_err(|_| OAuthError::malformed(what, "it is not JSON."))?;
+        // Errors with status 200 (Slack's `{"ok": false, "error": "invalid_auth"}`).
+        if let Some(err) = value
+            .as_object()
+            .and_then(|fields| crate::oauth2::token::provider_error(fields, Some(status)))
+        {
+            return Err(err);
+        }
+        Ok(value)
+    }
+}
+
+/// The primary address of a GitHub-style email list (`[{email, primary, verified}]`) and
+/// whether it is verified; `None` when the list marks no primary address.
+fn primary_email(list: &Value) -> Option<(String, bool)> {
+    list.as_array()?.iter().find_map(|entry| {
+        let primary = entry.get("primary").and_then(Value::as_bool) == Some(true);
+        let email = entry
+            .get("email")
+            .and_then(Value::as_str)
+            .filter(|e| !e.is_empty());
+        match (primary, email) {
+            (true, Some(email)) => Some((
+                email.to_owned(),
+                entry.get("verified").and_then(Value::as_bool) == Some(true),
+            )),
+            _ => None,
+        }
+    })
+}
