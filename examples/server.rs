@@ -7,6 +7,8 @@
 //!
 //! Routes: `GET /`, `GET /auth/{provider}?next=/path`, `GET /auth/{provider}/callback`,
 //! `GET /me`, `GET|POST /api/{provider}/{path…}`, `POST /unlink`, `POST /logout`, `GET /healthz`.
+//! Its pages come from askama templates in `examples/server/templates/`, which escape every value
+//! they show.
 //!
 //! The development provider (`dev`, `dev-oauth1`: sign in as anyone, no password) runs only when
 //! no provider is configured, or when asked for with `--dev-provider`,
@@ -40,8 +42,9 @@ use actix_session::{
 use actix_web::{
     cookie::Key,
     http::header::{ContentType, LOCATION},
-    web, App, HttpRequest, HttpResponse, HttpServer,
+    web, App, HttpRequest, HttpResponse, HttpResponseBuilder, HttpServer,
 };
+use askama::Template;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -52,12 +55,63 @@ fn signed_in(session: &Session) -> Option<UserId> {
     session.get(USER_ID).ok().flatten()
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+/// An HTML response with `page`, rendered from its template (`examples/server/templates/`), which
+/// escapes every value it shows. A page that cannot be rendered is a 500 saying so.
+fn html(mut response: HttpResponseBuilder, page: &impl Template) -> HttpResponse {
+    match page.render() {
+        Ok(body) => response.content_type(ContentType::html()).body(body),
+        Err(e) => {
+            log::error!("a page could not be rendered: {e}");
+            HttpResponse::InternalServerError()
+                .content_type(ContentType::plaintext())
+                .body("This page could not be rendered.")
+        }
+    }
+}
+
+/// The home page: a message, who is signed in and their identities, and a button per provider
+/// to sign in with (signed out) or to link (signed in).
+#[derive(Template)]
+#[template(path = "home.html", config = "examples/server/askama.toml")]
+struct HomePage<'a> {
+    /// The `message` the page was sent to show, if any.
+    message: Option<&'a str>,
+    /// This session's CSRF token, for the forms that change the account.
+    csrf: &'a str,
+    /// The signed-in user; `None` when signed out.
+    user: Option<SignedIn<'a>>,
+    /// The names of the providers.
+    providers: Vec<&'a str>,
+}
+
+/// The signed-in user as the home page shows them.
+struct SignedIn<'a> {
+    /// The name, else the email, else "you".
+    name: &'a str,
+    identities: Vec<IdentityRow<'a>>,
+}
+
+/// One identity in the home page's list, with the form that unlinks it.
+struct IdentityRow<'a> {
+    provider: &'a str,
+    subject: &'a str,
+    /// The handle at the provider, else the subject.
+    label: &'a str,
+}
+
+/// The page that asks a signed-in user to confirm linking `provider` (a POST, with the CSRF token).
+#[derive(Template)]
+#[template(path = "link.html", config = "examples/server/askama.toml")]
+struct LinkPage<'a> {
+    provider: &'a str,
+    csrf: &'a str,
+}
+
+/// The 404 page for a provider name nothing is configured under.
+#[derive(Template)]
+#[template(path = "not_found.html", config = "examples/server/askama.toml")]
+struct NotFoundPage<'a> {
+    provider: &'a str,
 }
 
 async fn home(
@@ -70,78 +124,38 @@ async fn home(
     let message = query
         .iter()
         .find(|(k, _)| k == "message")
-        .map(|(_, v)| format!("<p class=\"message\" id=\"message\">{}</p>", escape(v)))
-        .unwrap_or_default();
+        .map(|(_, v)| v.as_str());
     let user = match signed_in(&session) {
         Some(id) => store.user(id).await?,
         None => None,
     };
-    let csrf = escape(&oauth.csrf_token(&req)?);
-    let who = match &user {
-        None => "<p id=\"who\">You are not signed in.</p>".to_owned(),
-        Some(user) => {
-            let ids = store.identities(user.id).await?;
-            let list: String = ids
-                .iter()
-                .map(|i| {
-                    format!(
-                        "<li>{} — {} <form class=\"inline\" method=\"post\" action=\"/unlink\">\
-                         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-                         <input type=\"hidden\" name=\"provider\" value=\"{}\">\
-                         <input type=\"hidden\" name=\"subject\" value=\"{}\">\
-                         <button class=\"unlink\">Unlink</button></form></li>",
-                        escape(&i.provider),
-                        escape(i.username.as_deref().unwrap_or(&i.subject)),
-                        escape(&i.provider),
-                        escape(&i.subject)
-                    )
-                })
-                .collect();
-            format!(
-                "<p>Signed in as <strong id=\"who\">{}</strong>.</p><h2>Identities</h2><ul id=\"identities\">{list}</ul>\
-                 <form method=\"post\" action=\"/logout\"><button id=\"logout\">Sign out</button></form>",
-                escape(user.name.as_deref().or(user.email.as_deref()).unwrap_or("you"))
-            )
-        }
+    let identities = match &user {
+        Some(user) => store.identities(user.id).await?,
+        None => Vec::new(),
     };
-    let verb = if user.is_some() {
-        "Link"
-    } else {
-        "Sign in with"
+    let csrf = oauth.csrf_token(&req)?;
+    let user = user.as_ref().map(|user| SignedIn {
+        name: user
+            .name
+            .as_deref()
+            .or(user.email.as_deref())
+            .unwrap_or("you"),
+        identities: identities
+            .iter()
+            .map(|i| IdentityRow {
+                provider: &i.provider,
+                subject: &i.subject,
+                label: i.username.as_deref().unwrap_or(&i.subject),
+            })
+            .collect(),
+    });
+    let page = HomePage {
+        message,
+        csrf: &csrf,
+        user,
+        providers: oauth.remote_app_names(),
     };
-    let buttons: String = oauth
-        .remote_app_names()
-        .iter()
-        .map(|name| match &user {
-            None => format!(
-                "<p><a class=\"button\" id=\"signin-{0}\" href=\"/auth/{0}\">{verb} {0}</a></p>",
-                escape(name)
-            ),
-            // Linking changes the signed-in account: a POST with this session's CSRF token, never
-            // a link another site could make the browser follow (CVE-2015-9284).
-            Some(_) => link_form(name, &csrf, verb),
-        })
-        .collect();
-    Ok(HttpResponse::Ok().content_type(ContentType::html()).body(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>actix-oauth example</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}}\
-         .button,button{{display:inline-block;padding:.5rem 1rem;border:1px solid #333;border-radius:.4rem;\
-         text-decoration:none;color:#111;background:#fff;font:inherit;cursor:pointer}}\
-         button.unlink{{padding:.1rem .6rem;font-size:.85rem}}\
-         .message{{background:#fff3cd;padding:.5rem 1rem;border-radius:.4rem}}\
-         form.inline{{display:inline;margin-left:.5rem}}</style></head>\
-         <body><h1>actix-oauth example</h1>{message}{who}<h2>{verb}</h2>{buttons}</body></html>"
-    )))
-}
-
-/// The button that starts linking `provider`: a form POSTing this session's CSRF token.
-fn link_form(provider: &str, csrf: &str, verb: &str) -> String {
-    format!(
-        "<form method=\"post\" action=\"/auth/{0}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <p><button class=\"button\" id=\"signin-{0}\">{verb} {0}</button></p></form>",
-        escape(provider)
-    )
+    Ok(html(HttpResponse::Ok(), &page))
 }
 
 #[derive(Deserialize)]
@@ -150,10 +164,7 @@ struct Next {
 }
 
 fn no_such_provider(provider: &str) -> HttpResponse {
-    HttpResponse::NotFound().content_type(ContentType::html()).body(format!(
-        "<!doctype html><title>Not found</title><p>No provider is named <code>{}</code>. <a href=\"/\">Back</a></p>",
-        escape(provider)
-    ))
+    html(HttpResponse::NotFound(), &NotFoundPage { provider })
 }
 
 /// `GET /auth/{provider}`: signs in. For a signed-in user it would *link* a new identity, which
@@ -170,15 +181,15 @@ async fn login(
     }
     if signed_in(&session).is_some() {
         let csrf = oauth.csrf_token(&req)?;
-        return Ok(HttpResponse::Ok()
-            .content_type(ContentType::html())
-            .insert_header(("cache-control", "no-store"))
-            .body(format!(
-                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Link {0}?</title></head>\
-                 <body><h1>Link {0} to your account?</h1>{1}<p><a href=\"/\">Cancel</a></p></body></html>",
-                escape(&provider),
-                link_form(&provider, &csrf, "Link")
-            )));
+        let mut response = HttpResponse::Ok();
+        response.insert_header(("cache-control", "no-store"));
+        return Ok(html(
+            response,
+            &LinkPage {
+                provider: &provider,
+                csrf: &csrf,
+            },
+        ));
     }
     oauth
         .authorize(&req, &provider, query.next.as_deref())

@@ -781,3 +781,156 @@ async fn token_key_from_the_environment() {
     store.close().await;
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// The text of `html` with its character references decoded (`&lt;`, `&#60;`, `&#x3C;` …), as a
+/// browser shows it.
+fn unescape_html(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let decoded = rest.find(';').and_then(|end| {
+            let name = &rest[1..end];
+            let c = match name {
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "amp" => Some('&'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                _ => match name.strip_prefix("#x").or_else(|| name.strip_prefix("#X")) {
+                    Some(hex) => u32::from_str_radix(hex, 16).ok().and_then(char::from_u32),
+                    None => name
+                        .strip_prefix('#')
+                        .and_then(|dec| dec.parse().ok())
+                        .and_then(char::from_u32),
+                },
+            };
+            c.map(|c| (c, end + 1))
+        });
+        match decoded {
+            Some((c, len)) => {
+                out.push(c);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The markup between `start` (e.g. `id="who">`) and the next `end` (e.g. `</strong>`) in `page`.
+fn between<'a>(page: &'a str, start: &str, end: &str) -> &'a str {
+    let from = page
+        .find(start)
+        .unwrap_or_else(|| panic!("no {start:?} in {page}"))
+        + start.len();
+    let to = page[from..]
+        .find(end)
+        .unwrap_or_else(|| panic!("no {end:?} after {start:?} in {page}"))
+        + from;
+    &page[from..to]
+}
+
+/// What the pages show from outside — a `message` in the home page's URL, a user's name from
+/// the provider, a provider name in a URL (the configuration allows no markup in real ones) —
+/// comes out escaped by their templates: the browser shows the text and runs no markup of it.
+#[actix_rt::test]
+async fn pages_escape_messages_profile_and_provider_names() {
+    const MESSAGE: &str = "<script>alert(1)</script>";
+    const PROVIDER: &str = "x\"><img src=x onerror=alert(2)>";
+    const NAME: &str = "<img src=x onerror=alert(3)> & \"Eve\" 'O'";
+    let dir = temp_dir("example-escape");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let provider = DevProvider::builder()
+        .client(
+            "escape-app",
+            "escape-secret",
+            [format!("{base}/auth/corp/callback")],
+        )
+        .user(
+            actix_oauth::dev::DevUser::new("eve")
+                .name(NAME)
+                .email("eve@example.test"),
+        )
+        .start()
+        .expect("dev provider");
+    let config = dir.join("providers.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[providers.corp]\nkind = \"oauth2\"\nclient_id = \"escape-app\"\nclient_secret = \"escape-secret\"\n\
+             authorize_url = \"{}\"\naccess_token_url = \"{}\"\nuserinfo_url = \"{}\"\nscope = \"openid profile email\"\n",
+            provider.authorize_url(),
+            provider.token_url(),
+            provider.userinfo_url(),
+        ),
+    )
+    .unwrap();
+    let server = Instance::start(
+        &[("BIND", format!("127.0.0.1:{port}"))],
+        &["--config", config.to_str().unwrap()],
+    )
+    .expect("server");
+    wait_healthy(&server).await;
+    let browser = Browser::new();
+
+    // Signed out: the message.
+    let query = serde_urlencoded::to_string([("message", MESSAGE)]).unwrap();
+    let page = browser.get(&server.url(&format!("/?{query}"))).await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    let page = page.text();
+    assert!(!page.contains("<script"), "markup from outside: {page}");
+    assert_eq!(
+        unescape_html(between(&page, "id=\"message\">", "</p>")),
+        MESSAGE,
+        "{page}"
+    );
+    // No provider by that name: the 404 page names it.
+    let path: String = PROVIDER.bytes().map(|b| format!("%{b:02X}")).collect();
+    let page = browser.get(&server.url(&format!("/auth/{path}"))).await;
+    assert_eq!(page.status, 404, "{}", page.text());
+    let page = page.text();
+    assert!(!page.contains("<img"), "markup from outside: {page}");
+    assert_eq!(
+        unescape_html(between(&page, "<code>", "</code>")),
+        PROVIDER,
+        "{page}"
+    );
+
+    // Signed in as a user whose name is markup.
+    let start = browser.get(&server.url("/auth/corp")).await;
+    assert_eq!(start.status, 302, "{}", start.text());
+    let authorize = url::Url::parse(start.location.as_deref().unwrap()).unwrap();
+    let mut form: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
+    form.push(("decision".into(), "approve".into()));
+    form.push(("user".into(), "eve".into()));
+    let mut post = authorize.clone();
+    post.set_query(None);
+    let back = browser.post_form(post.as_str(), &form).await;
+    assert_eq!(back.status, 302, "{}", back.text());
+    let done = browser.get(&back.location.unwrap()).await;
+    assert_eq!(done.status, 303, "{}", done.text());
+    let page = browser.get(&server.url("/")).await.text();
+    assert!(
+        !page.contains("<script") && !page.contains("<img"),
+        "markup from outside: {page}"
+    );
+    assert_eq!(
+        unescape_html(between(&page, "id=\"who\">", "</strong>")),
+        NAME,
+        "{page}"
+    );
+    assert_eq!(
+        unescape_html(between(&page, "name=\"subject\" value=\"", "\"")),
+        "dev-eve",
+        "{page}"
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
