@@ -98,6 +98,11 @@ impl OAuthExtension {
         self.inner.token_update.as_ref()
     }
 
+    /// The configured limit on the session cookie's size, if any.
+    pub(crate) fn max_session_bytes(&self) -> Option<usize> {
+        self.inner.max_session_bytes
+    }
+
     pub(crate) fn token_cache(&self) -> &TokenCache {
         &self.inner.cache
     }

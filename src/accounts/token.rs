@@ -7,16 +7,13 @@
 
 use std::fmt;
 
+use crate::{token_store::StoredToken, OAuthError, TokenResponse};
 use aes_gcm::{
     aead::{Aead, Payload},
     Aes256Gcm, KeyInit, Nonce,
 };
 use base64::Engine as _;
 use rand::RngCore as _;
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-
-use crate::{AccessToken, OAuthError, RefreshToken, TokenResponse};
 
 const PLAIN: u8 = 0;
 const AES_256_GCM: u8 = 1;
@@ -72,23 +69,6 @@ impl fmt::Debug for TokenKey {
     }
 }
 
-/// What is kept of a [`TokenResponse`] (all but the ID token, a sign-in artifact).
-#[derive(Serialize, Deserialize)]
-struct StoredToken {
-    access_token: String,
-    token_type: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    expires_at: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    refresh_token: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    scope: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    token_secret: Option<String>,
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
-    extra: Map<String, Value>,
-}
-
 fn associated_data(provider: &str, subject: &str) -> Vec<u8> {
     let mut aad = Vec::with_capacity(provider.len() + subject.len() + 1);
     aad.extend_from_slice(provider.as_bytes());
@@ -105,16 +85,7 @@ pub(crate) fn seal(
     subject: &str,
     token: &TokenResponse,
 ) -> Result<Vec<u8>, OAuthError> {
-    let stored = StoredToken {
-        access_token: token.access_token().secret().clone(),
-        token_type: token.token_type().to_owned(),
-        expires_at: token.expires_at(),
-        refresh_token: token.refresh_token().map(|r| r.secret().clone()),
-        scope: token.scope().map(str::to_owned),
-        token_secret: token.token_secret().map(str::to_owned),
-        extra: token.extra().clone(),
-    };
-    let json = serde_json::to_vec(&stored)
+    let json = StoredToken::encode(token)
         .map_err(|e| OAuthError::Storage(format!("a token could not be serialized: {e}")))?;
     let Some(TokenKey(cipher)) = key else {
         let mut out = Vec::with_capacity(json.len() + 1);
@@ -188,20 +159,14 @@ pub(crate) fn open(
             ))
         }
     };
-    let stored: StoredToken = serde_json::from_slice(&json)
-        .map_err(|e| OAuthError::Storage(format!("a stored token could not be read: {e}")))?;
-    Ok(TokenResponse::new(AccessToken::new(stored.access_token))
-        .with_token_type(stored.token_type)
-        .with_expiry(stored.expires_at)
-        .with_refresh_token(stored.refresh_token.map(RefreshToken::new))
-        .with_scope(stored.scope)
-        .with_token_secret(stored.token_secret)
-        .with_extra(stored.extra))
+    StoredToken::decode(&json)
+        .map_err(|e| OAuthError::Storage(format!("a stored token could not be read: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{AccessToken, RefreshToken};
 
     fn token() -> TokenResponse {
         TokenResponse::new(AccessToken::new("access-123".into()))

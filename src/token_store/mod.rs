@@ -17,6 +17,7 @@
 //! browser cannot hand its tokens to the user who signs in there.
 
 use futures_util::future::LocalBoxFuture;
+#[cfg(any(feature = "redis", feature = "accounts"))]
 use serde::{Deserialize, Serialize};
 
 use crate::{error::OAuthError, oauth2::TokenResponse};
@@ -65,61 +66,67 @@ pub trait TokenStore: Send + Sync + 'static {
     fn rename<'a>(&'a self, from: &'a str, to: &'a str) -> StoreFuture<'a, ()>;
 }
 
-/// What the crate's stores keep of a [`TokenResponse`]: short field names, absent fields left
-/// out. The ID token is kept raw (for `id_token_hint`); its validated claims are not.
-#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+/// What the crate's stores keep of a [`TokenResponse`], as JSON: the accounts database's format
+/// since 0.1 (its rows stay readable), plus the raw ID token (for `id_token_hint`); validated
+/// ID token claims are not kept.
+#[cfg(any(feature = "redis", feature = "accounts"))]
 #[derive(Serialize, Deserialize)]
 pub(crate) struct StoredToken {
-    #[serde(rename = "a")]
     access_token: String,
-    #[serde(rename = "y", default, skip_serializing_if = "Option::is_none")]
-    token_type: Option<String>,
-    #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
+    #[serde(default = "bearer")]
+    token_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     expires_at: Option<u64>,
-    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     refresh_token: Option<String>,
-    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     scope: Option<String>,
-    #[serde(rename = "k", default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     token_secret: Option<String>,
-    #[serde(rename = "i", default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    extra: serde_json::Map<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     id_token: Option<String>,
 }
 
-#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+#[cfg(any(feature = "redis", feature = "accounts"))]
+fn bearer() -> String {
+    "bearer".to_owned()
+}
+
+#[cfg(any(feature = "redis", feature = "accounts"))]
 impl StoredToken {
     /// The JSON a store keeps for `token`.
-    pub(crate) fn encode(token: &TokenResponse) -> Result<Vec<u8>, OAuthError> {
-        let stored = Self {
+    pub(crate) fn encode(token: &TokenResponse) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(&Self {
             access_token: token.access_token().secret().clone(),
-            token_type: Some(token.token_type().to_owned()).filter(|t| t != "bearer"),
+            token_type: token.token_type().to_owned(),
             expires_at: token.expires_at(),
             refresh_token: token.refresh_token().map(|r| r.secret().clone()),
             scope: token.scope().map(str::to_owned),
             token_secret: token.token_secret().map(str::to_owned),
+            extra: token.extra().clone(),
             id_token: token.id_token().map(str::to_owned),
-        };
-        serde_json::to_vec(&stored)
-            .map_err(|e| OAuthError::TokenStore(format!("a token could not be encoded ({e})")))
+        })
     }
 
-    /// The token a store kept as `bytes`.
-    pub(crate) fn decode(bytes: &[u8]) -> Result<TokenResponse, OAuthError> {
-        let stored: Self = serde_json::from_slice(bytes)
-            .map_err(|_| OAuthError::TokenStore("a stored token could not be read.".to_owned()))?;
+    /// The token a store kept as `json`.
+    pub(crate) fn decode(json: &[u8]) -> Result<TokenResponse, serde_json::Error> {
+        let stored: Self = serde_json::from_slice(json)?;
         Ok(
             TokenResponse::new(::oauth2::AccessToken::new(stored.access_token))
-                .with_token_type(stored.token_type.unwrap_or_else(|| "bearer".to_owned()))
+                .with_token_type(stored.token_type)
                 .with_expiry(stored.expires_at)
                 .with_refresh_token(stored.refresh_token.map(::oauth2::RefreshToken::new))
                 .with_scope(stored.scope)
                 .with_token_secret(stored.token_secret)
+                .with_extra(stored.extra)
                 .with_id_token(stored.id_token),
         )
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, any(feature = "redis", feature = "accounts")))]
 mod tests {
     use super::StoredToken;
     use crate::{AccessToken, RefreshToken, TokenResponse};
@@ -140,5 +147,15 @@ mod tests {
         assert_eq!(back.scope(), Some("openid"));
         assert_eq!(back.id_token(), Some("h.p.s"));
         assert!(StoredToken::decode(b"{\"x\":1}").is_err());
+        // A row the accounts database wrote in 0.1 (no ID token) reads.
+        let old = br#"{"access_token":"a","token_type":"bearer","refresh_token":"r"}"#;
+        assert_eq!(
+            StoredToken::decode(old)
+                .unwrap()
+                .refresh_token()
+                .unwrap()
+                .secret(),
+            "r"
+        );
     }
 }

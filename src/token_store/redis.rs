@@ -125,7 +125,10 @@ impl TokenStore for RedisTokenStore {
                 .hget(self.key(handle), provider)
                 .await
                 .map_err(failed)?;
-            bytes.map(|b| StoredToken::decode(&b)).transpose()
+            bytes
+                .map(|b| StoredToken::decode(&b))
+                .transpose()
+                .map_err(|_| OAuthError::TokenStore("a stored token could not be read.".to_owned()))
         })
     }
 
@@ -136,7 +139,9 @@ impl TokenStore for RedisTokenStore {
         token: &'a TokenResponse,
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let bytes = StoredToken::encode(token)?;
+            let bytes = StoredToken::encode(token).map_err(|e| {
+                OAuthError::TokenStore(format!("a token could not be encoded ({e})"))
+            })?;
             let key = self.key(handle);
             let ttl = i64::try_from(self.ttl.as_secs().max(1)).unwrap_or(i64::MAX);
             let mut connection = self.connection.clone();

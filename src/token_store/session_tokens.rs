@@ -7,11 +7,6 @@ use actix_web::HttpRequest;
 use crate::{error::OAuthError, extension::OAuthExtension, oauth2::TokenResponse, session};
 
 impl OAuthExtension {
-    /// The configured limit on the session cookie's size, if any.
-    pub(crate) fn max_session_bytes(&self) -> Option<usize> {
-        self.inner.max_session_bytes
-    }
-
     /// The token sign-in kept for this browser's session and remote app `provider`, read from
     /// the [`token_store`](crate::OAuth::token_store).
     ///
