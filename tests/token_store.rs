@@ -171,6 +171,18 @@ async fn finish(
     page.json()
 }
 
+/// The app under test on a free loopback port, with `apps` and whatever `configure` adds.
+fn serve(
+    apps: Vec<actix_oauth::RemoteAppBuilder>,
+    configure: impl FnOnce(OAuth) -> OAuth,
+) -> Running {
+    let (l, url) = listener();
+    let oauth = configure(oauth(apps, &url))
+        .build()
+        .expect("valid configuration");
+    start(oauth, l, Key::generate())
+}
+
 fn oauth(apps: Vec<actix_oauth::RemoteAppBuilder>, app_url: &url::Url) -> OAuth {
     apps.into_iter()
         .fold(OAuth::new(), OAuth::remote_app)
@@ -181,14 +193,7 @@ fn oauth(apps: Vec<actix_oauth::RemoteAppBuilder>, app_url: &url::Url) -> OAuth 
 async fn microsoft_sized_tokens_sign_in_and_stay_out_of_the_cookie() {
     let tokens = token_endpoint(3000, 1800);
     let api = FakeEndpoint::start(Answer::json(r#"{"ok":true}"#));
-    let (l, url) = listener();
-    let app = start(
-        oauth(vec![remote("ms", &tokens, &api)], &url)
-            .build()
-            .unwrap(),
-        l,
-        Key::generate(),
-    );
+    let app = serve(vec![remote("ms", &tokens, &api)], |o| o);
     let browser = Browser::new();
     let state = begin(&browser, &app, "ms", "/home").await;
     assert_eq!(finish(&browser, &app, "ms", &state).await["next"], "/home");
@@ -214,19 +219,12 @@ async fn worst_case_session_fits_a_cookie() {
     // with the longest `next` the crate keeps.
     let (first, second) = (token_endpoint(8192, 8192), token_endpoint(8192, 8192));
     let api = FakeEndpoint::start(Answer::json(r#"{"ok":true}"#));
-    let (l, url) = listener();
-    let app = start(
-        oauth(
-            vec![
-                remote("first-provider-with-a-long-name", &first, &api),
-                remote("second-provider-with-a-long-name", &second, &api),
-            ],
-            &url,
-        )
-        .build()
-        .unwrap(),
-        l,
-        Key::generate(),
+    let app = serve(
+        vec![
+            remote("first-provider-with-a-long-name", &first, &api),
+            remote("second-provider-with-a-long-name", &second, &api),
+        ],
+        |o| o,
     );
     let browser = Browser::new();
     let longest_next = format!("/{}", "n".repeat(511));
@@ -261,14 +259,7 @@ async fn worst_case_session_fits_a_cookie() {
 async fn an_oversized_session_is_a_clear_page_not_a_blank_500() {
     let tokens = token_endpoint(100, 100);
     let api = FakeEndpoint::start(Answer::json("{}"));
-    let (l, url) = listener();
-    let app = start(
-        oauth(vec![remote("p", &tokens, &api)], &url)
-            .build()
-            .unwrap(),
-        l,
-        Key::generate(),
-    );
+    let app = serve(vec![remote("p", &tokens, &api)], |o| o);
     let browser = Browser::new();
     let page = browser.post_form(&app.url("/stuff"), &[]).await;
     assert_eq!(page.status, 500);
@@ -286,16 +277,10 @@ async fn an_oversized_session_is_a_clear_page_not_a_blank_500() {
 async fn signing_out_makes_a_copied_cookie_worthless() {
     let tokens = token_endpoint(200, 200);
     let api = FakeEndpoint::start(Answer::json("{}"));
-    let (l, url) = listener();
     let store = actix_oauth::MemoryTokenStore::new();
-    let app = start(
-        oauth(vec![remote("p", &tokens, &api)], &url)
-            .token_store(store.clone())
-            .build()
-            .unwrap(),
-        l,
-        Key::generate(),
-    );
+    let app = serve(vec![remote("p", &tokens, &api)], |o| {
+        o.token_store(store.clone())
+    });
     let browser = Browser::new();
     // A session planted before sign-in reaches nothing after it: a new handle at sign-in.
     let planted = browser.fork();
@@ -401,15 +386,9 @@ async fn accounts_database_as_the_token_store() {
     store.migrate().await.unwrap();
     let tokens = token_endpoint(3000, 1800);
     let api = FakeEndpoint::start(Answer::json("{}"));
-    let (l, url) = listener();
-    let app = start(
-        oauth(vec![remote("p", &tokens, &api)], &url)
-            .token_store(store.clone())
-            .build()
-            .unwrap(),
-        l,
-        Key::generate(),
-    );
+    let app = serve(vec![remote("p", &tokens, &api)], |o| {
+        o.token_store(store.clone())
+    });
     let browser = Browser::new();
     let state = begin(&browser, &app, "p", "/").await;
     finish(&browser, &app, "p", &state).await;
@@ -430,16 +409,9 @@ async fn accounts_database_as_the_token_store() {
 async fn a_planted_sessions_tokens_never_become_the_users() {
     let (tokens_p, tokens_q) = (token_endpoint(200, 200), token_endpoint(200, 200));
     let api = FakeEndpoint::start(Answer::json("{}"));
-    let (l, url) = listener();
-    let app = start(
-        oauth(
-            vec![remote("p", &tokens_p, &api), remote("q", &tokens_q, &api)],
-            &url,
-        )
-        .build()
-        .unwrap(),
-        l,
-        Key::generate(),
+    let app = serve(
+        vec![remote("p", &tokens_p, &api), remote("q", &tokens_q, &api)],
+        |o| o,
     );
     let attacker = Browser::new();
     let state = begin(&attacker, &app, "p", "/").await;
