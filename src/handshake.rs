@@ -14,7 +14,7 @@ use crate::{
     extension::OAuthExtension,
     oauth2::token::now_unix,
     oauth2::{self as oauth2_flow, TokenResponse},
-    remote_app::{Callback, RemoteApp},
+    remote_app::RemoteApp,
     session::{self, Pending},
 };
 
@@ -58,13 +58,13 @@ impl OAuthExtension {
         if let Some((uri, _)) = self.inner.fixed_redirects.get(&app.name) {
             return Ok(uri.clone());
         }
-        match &app.callback {
-            Callback::Absolute(url) => Ok(url.to_string()),
-            Callback::Path(path) => match &self.inner.public_url {
-                Some(origin) => Ok(format!("{origin}{path}")),
-                None => Ok(format!("{}{path}", self.request_origin(req)?)),
-            },
-        }
+        // Built with the app: an absolute callback, or `public_url` + the callback path. Only a
+        // callback path without `public_url` depends on the request.
+        Ok(format!(
+            "{}{}",
+            self.request_origin(req)?,
+            app.callback_path()
+        ))
     }
 
     /// The origin a request came to, where it can be believed (see [`redirect_uri`](Self::redirect_uri)).
@@ -93,7 +93,9 @@ impl OAuthExtension {
         };
         let local = host
             .and_then(|host| origin(scheme, host))
-            .filter(|(_, url)| peer.is_some_and(|ip| ip.is_loopback()) && is_loopback_host(url));
+            .filter(|(_, url)| {
+                peer.is_some_and(|ip| ip.is_loopback()) && crate::remote_app::is_loopback(url)
+            });
         match local {
             Some((origin, _)) => Ok(origin),
             None => Err(OAuthError::config(
@@ -418,16 +420,6 @@ fn origin(scheme: &str, host: &str) -> Option<(String, Url)> {
     let origin = format!("{scheme}://{host}");
     let url = Url::parse(&origin).ok()?;
     Some((origin, url))
-}
-
-/// Whether a URL's host is `localhost` or a loopback address.
-fn is_loopback_host(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
 }
 
 /// RFC 9207: an authorization response's `iss` must name the issuer this sign-in began with,

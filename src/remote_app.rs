@@ -1076,11 +1076,12 @@ fn origin_root(url: &Url) -> Option<Url> {
     Url::parse(&format!("{}/", origin.ascii_serialization())).ok()
 }
 
-fn is_loopback(url: &Url) -> bool {
+/// Whether a URL's host is `localhost` or a loopback address (an IPv4-mapped one too).
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => std::net::IpAddr::V6(ip).to_canonical().is_loopback(),
         None => false,
     }
 }

@@ -188,19 +188,20 @@ impl TrustBase {
                     "no certificate authority is trusted: with `webpki_roots(false)`, set `native_roots` or `root_certificate_pem`.",
                 ));
             }
+            let count = roots.len();
             let provider = rustls::crypto::CryptoProvider::get_default()
                 .cloned()
                 .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
             let mut config = rustls::ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
                 .map_err(|e| OAuthError::config(format!("TLS cannot be set up: {e}")))?
-                .with_root_certificates(roots.clone())
+                .with_root_certificates(roots)
                 .with_no_client_auth();
             // HTTP/2 when the provider offers it (ALPN), HTTP/1.1 otherwise.
             config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
             Ok(Arc::new(Trust {
                 key,
-                roots: roots.len(),
+                roots: count,
                 config: Arc::new(config),
             }))
         }
@@ -392,10 +393,12 @@ impl AwcHttpClient {
             .await
         {
             Err(Failure::Unanswered(err)) => {
+                // Host and port only: the authority could carry `user:password@`.
                 log::debug!(
-                    "actix-oauth: {} to {} got no answer ({}); sending it once more on a new connection",
+                    "actix-oauth: {} to {}:{} got no answer ({}); sending it once more on a new connection",
                     parts.method,
-                    parts.uri.authority().map_or("", |a| a.as_str()),
+                    parts.uri.host().unwrap_or(""),
+                    parts.uri.port_u16().unwrap_or_default(),
                     err.kind()
                 );
                 self.attempt(&clients.fresh, &parts, body, true)

@@ -43,11 +43,16 @@ impl log::Log for RetryLog {
 }
 
 /// How many requests to `provider` were sent a second time.
-fn retries_to(provider: &PyProvider) -> usize {
+/// Starts recording the crate's resend lines (before the traffic a test counts).
+fn record_retries() {
     static LOGGER: RetryLog = RetryLog;
     if log::set_logger(&LOGGER).is_ok() {
         log::set_max_level(log::LevelFilter::Debug);
     }
+}
+
+fn retries_to(provider: &PyProvider) -> usize {
+    record_retries();
     let authority = format!("127.0.0.1:{} ", provider.port);
     RETRIES
         .lock()
@@ -250,6 +255,7 @@ async fn call(browser: &Browser, app: &Running, method: &str, path: &str) -> (u1
 async fn a_stale_pooled_connection_is_retried_for_get_and_never_for_post() {
     // The provider drops the second request of every connection without an answer: what a
     // client meets when the provider closed a pooled connection as the request went out.
+    record_retries();
     let provider = PyProvider::start(&["--mode", "stale"]);
     let app = app_for(&provider);
     let browser = Browser::new();

@@ -392,12 +392,7 @@ impl DevProviderBuilder {
 /// Whether `ip` only ever reaches this machine: `127.0.0.0/8`, `::1`, or an IPv4-mapped
 /// `::ffff:127.x.y.z`.
 fn is_loopback(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_loopback(),
-        IpAddr::V6(v6) => {
-            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
-        }
-    }
+    ip.to_canonical().is_loopback()
 }
 
 /// The provider's routes.

@@ -161,9 +161,8 @@ impl Microsoft {
     /// `https://login.microsoftonline.com/{tenant}/v2.0`, and the endpoints come from its
     /// discovery document, all within the tenant.
     pub fn tenant(builder: RemoteAppBuilder, tenant: &str) -> RemoteAppBuilder {
-        // A path segment, whatever it holds.
-        let tenant: String =
-            url::form_urlencoded::byte_serialize(tenant.trim().as_bytes()).collect();
+        // A path segment, whatever it holds (RFC 3986 percent-encoding).
+        let tenant = crate::oauth1::percent_encode(tenant.trim());
         builder
             .issuer(format!("https://login.microsoftonline.com/{tenant}/v2.0"))
             .issuer_from_discovery(true)
