@@ -280,11 +280,10 @@ impl OAuth {
         let mut callbacks = HashMap::new();
         for builder in self.apps {
             let mut app = builder.build()?;
-            if !app.root_certificates.is_empty() {
-                app.http = Some(
-                    http.clone()
-                        .with_trust(trust.trust(&app.root_certificates)?),
-                );
+            // Needed only here: the app's client below keeps them.
+            let roots = std::mem::take(&mut app.root_certificates);
+            if !roots.is_empty() {
+                app.http = Some(http.clone().with_trust(trust.trust(&roots)?));
             }
             if let Some(previous) =
                 callbacks.insert(app.callback_path().to_owned(), app.name.clone())

@@ -248,9 +248,7 @@ impl RemoteApp {
     /// [`base_url`](Self::base_url) (same origin, path below the base path), or on one of the
     /// extra [`api_origin`](RemoteAppBuilder::api_origin)s.
     pub fn allows_api_url(&self, url: &Url) -> bool {
-        let origin = url.origin();
-        (origin == self.base_url.origin() && url.path().starts_with(self.base_url.path()))
-            || self.api_origins.contains(&origin)
+        is_under(&self.base_url, url) || self.api_origins.contains(&url.origin())
     }
 
     /// The configured authorization endpoint (`None` for an OpenID Connect app that takes it
@@ -1051,10 +1049,15 @@ fn resolve_under(base: Option<&Url>, relative: &str) -> Result<Url, &'static str
     let url = base
         .join(relative.trim_start_matches('/'))
         .map_err(|_| "cannot be joined to the `base_url`")?;
-    if url.origin() != base.origin() || !url.path().starts_with(base.path()) {
+    if !is_under(base, &url) {
         return Err("is relative but leads out of the `base_url`");
     }
     Ok(url)
+}
+
+/// Whether `url` lies under `base`: the same origin, and a path below the base path.
+fn is_under(base: &Url, url: &Url) -> bool {
+    url.origin() == base.origin() && url.path().starts_with(base.path())
 }
 
 /// `https` everywhere; plain `http` only to this machine (development providers and tests).
