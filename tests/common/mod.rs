@@ -842,4 +842,5 @@ pub fn reset_peak_rss() -> bool {
 }
 
 /// Providers in Python's standard library, run as subprocesses.
+pub mod oidc_provider;
 pub mod python;

@@ -1,0 +1,120 @@
+// panva's oidc-provider (OpenID Certified) on a free loopback port, for tests that must hold
+// against an implementation other than ours. Everything a test varies is data:
+//
+//   node server.mjs '<config JSON>'
+//
+// config: { "clients": [ oidc-provider client metadata … ],
+//           "accounts": { "<sub>": { "email": …, "name": … } } }   (optional)
+//
+// Prints `ISSUER http://127.0.0.1:PORT` once listening, then one JSON line per event a test may
+// wait for (`{"event":"backchannel", …}` is oidc-provider's own debug stream, not ours). Exits
+// when its standard input closes, so a test that dies never leaves it behind.
+//
+// The user interaction (login and consent) completes by itself: the account is the
+// authorization request's `login_hint`, else the first configured account, else "alice".
+import http from 'node:http';
+import { once } from 'node:events';
+import Provider from 'oidc-provider';
+
+const config = JSON.parse(process.argv[2] ?? '{}');
+const accounts = config.accounts ?? { alice: { email: 'alice@example.test', name: 'Alice' } };
+
+const server = http.createServer();
+server.listen(0, '127.0.0.1');
+await once(server, 'listening');
+const issuer = `http://127.0.0.1:${server.address().port}`;
+
+const provider = new Provider(issuer, {
+  clients: config.clients ?? [],
+  async findAccount(ctx, sub) {
+    const account = accounts[sub];
+    if (!account) return undefined;
+    return {
+      accountId: sub,
+      async claims() {
+        return {
+          sub,
+          email: account.email,
+          email_verified: account.email_verified ?? true,
+          name: account.name,
+          preferred_username: sub,
+        };
+      },
+    };
+  },
+  claims: {
+    openid: ['sub'],
+    email: ['email', 'email_verified'],
+    profile: ['name', 'preferred_username'],
+  },
+  features: {
+    devInteractions: { enabled: false },
+    revocation: { enabled: true },
+    rpInitiatedLogout: { enabled: true },
+    backchannelLogout: { enabled: true },
+    claimsParameter: { enabled: true },
+  },
+  // Deterministic keys are not needed: the provider generates its signing keys at start, and a
+  // test discovers them through its JWKS as it would any real provider's.
+  cookies: { keys: ['test-only-cookie-key-not-a-secret'] },
+  ttl: {
+    AccessToken: 3600, AuthorizationCode: 60, IdToken: 3600, RefreshToken: 86400,
+    Interaction: 600, Session: 86400, Grant: 86400,
+  },
+});
+
+async function interaction(req, res) {
+  const details = await provider.interactionDetails(req, res);
+  const { prompt, params } = details;
+  if (prompt.name === 'login') {
+    const hint = params.login_hint;
+    const accountId = hint && accounts[hint] ? hint : Object.keys(accounts)[0];
+    return provider.interactionFinished(req, res, { login: { accountId } }, {
+      mergeWithLastSubmission: false,
+    });
+  }
+  if (prompt.name === 'consent') {
+    const grant = details.grantId
+      ? await provider.Grant.find(details.grantId)
+      : new provider.Grant({ accountId: details.session.accountId, clientId: params.client_id });
+    const missing = prompt.details;
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
+      grant.addResourceScope(indicator, scopes.join(' '));
+    }
+    const grantId = await grant.save();
+    return provider.interactionFinished(req, res, { consent: { grantId } }, {
+      mergeWithLastSubmission: true,
+    });
+  }
+  res.statusCode = 400;
+  res.end(`unexpected prompt ${prompt.name}`);
+}
+
+const callback = provider.callback();
+server.on('request', (req, res) => {
+  if (req.method === 'GET' && req.url.startsWith('/interaction/')) {
+    interaction(req, res).catch((err) => {
+      res.statusCode = 500;
+      res.end(String(err));
+    });
+  } else {
+    callback(req, res);
+  }
+});
+
+for (const event of ['backchannel.error', 'server_error', 'grant.error']) {
+  provider.on(event, (...args) => {
+    const err = args.find((a) => a instanceof Error);
+    process.stderr.write(`oidc-provider ${event}: ${err?.stack ?? err}\n`);
+  });
+}
+provider.on('backchannel.success', (client, accountId, sid) => {
+  process.stdout.write(`${JSON.stringify({ event: 'backchannel.success', client: client.clientId, sid })}\n`);
+});
+
+process.stdout.write(`ISSUER ${issuer}\n`);
+process.stdin.resume();
+process.stdin.on('end', () => process.exit(0));
+process.stdin.on('close', () => process.exit(0));
