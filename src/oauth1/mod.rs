@@ -31,11 +31,15 @@ use crate::{
     transport::AwcHttpClient,
 };
 
-/// A fresh `oauth_nonce`: 32 alphanumeric characters (about 190 bits).
+/// The length of our nonces: the most that `oauthlib`'s default validator accepts.
+const NONCE_LEN: usize = 30;
+
+/// A fresh `oauth_nonce`: 30 alphanumeric characters (about 178 bits). RFC 5849 sets no length,
+/// but providers built on Python's `oauthlib` accept only 20 to 30 safe characters by default.
 pub(crate) fn nonce() -> String {
     rand::thread_rng()
         .sample_iter(&Alphanumeric)
-        .take(32)
+        .take(NONCE_LEN)
         .map(char::from)
         .collect()
 }

@@ -22,14 +22,38 @@ impl PyProvider {
     /// Starts the provider with `args` (e.g. `["--mode", "http10"]`); `https` when `--cert` is
     /// among them.
     pub fn start(args: &[&str]) -> Self {
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/servers/http10_provider.py"
-        );
+        let mut all = args.to_vec();
+        all.extend(["--lifetime", "300"]);
+        Self::run("http10_provider.py", &all)
+    }
+
+    /// Starts `tests/servers/oauthlib_provider.py`, an OAuth 1.0a provider on Python's
+    /// `oauthlib`, with `config` (see the script). `None`, with a note on the terminal, when
+    /// `oauthlib` is not installed (`pip install oauthlib`), unless `ACTIX_OAUTH_REQUIRE_INTEROP`
+    /// is set (as `.ci/run` does): then that is a failure.
+    pub fn oauthlib(config: &Value) -> Option<Self> {
+        let installed = Command::new("python3")
+            .args(["-c", "import oauthlib"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !installed {
+            let why = "oauthlib interop skipped: needs `pip install oauthlib`";
+            assert!(
+                std::env::var_os("ACTIX_OAUTH_REQUIRE_INTEROP").is_none(),
+                "{why}"
+            );
+            super::say_skipped(why);
+            return None;
+        }
+        Some(Self::run("oauthlib_provider.py", &[&config.to_string()]))
+    }
+
+    fn run(script: &str, args: &[&str]) -> Self {
+        let script = format!("{}/tests/servers/{script}", env!("CARGO_MANIFEST_DIR"));
         let mut child = Command::new("python3")
-            .arg(script)
+            .arg(&script)
             .args(args)
-            .args(["--lifetime", "300"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
