@@ -3,21 +3,24 @@
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use jsonwebtoken::{
-    errors::ErrorKind as JwtError,
     jwk::{AlgorithmParameters, Jwk, JwkSet},
-    Algorithm, DecodingKey, Validation,
+    Algorithm,
 };
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
-use super::{Oidc, ProviderMetadata};
+use super::{
+    jws::{self, JwsError},
+    Oidc, ProviderMetadata,
+};
 use crate::{
     error::{IdTokenError, OAuthError},
     oauth2::token::now_unix,
     transport::AwcHttpClient,
 };
 
-/// The algorithms accepted by default: every asymmetric one `jsonwebtoken` verifies. Never
+/// The algorithms accepted by default: every asymmetric one [`jws::verify`] verifies. Never
 /// `none`, never HMAC (which would make the client secret a signing key).
 pub(crate) const DEFAULT_ALGORITHMS: &[Algorithm] = &[
     Algorithm::RS256,
@@ -144,47 +147,131 @@ pub(crate) async fn validate(
     if !fits(&key, alg) {
         return Err(IdTokenError::Algorithm(header.alg).into());
     }
-    let key = DecodingKey::from_jwk(&key).map_err(|_| {
-        OAuthError::Discovery("a key in the provider's JWKS could not be read.".to_owned())
+    // Signature before claims: nothing of the payload is read before it verified.
+    let (signed, signature) = token
+        .rsplit_once('.')
+        .ok_or_else(|| malformed("it does not have three dot-separated parts"))?;
+    let (head, payload) = signed
+        .split_once('.')
+        .ok_or_else(|| malformed("it does not have three dot-separated parts"))?;
+    if head.ends_with('=') {
+        return Err(malformed("its header is not base64url without padding").into());
+    }
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|_| malformed("its signature is not base64url without padding"))?;
+    jws::verify(alg, &key, signed.as_bytes(), &signature).map_err(|e| match e {
+        JwsError::UnreadableKey => {
+            OAuthError::Discovery("a key in the provider's JWKS could not be read.".to_owned())
+        }
+        JwsError::Invalid => IdTokenError::Signature.into(),
     })?;
-
-    let mut validation = Validation::new(alg);
-    validation.leeway = oidc.clock_skew.as_secs();
-    validation.validate_exp = true;
-    validation.validate_nbf = true;
-    validation.set_audience(&[expect.client_id]);
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
-        .map_err(|e| match e.kind() {
-            JwtError::InvalidSignature
-            | JwtError::InvalidEcdsaKey
-            | JwtError::InvalidEddsaKey
-            | JwtError::InvalidRsaKey(_)
-            | JwtError::InvalidKeyFormat => IdTokenError::Signature,
-            JwtError::ExpiredSignature => IdTokenError::Expired,
-            JwtError::ImmatureSignature => IdTokenError::IssuedAt,
-            JwtError::InvalidAudience => IdTokenError::Audience,
-            JwtError::InvalidIssuer => IdTokenError::Issuer,
-            JwtError::InvalidAlgorithm | JwtError::MissingAlgorithm => {
-                IdTokenError::Algorithm(alg_name(alg))
-            }
-            JwtError::MissingRequiredClaim(claim) if claim == "aud" => IdTokenError::Audience,
-            JwtError::MissingRequiredClaim(claim) if claim == "iss" => IdTokenError::Issuer,
-            JwtError::MissingRequiredClaim(claim) => {
-                IdTokenError::Malformed(format!("it has no `{claim}` claim"))
-            }
-            _ => IdTokenError::Malformed("its claims are not a JSON object".to_owned()),
-        })?
-        .claims;
+    let payload = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| malformed("its payload is not base64url without padding"))?;
+    let claims = serde_json::from_slice::<Claims>(&payload)
+        .map_err(|_| malformed("its claims are not a JSON object with unique names"))?
+        .0;
+    check_registered_claims(oidc, &claims, expect)?;
     check_claims(oidc, metadata, &claims, expect)?;
     Ok(claims)
 }
 
-fn alg_name(alg: Algorithm) -> String {
-    format!("{alg:?}")
+fn malformed(why: &str) -> IdTokenError {
+    IdTokenError::Malformed(why.to_owned())
 }
 
-/// The checks `jsonwebtoken` leaves to us: `iss` (with alternates and tenant templates), `azp`,
+/// A JSON object whose member names are unique: RFC 7519 §4 lets a parser take the last of
+/// duplicate claims or refuse the token, and two readers of one token must never see different
+/// `exp`, `aud` or `nonce` values, so it is refused.
+struct Claims(Map<String, Value>);
+
+impl<'de> Deserialize<'de> for Claims {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct UniqueMembers;
+        impl<'de> Visitor<'de> for UniqueMembers {
+            type Value = Claims;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object with unique member names")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<Claims, A::Error> {
+                let mut claims = Map::new();
+                while let Some((name, value)) = members.next_entry::<String, Value>()? {
+                    if claims.contains_key(&name) {
+                        return Err(serde::de::Error::custom("a duplicate claim"));
+                    }
+                    claims.insert(name, value);
+                }
+                Ok(Claims(claims))
+            }
+        }
+        deserializer.deserialize_map(UniqueMembers)
+    }
+}
+
+/// A NumericDate ([RFC 7519 §2]): whole or fractional seconds since the epoch, not negative.
+///
+/// [RFC 7519 §2]: https://www.rfc-editor.org/rfc/rfc7519#section-2
+fn numeric_date(value: &Value) -> Option<u64> {
+    value.as_u64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|f| f.is_finite() && *f >= 0.0 && *f < u64::MAX as f64)
+            .map(|f| f.round() as u64)
+    })
+}
+
+/// A string, or an array of strings (RFC 7519 §4.1.3 for `aud`).
+fn strings(value: &Value) -> Option<Vec<&str>> {
+    match value {
+        Value::String(one) => Some(vec![one.as_str()]),
+        Value::Array(many) => many.iter().map(Value::as_str).collect(),
+        _ => None,
+    }
+}
+
+/// The registered claims every `id_token` carries (OpenID Connect Core §2): `exp`, `iss`,
+/// `aud` and `sub` present and well-typed, not expired and not before its `nbf` (both with the
+/// configured clock skew), and addressed to this client.
+fn check_registered_claims(
+    oidc: &Oidc,
+    claims: &Map<String, Value>,
+    expect: &Expectations<'_>,
+) -> Result<(), IdTokenError> {
+    let exp = match claims.get("exp") {
+        None => return Err(malformed("it has no `exp` claim")),
+        Some(exp) => {
+            numeric_date(exp).ok_or_else(|| malformed("its `exp` is not a NumericDate"))?
+        }
+    };
+    if claims.get("iss").and_then(strings).is_none() {
+        return Err(IdTokenError::Issuer);
+    }
+    let audiences = claims
+        .get("aud")
+        .and_then(strings)
+        .ok_or(IdTokenError::Audience)?;
+    if !claims.get("sub").is_some_and(Value::is_string) {
+        return Err(malformed("it has no `sub` claim"));
+    }
+    let now = now_unix();
+    let skew = oidc.clock_skew.as_secs();
+    if exp < now.saturating_sub(skew) {
+        return Err(IdTokenError::Expired);
+    }
+    if let Some(nbf) = claims.get("nbf") {
+        let nbf = numeric_date(nbf).ok_or_else(|| malformed("its `nbf` is not a NumericDate"))?;
+        if nbf > now.saturating_add(skew) {
+            return Err(IdTokenError::IssuedAt);
+        }
+    }
+    if !audiences.contains(&expect.client_id) {
+        return Err(IdTokenError::Audience);
+    }
+    Ok(())
+}
+
+/// The checks after the registered claims: `iss` (with alternates and tenant templates), `azp`,
 /// `iat`, `sub` and `nonce`.
 pub(crate) fn check_claims(
     oidc: &Oidc,

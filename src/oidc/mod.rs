@@ -32,6 +32,7 @@
 //! [OpenID Connect Core 1.0 §3.1.3.7]: https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation
 
 mod id_token;
+mod jws;
 
 use std::{
     sync::{Arc, Mutex},
