@@ -322,6 +322,216 @@ pub(crate) fn check_claims(
 mod tests {
     use super::*;
 
+    /// A token's issuer, audience and ES256 key, with the JWKS preloaded: `validate` without
+    /// network. Tokens are signed by `jsonwebtoken`'s pure-Rust backend (a dev-dependency).
+    struct Signer {
+        oidc: Oidc,
+        metadata: ProviderMetadata,
+        key: jsonwebtoken::EncodingKey,
+    }
+
+    const ISSUER: &str = "https://issuer.example";
+    const CLIENT: &str = "client-1";
+
+    impl Signer {
+        fn new() -> Self {
+            use ring::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING};
+            let rng = ring::rand::SystemRandom::new();
+            let alg = &ECDSA_P256_SHA256_FIXED_SIGNING;
+            let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &rng).expect("a P-256 key");
+            let pair = EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).expect("PKCS#8");
+            let point = pair.public_key().as_ref();
+            let jwks = serde_json::json!({"keys": [{
+                "kty": "EC", "crv": "P-256", "kid": "k1",
+                "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+                "y": URL_SAFE_NO_PAD.encode(&point[33..]),
+            }]});
+            Self::with_jwks(
+                &jwks,
+                jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()),
+            )
+        }
+
+        fn with_jwks(jwks: &Value, key: jsonwebtoken::EncodingKey) -> Self {
+            let url = url::Url::parse(&format!("{ISSUER}/.well-known/openid-configuration"))
+                .expect("a URL");
+            let oidc = Oidc::new(ISSUER.to_owned(), url.clone());
+            oidc.preload_jwks(jwks.to_string().as_bytes())
+                .expect("a JWKS");
+            let metadata = serde_json::from_value(serde_json::json!({
+                "issuer": ISSUER, "authorization_endpoint": url.as_str(), "jwks_uri": url.as_str(),
+            }))
+            .expect("metadata");
+            Self {
+                oidc,
+                metadata,
+                key,
+            }
+        }
+
+        /// A compact JWS of `payload` exactly as given (duplicate names and all).
+        fn sign(&self, payload: &str) -> String {
+            let head = URL_SAFE_NO_PAD.encode(r#"{"alg":"ES256","kid":"k1"}"#);
+            let signed = format!("{head}.{}", URL_SAFE_NO_PAD.encode(payload));
+            let signature =
+                jsonwebtoken::crypto::sign(signed.as_bytes(), &self.key, Algorithm::ES256)
+                    .expect("signed");
+            format!("{signed}.{signature}")
+        }
+
+        /// Claims that pass, with `changes` applied (`null` removes a claim).
+        fn claims(changes: Value) -> String {
+            let now = now_unix();
+            let mut claims = serde_json::json!({
+                "iss": ISSUER, "aud": CLIENT, "sub": "alice", "exp": now + 600, "iat": now,
+            });
+            for (name, value) in changes.as_object().expect("an object") {
+                match value {
+                    Value::Null => claims.as_object_mut().map(|c| c.remove(name)),
+                    value => claims
+                        .as_object_mut()
+                        .map(|c| c.insert(name.clone(), value.clone())),
+                };
+            }
+            claims.to_string()
+        }
+
+        fn validate(&self, token: &str) -> Result<Map<String, Value>, OAuthError> {
+            let expect = Expectations {
+                client_id: CLIENT,
+                nonce: None,
+                nonce_required: false,
+                algorithms: DEFAULT_ALGORITHMS,
+            };
+            let http = AwcHttpClient::default();
+            let validation = validate(&self.oidc, &http, &self.metadata, token, &expect);
+            futures_util::FutureExt::now_or_never(validation).expect("no network")
+        }
+
+        fn refusal(&self, token: &str) -> IdTokenError {
+            match self.validate(token) {
+                Err(OAuthError::IdToken(error)) => error,
+                other => panic!("not an id_token refusal: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn registered_claims_are_required_typed_and_checked() {
+        let signer = Signer::new();
+        let now = now_unix();
+        let claims = signer
+            .validate(&signer.sign(&Signer::claims(serde_json::json!({}))))
+            .expect("a valid token");
+        assert_eq!(claims.get("sub"), Some(&Value::from("alice")));
+        let accepted = [
+            serde_json::json!({"exp": now - 30}),
+            serde_json::json!({"exp": now as f64 + 600.5}),
+            serde_json::json!({"nbf": now + 30}),
+            serde_json::json!({"nbf": now}),
+            serde_json::json!({"aud": ["other", CLIENT], "azp": CLIENT}),
+        ];
+        for changes in accepted {
+            let token = signer.sign(&Signer::claims(changes.clone()));
+            assert!(signer.validate(&token).is_ok(), "{changes}");
+        }
+        let malformed = |e: &IdTokenError| matches!(e, IdTokenError::Malformed(_));
+        let refused: [(Value, fn(&IdTokenError) -> bool); 14] = [
+            (serde_json::json!({"exp": null}), malformed),
+            (serde_json::json!({"exp": "soon"}), malformed),
+            (serde_json::json!({"exp": -1}), malformed),
+            (serde_json::json!({"exp": now - 120}), |e| {
+                matches!(e, IdTokenError::Expired)
+            }),
+            (serde_json::json!({"nbf": now + 120}), |e| {
+                matches!(e, IdTokenError::IssuedAt)
+            }),
+            (serde_json::json!({"nbf": "now"}), malformed),
+            (serde_json::json!({"iss": null}), |e| {
+                matches!(e, IdTokenError::Issuer)
+            }),
+            (serde_json::json!({"iss": 7}), |e| {
+                matches!(e, IdTokenError::Issuer)
+            }),
+            (serde_json::json!({"aud": null}), |e| {
+                matches!(e, IdTokenError::Audience)
+            }),
+            (serde_json::json!({"aud": 7}), |e| {
+                matches!(e, IdTokenError::Audience)
+            }),
+            (serde_json::json!({"aud": "other"}), |e| {
+                matches!(e, IdTokenError::Audience)
+            }),
+            (serde_json::json!({"aud": []}), |e| {
+                matches!(e, IdTokenError::Audience)
+            }),
+            (serde_json::json!({"sub": null}), malformed),
+            (serde_json::json!({"sub": 7}), malformed),
+        ];
+        for (changes, expected) in refused {
+            let error = signer.refusal(&signer.sign(&Signer::claims(changes.clone())));
+            assert!(expected(&error), "{changes}: {error:?}");
+        }
+    }
+
+    #[test]
+    fn payloads_that_are_no_unique_json_object_are_malformed() {
+        let signer = Signer::new();
+        let now = now_unix();
+        let duplicate = format!(
+            r#"{{"iss":"{ISSUER}","aud":"{CLIENT}","sub":"alice","iat":{now},"exp":{},"exp":{}}}"#,
+            now + 600,
+            now - 600
+        );
+        for payload in [duplicate.as_str(), "[]", "\"null\"", "{"] {
+            let error = signer.refusal(&signer.sign(payload));
+            assert!(
+                matches!(error, IdTokenError::Malformed(_)),
+                "{payload}: {error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_signature_is_checked_first_and_parts_are_base64url_without_padding() {
+        let signer = Signer::new();
+        let expired = signer.sign(&Signer::claims(serde_json::json!({"exp": 1})));
+        assert!(matches!(signer.refusal(&expired), IdTokenError::Expired));
+        // Another signature over the same header and payload: refused for it, not for `exp`.
+        let (signed, signature) = expired.rsplit_once('.').expect("three parts");
+        let mut bytes = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
+        bytes[10] ^= 0x40;
+        let forged = format!("{signed}.{}", URL_SAFE_NO_PAD.encode(&bytes));
+        assert!(matches!(signer.refusal(&forged), IdTokenError::Signature));
+
+        let valid = signer.sign(&Signer::claims(serde_json::json!({})));
+        let (head, rest) = valid.split_once('.').expect("three parts");
+        for token in [
+            format!("{valid}="),
+            format!("{head}=.{rest}"),
+            format!("{valid}!"),
+        ] {
+            assert!(
+                matches!(signer.refusal(&token), IdTokenError::Malformed(_)),
+                "{token}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unreadable_key_is_a_broken_jwks() {
+        let good = Signer::new();
+        let jwks = serde_json::json!({"keys": [{
+            "kty": "EC", "crv": "P-256", "kid": "k1", "x": "not base64url!", "y": "AAAA",
+        }]});
+        let broken = Signer::with_jwks(&jwks, good.key.clone());
+        let token = broken.sign(&Signer::claims(serde_json::json!({})));
+        assert!(matches!(
+            broken.validate(&token),
+            Err(OAuthError::Discovery(_))
+        ));
+    }
+
     #[test]
     fn headers_are_read_strictly() {
         let enc = |v: &str| URL_SAFE_NO_PAD.encode(v);
