@@ -9,7 +9,7 @@ use std::hint::black_box;
 
 use actix_oauth::internals::{
     decode_response, parse_callback_query, parse_oauth1_credentials, parse_token_response,
-    state_and_pkce, IdTokenValidator,
+    state_and_pkce, verify_jws, IdTokenValidator,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -168,7 +168,7 @@ fn decode_bench(c: &mut Criterion) {
 /// A signed `id_token` and the JWK Set that verifies it, for one algorithm.
 fn signed_id_token(
     alg: jsonwebtoken::Algorithm,
-) -> (String, Vec<u8>, jsonwebtoken::DecodingKey, &'static str) {
+) -> (String, Vec<u8>, jsonwebtoken::jwk::Jwk, &'static str) {
     use jsonwebtoken::{
         jwk::{
             AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters,
@@ -230,16 +230,19 @@ fn signed_id_token(
     let mut header = Header::new(alg);
     header.kid = Some("k1".to_owned());
     let token = jsonwebtoken::encode(&header, &claims, &encoding).unwrap();
-    let decoding = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
-    let jwks = serde_json::to_vec(&JwkSet { keys: vec![jwk] }).unwrap();
-    (token, jwks, decoding, name)
+    let jwks = serde_json::to_vec(&JwkSet {
+        keys: vec![jwk.clone()],
+    })
+    .unwrap();
+    (token, jwks, jwk, name)
 }
 
 const ISSUER: &str = "https://accounts.example";
 const NONCE: &str = "n-0S6_WzA2Mj";
 
 /// `id_token` validation with a cached JWKS (header, key lookup, signature, claims, nonce)
-/// against its floor: the bare signature verification of the same token.
+/// against its floor: the bare signature verification of the same token, as validation does it
+/// (`ring`; benches/id_token.rs compares it with `jsonwebtoken`'s pure-Rust backend).
 fn id_token_bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("id_token");
     group.throughput(Throughput::Elements(1));
@@ -250,12 +253,8 @@ fn id_token_bench(c: &mut Criterion) {
         let (token, jwks, key, name) = signed_id_token(alg);
         let validator = IdTokenValidator::new(ISSUER, &jwks, "client").unwrap();
         validator.validate(&token, Some(NONCE)).unwrap();
-        let (message, signature) = token.rsplit_once('.').unwrap();
         group.bench_function(format!("floor: bare {name} signature verification"), |b| {
-            b.iter(|| {
-                jsonwebtoken::crypto::verify(black_box(signature), message.as_bytes(), &key, alg)
-                    .unwrap()
-            })
+            b.iter(|| assert!(verify_jws(alg, black_box(&key), black_box(&token))))
         });
         group.bench_function(format!("validate {name} id_token (cached JWKS)"), |b| {
             b.iter(|| validator.validate(black_box(&token), Some(NONCE)).unwrap())

@@ -124,3 +124,16 @@ impl IdTokenValidator {
         crate::oidc::check_claims(&self.oidc, &self.metadata, &claims, &expect).map_err(Into::into)
     }
 }
+
+/// Verifies the signature of a compact JWS with `key` under `alg`, the way `id_token`
+/// validation does (the signature decoded, then checked with `ring`): whether it verified.
+#[cfg(feature = "oidc")]
+pub fn verify_jws(alg: jsonwebtoken::Algorithm, key: &jsonwebtoken::jwk::Jwk, token: &str) -> bool {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+    let Some((signed, signature)) = token.rsplit_once('.') else {
+        return false;
+    };
+    URL_SAFE_NO_PAD.decode(signature).is_ok_and(|signature| {
+        crate::oidc::jws::verify(alg, key, signed.as_bytes(), &signature).is_ok()
+    })
+}

@@ -3,21 +3,24 @@
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use jsonwebtoken::{
-    errors::ErrorKind as JwtError,
     jwk::{AlgorithmParameters, Jwk, JwkSet},
-    Algorithm, DecodingKey, Validation,
+    Algorithm,
 };
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
-use super::{Oidc, ProviderMetadata};
+use super::{
+    jws::{self, JwsError},
+    Oidc, ProviderMetadata,
+};
 use crate::{
     error::{IdTokenError, OAuthError},
     oauth2::token::now_unix,
     transport::AwcHttpClient,
 };
 
-/// The algorithms accepted by default: every asymmetric one `jsonwebtoken` verifies. Never
+/// The algorithms accepted by default: every asymmetric one [`jws::verify`] verifies. Never
 /// `none`, never HMAC (which would make the client secret a signing key).
 pub(crate) const DEFAULT_ALGORITHMS: &[Algorithm] = &[
     Algorithm::RS256,
@@ -144,47 +147,131 @@ pub(crate) async fn validate(
     if !fits(&key, alg) {
         return Err(IdTokenError::Algorithm(header.alg).into());
     }
-    let key = DecodingKey::from_jwk(&key).map_err(|_| {
-        OAuthError::Discovery("a key in the provider's JWKS could not be read.".to_owned())
+    // Signature before claims: nothing of the payload is read before it verified.
+    let (signed, signature) = token
+        .rsplit_once('.')
+        .ok_or_else(|| malformed("it does not have three dot-separated parts"))?;
+    let (head, payload) = signed
+        .split_once('.')
+        .ok_or_else(|| malformed("it does not have three dot-separated parts"))?;
+    if head.ends_with('=') {
+        return Err(malformed("its header is not base64url without padding").into());
+    }
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|_| malformed("its signature is not base64url without padding"))?;
+    jws::verify(alg, &key, signed.as_bytes(), &signature).map_err(|e| match e {
+        JwsError::UnreadableKey => {
+            OAuthError::Discovery("a key in the provider's JWKS could not be read.".to_owned())
+        }
+        JwsError::Invalid => IdTokenError::Signature.into(),
     })?;
-
-    let mut validation = Validation::new(alg);
-    validation.leeway = oidc.clock_skew.as_secs();
-    validation.validate_exp = true;
-    validation.validate_nbf = true;
-    validation.set_audience(&[expect.client_id]);
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
-        .map_err(|e| match e.kind() {
-            JwtError::InvalidSignature
-            | JwtError::InvalidEcdsaKey
-            | JwtError::InvalidEddsaKey
-            | JwtError::InvalidRsaKey(_)
-            | JwtError::InvalidKeyFormat => IdTokenError::Signature,
-            JwtError::ExpiredSignature => IdTokenError::Expired,
-            JwtError::ImmatureSignature => IdTokenError::IssuedAt,
-            JwtError::InvalidAudience => IdTokenError::Audience,
-            JwtError::InvalidIssuer => IdTokenError::Issuer,
-            JwtError::InvalidAlgorithm | JwtError::MissingAlgorithm => {
-                IdTokenError::Algorithm(alg_name(alg))
-            }
-            JwtError::MissingRequiredClaim(claim) if claim == "aud" => IdTokenError::Audience,
-            JwtError::MissingRequiredClaim(claim) if claim == "iss" => IdTokenError::Issuer,
-            JwtError::MissingRequiredClaim(claim) => {
-                IdTokenError::Malformed(format!("it has no `{claim}` claim"))
-            }
-            _ => IdTokenError::Malformed("its claims are not a JSON object".to_owned()),
-        })?
-        .claims;
+    let payload = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| malformed("its payload is not base64url without padding"))?;
+    let claims = serde_json::from_slice::<Claims>(&payload)
+        .map_err(|_| malformed("its claims are not a JSON object with unique names"))?
+        .0;
+    check_registered_claims(oidc, &claims, expect)?;
     check_claims(oidc, metadata, &claims, expect)?;
     Ok(claims)
 }
 
-fn alg_name(alg: Algorithm) -> String {
-    format!("{alg:?}")
+fn malformed(why: &str) -> IdTokenError {
+    IdTokenError::Malformed(why.to_owned())
 }
 
-/// The checks `jsonwebtoken` leaves to us: `iss` (with alternates and tenant templates), `azp`,
+/// A JSON object whose member names are unique: RFC 7519 §4 lets a parser take the last of
+/// duplicate claims or refuse the token, and two readers of one token must never see different
+/// `exp`, `aud` or `nonce` values, so it is refused.
+struct Claims(Map<String, Value>);
+
+impl<'de> Deserialize<'de> for Claims {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct UniqueMembers;
+        impl<'de> Visitor<'de> for UniqueMembers {
+            type Value = Claims;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object with unique member names")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<Claims, A::Error> {
+                let mut claims = Map::new();
+                while let Some((name, value)) = members.next_entry::<String, Value>()? {
+                    if claims.contains_key(&name) {
+                        return Err(serde::de::Error::custom("a duplicate claim"));
+                    }
+                    claims.insert(name, value);
+                }
+                Ok(Claims(claims))
+            }
+        }
+        deserializer.deserialize_map(UniqueMembers)
+    }
+}
+
+/// A NumericDate ([RFC 7519 §2]): whole or fractional seconds since the epoch, not negative.
+///
+/// [RFC 7519 §2]: https://www.rfc-editor.org/rfc/rfc7519#section-2
+fn numeric_date(value: &Value) -> Option<u64> {
+    value.as_u64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|f| f.is_finite() && *f >= 0.0 && *f < u64::MAX as f64)
+            .map(|f| f.round() as u64)
+    })
+}
+
+/// A string, or an array of strings (RFC 7519 §4.1.3 for `aud`).
+fn strings(value: &Value) -> Option<Vec<&str>> {
+    match value {
+        Value::String(one) => Some(vec![one.as_str()]),
+        Value::Array(many) => many.iter().map(Value::as_str).collect(),
+        _ => None,
+    }
+}
+
+/// The registered claims every `id_token` carries (OpenID Connect Core §2): `exp`, `iss`,
+/// `aud` and `sub` present and well-typed, not expired and not before its `nbf` (both with the
+/// configured clock skew), and addressed to this client.
+fn check_registered_claims(
+    oidc: &Oidc,
+    claims: &Map<String, Value>,
+    expect: &Expectations<'_>,
+) -> Result<(), IdTokenError> {
+    let exp = match claims.get("exp") {
+        None => return Err(malformed("it has no `exp` claim")),
+        Some(exp) => {
+            numeric_date(exp).ok_or_else(|| malformed("its `exp` is not a NumericDate"))?
+        }
+    };
+    if claims.get("iss").and_then(strings).is_none() {
+        return Err(IdTokenError::Issuer);
+    }
+    let audiences = claims
+        .get("aud")
+        .and_then(strings)
+        .ok_or(IdTokenError::Audience)?;
+    if !claims.get("sub").is_some_and(Value::is_string) {
+        return Err(malformed("it has no `sub` claim"));
+    }
+    let now = now_unix();
+    let skew = oidc.clock_skew.as_secs();
+    if exp < now.saturating_sub(skew) {
+        return Err(IdTokenError::Expired);
+    }
+    if let Some(nbf) = claims.get("nbf") {
+        let nbf = numeric_date(nbf).ok_or_else(|| malformed("its `nbf` is not a NumericDate"))?;
+        if nbf > now.saturating_add(skew) {
+            return Err(IdTokenError::IssuedAt);
+        }
+    }
+    if !audiences.contains(&expect.client_id) {
+        return Err(IdTokenError::Audience);
+    }
+    Ok(())
+}
+
+/// The checks after the registered claims: `iss` (with alternates and tenant templates), `azp`,
 /// `iat`, `sub` and `nonce`.
 pub(crate) fn check_claims(
     oidc: &Oidc,
@@ -234,6 +321,216 @@ pub(crate) fn check_claims(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A token's issuer, audience and ES256 key, with the JWKS preloaded: `validate` without
+    /// network. Tokens are signed by `jsonwebtoken`'s pure-Rust backend (a dev-dependency).
+    struct Signer {
+        oidc: Oidc,
+        metadata: ProviderMetadata,
+        key: jsonwebtoken::EncodingKey,
+    }
+
+    const ISSUER: &str = "https://issuer.example";
+    const CLIENT: &str = "client-1";
+
+    impl Signer {
+        fn new() -> Self {
+            use ring::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING};
+            let rng = ring::rand::SystemRandom::new();
+            let alg = &ECDSA_P256_SHA256_FIXED_SIGNING;
+            let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &rng).expect("a P-256 key");
+            let pair = EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).expect("PKCS#8");
+            let point = pair.public_key().as_ref();
+            let jwks = serde_json::json!({"keys": [{
+                "kty": "EC", "crv": "P-256", "kid": "k1",
+                "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+                "y": URL_SAFE_NO_PAD.encode(&point[33..]),
+            }]});
+            Self::with_jwks(
+                &jwks,
+                jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()),
+            )
+        }
+
+        fn with_jwks(jwks: &Value, key: jsonwebtoken::EncodingKey) -> Self {
+            let url = url::Url::parse(&format!("{ISSUER}/.well-known/openid-configuration"))
+                .expect("a URL");
+            let oidc = Oidc::new(ISSUER.to_owned(), url.clone());
+            oidc.preload_jwks(jwks.to_string().as_bytes())
+                .expect("a JWKS");
+            let metadata = serde_json::from_value(serde_json::json!({
+                "issuer": ISSUER, "authorization_endpoint": url.as_str(), "jwks_uri": url.as_str(),
+            }))
+            .expect("metadata");
+            Self {
+                oidc,
+                metadata,
+                key,
+            }
+        }
+
+        /// A compact JWS of `payload` exactly as given (duplicate names and all).
+        fn sign(&self, payload: &str) -> String {
+            let head = URL_SAFE_NO_PAD.encode(r#"{"alg":"ES256","kid":"k1"}"#);
+            let signed = format!("{head}.{}", URL_SAFE_NO_PAD.encode(payload));
+            let signature =
+                jsonwebtoken::crypto::sign(signed.as_bytes(), &self.key, Algorithm::ES256)
+                    .expect("signed");
+            format!("{signed}.{signature}")
+        }
+
+        /// Claims that pass, with `changes` applied (`null` removes a claim).
+        fn claims(changes: Value) -> String {
+            let now = now_unix();
+            let mut claims = serde_json::json!({
+                "iss": ISSUER, "aud": CLIENT, "sub": "alice", "exp": now + 600, "iat": now,
+            });
+            for (name, value) in changes.as_object().expect("an object") {
+                match value {
+                    Value::Null => claims.as_object_mut().map(|c| c.remove(name)),
+                    value => claims
+                        .as_object_mut()
+                        .map(|c| c.insert(name.clone(), value.clone())),
+                };
+            }
+            claims.to_string()
+        }
+
+        fn validate(&self, token: &str) -> Result<Map<String, Value>, OAuthError> {
+            let expect = Expectations {
+                client_id: CLIENT,
+                nonce: None,
+                nonce_required: false,
+                algorithms: DEFAULT_ALGORITHMS,
+            };
+            let http = AwcHttpClient::default();
+            let validation = validate(&self.oidc, &http, &self.metadata, token, &expect);
+            futures_util::FutureExt::now_or_never(validation).expect("no network")
+        }
+
+        fn refusal(&self, token: &str) -> IdTokenError {
+            match self.validate(token) {
+                Err(OAuthError::IdToken(error)) => error,
+                other => panic!("not an id_token refusal: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn registered_claims_are_required_typed_and_checked() {
+        let signer = Signer::new();
+        let now = now_unix();
+        let claims = signer
+            .validate(&signer.sign(&Signer::claims(serde_json::json!({}))))
+            .expect("a valid token");
+        assert_eq!(claims.get("sub"), Some(&Value::from("alice")));
+        let accepted = [
+            serde_json::json!({"exp": now - 30}),
+            serde_json::json!({"exp": now as f64 + 600.5}),
+            serde_json::json!({"nbf": now + 30}),
+            serde_json::json!({"nbf": now}),
+            serde_json::json!({"aud": ["other", CLIENT], "azp": CLIENT}),
+        ];
+        for changes in accepted {
+            let token = signer.sign(&Signer::claims(changes.clone()));
+            assert!(signer.validate(&token).is_ok(), "{changes}");
+        }
+        let malformed = |e: &IdTokenError| matches!(e, IdTokenError::Malformed(_));
+        let refused: [(Value, fn(&IdTokenError) -> bool); 14] = [
+            (serde_json::json!({"exp": null}), malformed),
+            (serde_json::json!({"exp": "soon"}), malformed),
+            (serde_json::json!({"exp": -1}), malformed),
+            (serde_json::json!({"exp": now - 120}), |e| {
+                matches!(e, IdTokenError::Expired)
+            }),
+            (serde_json::json!({"nbf": now + 120}), |e| {
+                matches!(e, IdTokenError::IssuedAt)
+            }),
+            (serde_json::json!({"nbf": "now"}), malformed),
+            (serde_json::json!({"iss": null}), |e| {
+                matches!(e, IdTokenError::Issuer)
+            }),
+            (serde_json::json!({"iss": 7}), |e| {
+                matches!(e, IdTokenError::Issuer)
+            }),
+            (serde_json::json!({"aud": null}), |e| {
+                matches!(e, IdTokenError::Audience)
+            }),
+            (serde_json::json!({"aud": 7}), |e| {
+                matches!(e, IdTokenError::Audience)
+            }),
+            (serde_json::json!({"aud": "other"}), |e| {
+                matches!(e, IdTokenError::Audience)
+            }),
+            (serde_json::json!({"aud": []}), |e| {
+                matches!(e, IdTokenError::Audience)
+            }),
+            (serde_json::json!({"sub": null}), malformed),
+            (serde_json::json!({"sub": 7}), malformed),
+        ];
+        for (changes, expected) in refused {
+            let error = signer.refusal(&signer.sign(&Signer::claims(changes.clone())));
+            assert!(expected(&error), "{changes}: {error:?}");
+        }
+    }
+
+    #[test]
+    fn payloads_that_are_no_unique_json_object_are_malformed() {
+        let signer = Signer::new();
+        let now = now_unix();
+        let duplicate = format!(
+            r#"{{"iss":"{ISSUER}","aud":"{CLIENT}","sub":"alice","iat":{now},"exp":{},"exp":{}}}"#,
+            now + 600,
+            now - 600
+        );
+        for payload in [duplicate.as_str(), "[]", "\"null\"", "{"] {
+            let error = signer.refusal(&signer.sign(payload));
+            assert!(
+                matches!(error, IdTokenError::Malformed(_)),
+                "{payload}: {error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_signature_is_checked_first_and_parts_are_base64url_without_padding() {
+        let signer = Signer::new();
+        let expired = signer.sign(&Signer::claims(serde_json::json!({"exp": 1})));
+        assert!(matches!(signer.refusal(&expired), IdTokenError::Expired));
+        // Another signature over the same header and payload: refused for it, not for `exp`.
+        let (signed, signature) = expired.rsplit_once('.').expect("three parts");
+        let mut bytes = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
+        bytes[10] ^= 0x40;
+        let forged = format!("{signed}.{}", URL_SAFE_NO_PAD.encode(&bytes));
+        assert!(matches!(signer.refusal(&forged), IdTokenError::Signature));
+
+        let valid = signer.sign(&Signer::claims(serde_json::json!({})));
+        let (head, rest) = valid.split_once('.').expect("three parts");
+        for token in [
+            format!("{valid}="),
+            format!("{head}=.{rest}"),
+            format!("{valid}!"),
+        ] {
+            assert!(
+                matches!(signer.refusal(&token), IdTokenError::Malformed(_)),
+                "{token}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unreadable_key_is_a_broken_jwks() {
+        let good = Signer::new();
+        let jwks = serde_json::json!({"keys": [{
+            "kty": "EC", "crv": "P-256", "kid": "k1", "x": "not base64url!", "y": "AAAA",
+        }]});
+        let broken = Signer::with_jwks(&jwks, good.key.clone());
+        let token = broken.sign(&Signer::claims(serde_json::json!({})));
+        assert!(matches!(
+            broken.validate(&token),
+            Err(OAuthError::Discovery(_))
+        ));
+    }
 
     #[test]
     fn headers_are_read_strictly() {

@@ -1,6 +1,6 @@
 //! OpenID Connect: discovery ([OpenID Connect Discovery 1.0]), the provider's JWKS, and
-//! `id_token` validation ([OpenID Connect Core 1.0 §3.1.3.7]) with the maintained
-//! [`jsonwebtoken`] crate.
+//! `id_token` validation ([OpenID Connect Core 1.0 §3.1.3.7]): signatures verified with `ring`,
+//! JWKs read with the maintained [`jsonwebtoken`] crate's types.
 //!
 //! A remote app becomes an OpenID Connect client with
 //! [`RemoteAppBuilder::issuer`](crate::RemoteAppBuilder::issuer). Its discovery document is
@@ -32,6 +32,7 @@
 //! [OpenID Connect Core 1.0 §3.1.3.7]: https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation
 
 mod id_token;
+pub(crate) mod jws;
 
 use std::{
     sync::{Arc, Mutex},
