@@ -436,7 +436,8 @@ mod tests {
             assert!(signer.validate(&token).is_ok(), "{changes}");
         }
         let malformed = |e: &IdTokenError| matches!(e, IdTokenError::Malformed(_));
-        let refused: [(Value, fn(&IdTokenError) -> bool); 14] = [
+        type Kind = fn(&IdTokenError) -> bool;
+        let refused: [(Value, Kind); 14] = [
             (serde_json::json!({"exp": null}), malformed),
             (serde_json::json!({"exp": "soon"}), malformed),
             (serde_json::json!({"exp": -1}), malformed),
