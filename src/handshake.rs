@@ -12,10 +12,11 @@ use url::Url;
 use crate::{
     error::OAuthError,
     extension::OAuthExtension,
-    oauth2::token::now_unix,
-    oauth2::{self as oauth2_flow, TokenResponse},
+    oauth2 as oauth2_flow,
     remote_app::RemoteApp,
     session::{self, Pending},
+    token::TokenResponse,
+    wire::now_unix,
 };
 
 /// The longest OAuth 1.0a temporary token or secret kept in the session.
@@ -94,7 +95,7 @@ impl OAuthExtension {
         let local = host
             .and_then(|host| origin(scheme, host))
             .filter(|(_, url)| {
-                peer.is_some_and(|ip| ip.is_loopback()) && crate::remote_app::is_loopback(url)
+                peer.is_some_and(|ip| ip.is_loopback()) && crate::urls::is_loopback(url)
             });
         match local {
             Some((origin, _)) => Ok(origin),
@@ -212,14 +213,18 @@ impl OAuthExtension {
             "the callback carries no `state` parameter.",
         ))?;
         let session = req.get_session();
-        if self.state_was_used(state) {
+        if self.inner.used_states.was_used(state) {
             // Said before looking at the session, which may hold nothing any more: "already
             // used", not "cookie lost".
             return Err(OAuthError::StateMismatch);
         }
         let pending =
             session::take_pending(&session, &app.name, state, self.inner.handshake_lifetime)?;
-        if !self.consume_state(state) {
+        if !self
+            .inner
+            .used_states
+            .consume(state, self.inner.handshake_lifetime)
+        {
             return Err(OAuthError::StateMismatch);
         }
         let endpoints = app.endpoints(self.http_for(app)).await?;
@@ -330,7 +335,7 @@ impl OAuthExtension {
         token: &TokenResponse,
         link: bool,
     ) -> Result<(), OAuthError> {
-        let handle = crate::oauth2::random_token();
+        let handle = crate::wire::random_token();
         let store = &self.inner.token_store;
         if let Some(old) = session::token_handle(session) {
             let moved = if link {

@@ -84,9 +84,14 @@ mod remote_app;
 mod replay;
 mod response;
 mod session;
+mod session_tokens;
+mod token;
+mod token_cache;
 pub mod token_store;
 mod transport;
+mod urls;
 mod userinfo;
+mod wire;
 
 #[cfg(feature = "dev-provider")]
 pub mod dev;
@@ -100,16 +105,17 @@ pub mod internals;
 
 pub use self::{
     builder::{OAuth, DEFAULT_HANDSHAKE_LIFETIME, DEFAULT_MAX_PENDING, DEFAULT_MAX_SESSION_BYTES},
-    client::{RemoteRequest, TokenFuture, UpdateFuture, APP_TOKEN},
+    client::{RemoteRequest, APP_TOKEN},
     error::{ErrorKind, IdTokenError, OAuthError},
     extension::{OAuthExt, OAuthExtension},
     extract::AuthorizedResponse,
     middleware::{OAuthMiddleware, OAuthMiddlewareService},
-    oauth2::TokenResponse,
     profile::{EmailVerified, Profile, ProfileMap},
     provider::Provider,
     remote_app::{ClientAuth, RemoteApp, RemoteAppBuilder, TokenMethod},
     response::{OAuthResponse, ResponseData, XmlElement},
+    token::TokenResponse,
+    token_cache::{TokenFuture, UpdateFuture},
     token_store::{MemoryTokenStore, TokenStore},
     transport::{AwcHttpClient, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT},
 };

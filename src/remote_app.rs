@@ -8,8 +8,11 @@ use ::oauth2::{ClientId, ClientSecret};
 use url::Url;
 
 use crate::{
-    error::OAuthError, oauth1::SignatureMethod, profile::ProfileMap, provider::Provider,
+    error::OAuthError,
+    oauth1::SignatureMethod,
+    profile::ProfileMap,
     transport::AwcHttpClient,
+    urls::{check_scheme, is_under, origin_root, resolve_under},
 };
 
 /// How the client authenticates at the token endpoint (RFC 6749 §2.3.1).
@@ -214,17 +217,6 @@ impl RemoteApp {
             rsa_private_key_pem: None,
             root_certificates_pem: Vec::new(),
         }
-    }
-
-    /// Starts a remote app from a provider's preset (its name, endpoints and quirks), with the
-    /// credentials the provider issued to this app. Any preset value can still be overridden.
-    pub fn from_provider<P: Provider>(
-        consumer_key: impl Into<String>,
-        consumer_secret: impl Into<String>,
-    ) -> RemoteAppBuilder {
-        P::preset(Self::builder(P::NAME))
-            .consumer_key(consumer_key)
-            .consumer_secret(consumer_secret)
     }
 
     /// The name the app was registered under.
@@ -1039,53 +1031,6 @@ impl RemoteAppBuilder {
             client_auth: self.client_auth,
             callback,
         })
-    }
-}
-
-/// `relative` (`user/emails`, a leading `/` ignored) joined under `base`, as API paths are; it
-/// must stay under the base (same origin, path below the base path).
-fn resolve_under(base: Option<&Url>, relative: &str) -> Result<Url, &'static str> {
-    let base = base.ok_or("is relative, but there is no `base_url` to resolve it against")?;
-    let url = base
-        .join(relative.trim_start_matches('/'))
-        .map_err(|_| "cannot be joined to the `base_url`")?;
-    if !is_under(base, &url) {
-        return Err("is relative but leads out of the `base_url`");
-    }
-    Ok(url)
-}
-
-/// Whether `url` lies under `base`: the same origin, and a path below the base path.
-fn is_under(base: &Url, url: &Url) -> bool {
-    url.origin() == base.origin() && url.path().starts_with(base.path())
-}
-
-/// `https` everywhere; plain `http` only to this machine (development providers and tests).
-pub(crate) fn check_scheme(url: &Url) -> Result<(), &'static str> {
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if is_loopback(url) => Ok(()),
-        "http" => Err("must use https (plain http is accepted only for loopback hosts)"),
-        _ => Err("must be an http(s) URL"),
-    }
-}
-
-/// `scheme://host[:port]/` of `url`.
-fn origin_root(url: &Url) -> Option<Url> {
-    let origin = url.origin();
-    if !origin.is_tuple() {
-        return None;
-    }
-    Url::parse(&format!("{}/", origin.ascii_serialization())).ok()
-}
-
-/// Whether a URL's host is `localhost` or a loopback address (an IPv4-mapped one too).
-pub(crate) fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => std::net::IpAddr::V6(ip).to_canonical().is_loopback(),
-        None => false,
     }
 }
 

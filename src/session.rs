@@ -7,7 +7,7 @@ use actix_session::Session;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
-use crate::{error::OAuthError, oauth2::token::now_unix};
+use crate::{error::OAuthError, wire::now_unix};
 
 /// Session key of the list of handshakes in progress.
 pub(crate) const PENDING_KEY: &str = "actix_oauth.pending";
@@ -263,7 +263,7 @@ pub(crate) fn csrf_token(session: &Session) -> Result<String, OAuthError> {
             return Ok(token);
         }
     }
-    let token = crate::oauth2::random_token();
+    let token = crate::wire::random_token();
     session
         .insert(CSRF_KEY, &token)
         .map_err(|e| OAuthError::Session(e.to_string()))?;

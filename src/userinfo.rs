@@ -7,8 +7,8 @@ use serde_json::Value;
 use url::Url;
 
 use crate::{
-    error::OAuthError, extension::OAuthExtension, oauth2::TokenResponse, profile::Profile,
-    remote_app::RemoteApp,
+    error::OAuthError, extension::OAuthExtension, profile::Profile, remote_app::RemoteApp,
+    token::TokenResponse,
 };
 
 impl OAuthExtension {
@@ -143,18 +143,16 @@ impl OAuthExtension {
                 .headers()
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok());
-            return Err(
-                crate::oauth2::token::decode_fields(content_type, response.body())
-                    .and_then(|f| crate::oauth2::token::provider_error(&f, Some(status)))
-                    .unwrap_or_else(|| OAuthError::unexpected_status(status, response.body())),
-            );
+            return Err(crate::wire::decode_fields(content_type, response.body())
+                .and_then(|f| crate::wire::provider_error(&f, Some(status)))
+                .unwrap_or_else(|| OAuthError::unexpected_status(status, response.body())));
         }
         let value = serde_json::from_slice::<Value>(response.body())
             .map_err(|_| OAuthError::malformed(what, "it is not JSON."))?;
         // Errors with status 200 (Slack's `{"ok": false, "error": "invalid_auth"}`).
         if let Some(err) = value
             .as_object()
-            .and_then(|fields| crate::oauth2::token::provider_error(fields, Some(status)))
+            .and_then(|fields| crate::wire::provider_error(fields, Some(status)))
         {
             return Err(err);
         }

@@ -25,10 +25,10 @@ pub use self::signature::{
 };
 use crate::{
     error::OAuthError,
-    oauth2::token::{decode_fields, form_fields, now_unix, provider_error},
-    oauth2::TokenResponse,
     remote_app::{RemoteApp, TokenMethod},
+    token::TokenResponse,
     transport::AwcHttpClient,
+    wire::{decode_fields, form_fields, now_unix, provider_error},
 };
 
 /// A fresh `oauth_nonce`: 32 alphanumeric characters (about 190 bits).

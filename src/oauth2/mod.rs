@@ -7,7 +7,11 @@
 //! (form-encoded answers, status 201, errors with status 200, `expires_in` as a string, a `GET`
 //! token endpoint); see [`TokenResponse`].
 
-pub(crate) mod token;
+/// The paths the development provider (`src/dev`, moving to its own crate) still names.
+#[cfg(feature = "dev-provider")]
+pub(crate) mod token {
+    pub(crate) use crate::wire::now_unix;
+}
 
 use std::cell::RefCell;
 
@@ -16,18 +20,15 @@ use ::oauth2::{
     CsrfToken, PkceCodeChallenge, PkceCodeVerifier,
 };
 use base64::Engine as _;
-use rand::RngCore as _;
 use url::{form_urlencoded, Url};
 
-pub use self::token::TokenResponse;
 use crate::{
     error::OAuthError,
     remote_app::{ClientAuth, Endpoints, RemoteApp, TokenMethod},
+    token::TokenResponse,
     transport::AwcHttpClient,
+    wire::random_token,
 };
-
-/// Bytes of randomness in a `state` value: 256 bits, twice RFC 9700's floor.
-const STATE_BYTES: usize = 32;
 
 /// What an authorization request started: where to send the browser, and what to remember.
 pub(crate) struct AuthorizationStart {
@@ -104,15 +105,6 @@ pub(crate) fn authorization_request(
         verifier: pkce.map(|(_, verifier)| verifier),
         nonce,
     })
-}
-
-/// A fresh random value: [`STATE_BYTES`] bytes from the thread's CSPRNG, base64url without
-/// padding — what `oauth2`'s `CsrfToken::new_random_len` and `PkceCodeChallenge::new_random_sha256`
-/// make, from one `fill_bytes` where they ask `thread_rng()` once per byte.
-pub(crate) fn random_token() -> String {
-    let mut bytes = [0u8; STATE_BYTES];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// Appends `text` form-encoded as `form_urlencoded::byte_serialize` does (`A-Z a-z 0-9 * - . _`

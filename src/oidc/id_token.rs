@@ -13,8 +13,8 @@ use subtle::ConstantTimeEq;
 use super::{Oidc, ProviderMetadata};
 use crate::{
     error::{IdTokenError, OAuthError},
-    oauth2::token::now_unix,
     transport::AwcHttpClient,
+    wire::now_unix,
 };
 
 /// The algorithms accepted by default: every asymmetric one `jsonwebtoken` verifies. Never

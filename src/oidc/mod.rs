@@ -46,7 +46,7 @@ use url::Url;
 #[cfg(feature = "internals")]
 pub(crate) use self::id_token::{check_claims, header};
 pub(crate) use self::id_token::{validate, Expectations, DEFAULT_ALGORITHMS};
-use crate::{error::OAuthError, remote_app::check_scheme, transport::AwcHttpClient};
+use crate::{error::OAuthError, transport::AwcHttpClient, urls::check_scheme};
 
 /// The longest a discovery document is used before it is fetched again: 24 hours (less when
 /// its caching headers say so).
