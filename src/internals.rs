@@ -7,7 +7,7 @@ use crate::{error::OAuthError, response::ResponseData, token::TokenResponse};
 /// Parses a callback query string the way a callback handler does (size cap, duplicate
 /// parameters refused) and returns the pairs.
 pub fn parse_callback_query(query: &str) -> Result<Vec<(String, String)>, OAuthError> {
-    crate::handshake::CallbackQuery::parse(query).map(|q| q.0)
+    crate::callback_query::CallbackQuery::parse(query).map(|q| q.0)
 }
 
 /// Reads an OAuth 2 token endpoint answer.

@@ -67,7 +67,9 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 mod builder;
+mod callback_query;
 mod client;
+mod credentials;
 mod error;
 mod extension;
 mod extract;
@@ -78,6 +80,7 @@ mod oauth2;
 #[cfg(feature = "oidc")]
 pub mod oidc;
 mod profile;
+mod protocol;
 mod provider;
 pub mod providers;
 mod remote_app;
@@ -106,13 +109,15 @@ pub mod internals;
 pub use self::{
     builder::{OAuth, DEFAULT_HANDSHAKE_LIFETIME, DEFAULT_MAX_PENDING, DEFAULT_MAX_SESSION_BYTES},
     client::{RemoteRequest, APP_TOKEN},
+    credentials::TokenMethod,
     error::{ErrorKind, IdTokenError, OAuthError},
     extension::{OAuthExt, OAuthExtension},
     extract::AuthorizedResponse,
     middleware::{OAuthMiddleware, OAuthMiddlewareService},
+    oauth2::ClientAuth,
     profile::{EmailVerified, Profile, ProfileMap},
     provider::Provider,
-    remote_app::{ClientAuth, RemoteApp, RemoteAppBuilder, TokenMethod},
+    remote_app::{RemoteApp, RemoteAppBuilder},
     response::{OAuthResponse, ResponseData, XmlElement},
     token::TokenResponse,
     token_cache::{TokenFuture, UpdateFuture},
