@@ -23,3 +23,19 @@ pub enum TokenMethod {
     /// Parameters in the query of a `GET`, as older Facebook Graph API versions accepted.
     Get,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Credentials;
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let credentials = Credentials {
+            id: ::oauth2::ClientId::new("the-id".to_owned()),
+            secret: ::oauth2::ClientSecret::new("the-sekrit".to_owned()),
+        };
+        let shown = format!("{credentials:?}");
+        assert!(shown.contains("the-id"), "{shown}");
+        assert!(!shown.contains("sekrit"), "{shown}");
+    }
+}
