@@ -6,11 +6,12 @@ use actix_web::HttpRequest;
 use url::Url;
 
 use crate::{
-    client::{TokenCache, TokenGetterFn, TokenUpdateFn},
     error::OAuthError,
     extension::{Inner, OAuthExtension},
-    oauth2::{self as oauth2_flow, TokenResponse},
+    oauth2 as oauth2_flow,
     remote_app::{Callback, RemoteAppBuilder},
+    token::TokenResponse,
+    token_cache::{TokenCache, TokenGetterFn, TokenUpdateFn},
     token_store::{MemoryTokenStore, TokenStore},
     transport::AwcHttpClient,
 };
@@ -129,7 +130,7 @@ impl OAuth {
         F: Fn(HttpRequest, String, Option<String>) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = Result<Option<TokenResponse>, OAuthError>> + 'static,
     {
-        self.token_getter = Some(crate::client::token_getter(getter));
+        self.token_getter = Some(crate::token_cache::token_getter(getter));
         self
     }
 
@@ -140,7 +141,7 @@ impl OAuth {
         F: Fn(HttpRequest, String, TokenResponse) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = Result<(), OAuthError>> + 'static,
     {
-        self.token_update = Some(crate::client::token_update(hook));
+        self.token_update = Some(crate::token_cache::token_update(hook));
         self
     }
 
@@ -335,7 +336,7 @@ impl OAuth {
                 token_store: self.token_store,
                 max_session_bytes: self.max_session_bytes,
                 cache: TokenCache::default(),
-                used_states: std::sync::Mutex::default(),
+                used_states: crate::replay::UsedStates::default(),
             }),
         })
     }

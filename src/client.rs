@@ -1,27 +1,17 @@
 //! Calling a provider's API on the user's behalf: Flask-OAuth's `request/get/post/put/delete`
 //! and `tokengetter`, with OAuth 2 refresh.
 
-use std::{
-    collections::HashMap,
-    fmt,
-    future::Future,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{fmt, sync::Arc, time::Duration};
 
 use ::oauth2::http::{self, header};
 use actix_web::HttpRequest;
-use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use url::Url;
 
 use crate::{
-    error::OAuthError,
-    extension::OAuthExtension,
-    oauth2::{token::now_unix, token_request, TokenResponse},
-    remote_app::RemoteApp,
-    response::OAuthResponse,
+    error::OAuthError, extension::OAuthExtension, remote_app::RemoteApp, response::OAuthResponse,
+    token::TokenResponse, token_cache::RefreshFailure, wire::now_unix,
 };
 
 /// The token name that asks the default token getter for an app token (OAuth 2 client
@@ -30,88 +20,6 @@ pub const APP_TOKEN: &str = "app";
 
 /// How early before its expiry an access token is refreshed.
 const REFRESH_LEEWAY: Duration = Duration::from_secs(30);
-
-/// The future a token getter returns.
-pub type TokenFuture = LocalBoxFuture<'static, Result<Option<TokenResponse>, OAuthError>>;
-/// The future an `on_token_update` hook returns.
-pub type UpdateFuture = LocalBoxFuture<'static, Result<(), OAuthError>>;
-
-pub(crate) type TokenGetterFn =
-    Arc<dyn Fn(HttpRequest, String, Option<String>) -> TokenFuture + Send + Sync>;
-pub(crate) type TokenUpdateFn =
-    Arc<dyn Fn(HttpRequest, String, TokenResponse) -> UpdateFuture + Send + Sync>;
-
-/// Wraps a user's async token getter.
-pub(crate) fn token_getter<F, Fut>(f: F) -> TokenGetterFn
-where
-    F: Fn(HttpRequest, String, Option<String>) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Option<TokenResponse>, OAuthError>> + 'static,
-{
-    Arc::new(move |req, provider, name| Box::pin(f(req, provider, name)))
-}
-
-/// Wraps a user's async token update hook.
-pub(crate) fn token_update<F, Fut>(f: F) -> TokenUpdateFn
-where
-    F: Fn(HttpRequest, String, TokenResponse) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), OAuthError>> + 'static,
-{
-    Arc::new(move |req, provider, token| Box::pin(f(req, provider, token)))
-}
-
-/// One refresh: the lock its first caller holds while refreshing, then its result.
-type RefreshSlot = Arc<futures_util::lock::Mutex<Option<Result<TokenResponse, RefreshFailure>>>>;
-
-/// Why a refresh failed, kept for the callers that waited on it (an [`OAuthError`] is not
-/// `Clone`).
-#[derive(Clone)]
-enum RefreshFailure {
-    /// The provider refused the refresh token: the user must sign in again.
-    Refused(String),
-    /// The provider did not answer in time.
-    Timeout(Duration),
-    /// Any other failure, as text.
-    Other(String),
-}
-
-impl RefreshFailure {
-    fn of(err: &OAuthError) -> Self {
-        match err {
-            OAuthError::ReauthenticationRequired { reason, .. } => Self::Refused(reason.clone()),
-            OAuthError::Timeout(limit) => Self::Timeout(*limit),
-            other => Self::Other(other.to_string()),
-        }
-    }
-
-    fn into_error(self, provider: &str) -> OAuthError {
-        match self {
-            Self::Refused(reason) => OAuthError::ReauthenticationRequired {
-                provider: provider.to_owned(),
-                reason,
-            },
-            Self::Timeout(limit) => OAuthError::Timeout(limit),
-            Self::Other(message) => OAuthError::Transport(message),
-        }
-    }
-}
-
-/// Shared state of refreshes in flight and app tokens, so concurrent calls with one expired
-/// token cause one refresh, and app tokens are fetched once per lifetime.
-#[derive(Default)]
-pub(crate) struct TokenCache {
-    /// Per (provider, refresh token digest): the refresh result, behind an async lock the first
-    /// caller holds while it refreshes.
-    refreshes: Mutex<HashMap<[u8; 32], (u64, RefreshSlot)>>,
-    /// App tokens by provider, each behind its own async lock so that a slow provider delays
-    /// only its own callers.
-    app_tokens: Mutex<HashMap<String, Arc<futures_util::lock::Mutex<Option<TokenResponse>>>>>,
-}
-
-impl fmt::Debug for TokenCache {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("TokenCache")
-    }
-}
 
 /// What a request sends as its body.
 #[derive(Clone)]
@@ -140,10 +48,17 @@ enum Body {
 #[must_use = "a request does nothing until `send` is awaited"]
 pub struct RemoteRequest<'a> {
     oauth: &'a OAuthExtension,
-    req: HttpRequest,
+    /// The request whose user the call is made for: the token getter reads its token, and a
+    /// refreshed token is kept for its session. `None` for a call with a given token.
+    req: Option<HttpRequest>,
     provider: String,
     method: http::Method,
     url: String,
+    /// A provider endpoint the app was configured with or discovered (user info, email list),
+    /// called as it is instead of `url`.
+    endpoint: Option<Url>,
+    /// The token to call with, instead of the token getter's.
+    given: Option<TokenResponse>,
     query: Vec<(String, String)>,
     body: Body,
     headers: Vec<(String, String)>,
@@ -171,13 +86,40 @@ impl<'a> RemoteRequest<'a> {
     ) -> Self {
         Self {
             oauth,
-            req: req.clone(),
+            req: Some(req.clone()),
             provider: provider.to_owned(),
             method,
             url: url.to_owned(),
+            endpoint: None,
+            given: None,
             query: Vec::new(),
             body: Body::None,
             headers: Vec::new(),
+            token: None,
+            error: None,
+        }
+    }
+
+    /// A `GET` of one of the remote app's own endpoints (user info, email list) with a given
+    /// token: signed or bearer like every API call, without a refresh (there is no session to
+    /// keep a refreshed token in).
+    pub(crate) fn endpoint(
+        oauth: &'a OAuthExtension,
+        provider: &str,
+        url: &Url,
+        token: &TokenResponse,
+    ) -> Self {
+        Self {
+            oauth,
+            req: None,
+            provider: provider.to_owned(),
+            method: http::Method::GET,
+            url: url.as_str().to_owned(),
+            query: Vec::new(),
+            body: Body::None,
+            headers: Vec::new(),
+            endpoint: Some(url.clone()),
+            given: Some(token.clone()),
             token: None,
             error: None,
         }
@@ -256,30 +198,43 @@ impl<'a> RemoteRequest<'a> {
             return Err(err);
         }
         let app = self.oauth.remote_app(&self.provider)?;
-        let url = self.target(app)?;
-        let mut token = self
-            .oauth
-            .get_token(&self.req, &self.provider, self.token.as_deref())
-            .await?;
+        let url = match &self.endpoint {
+            Some(url) => url.clone(),
+            None => self.target(app)?,
+        };
+        let (mut token, req) = match (&self.given, &self.req) {
+            (Some(token), _) => (token.clone(), None),
+            (None, Some(req)) => {
+                let token = self
+                    .oauth
+                    .get_token(req, &self.provider, self.token.as_deref())
+                    .await?;
+                (token, Some(req))
+            }
+            (None, None) => return Err(OAuthError::TokenMissing(self.provider.clone())),
+        };
+        // Refreshed where the fresh token can be kept: for a request's session (and the
+        // `on_token_update` hook).
+        let refresh_for = req.filter(|_| app.protocol.refreshes());
         let mut refreshed = false;
-        if !app.is_oauth1() && token.is_expired(REFRESH_LEEWAY) && token.refresh_token().is_some() {
-            token = self
-                .oauth
-                .refresh(&self.req, &self.provider, &token, self.token.as_deref())
-                .await?;
-            refreshed = true;
+        if let Some(req) = refresh_for {
+            if token.is_expired(REFRESH_LEEWAY) && token.refresh_token().is_some() {
+                token = self
+                    .oauth
+                    .refresh(req, &self.provider, &token, self.token.as_deref())
+                    .await?;
+                refreshed = true;
+            }
         }
         let response = self.send_with(app, &url, &token).await?;
-        if !refreshed
-            && !app.is_oauth1()
-            && is_invalid_token(&response)
-            && token.refresh_token().is_some()
-        {
-            let token = self
-                .oauth
-                .refresh(&self.req, &self.provider, &token, self.token.as_deref())
-                .await?;
-            return self.send_with(app, &url, &token).await;
+        if let Some(req) = refresh_for.filter(|_| !refreshed) {
+            if is_invalid_token(&response) && token.refresh_token().is_some() {
+                let token = self
+                    .oauth
+                    .refresh(req, &self.provider, &token, self.token.as_deref())
+                    .await?;
+                return self.send_with(app, &url, &token).await;
+            }
         }
         Ok(response)
     }
@@ -314,7 +269,7 @@ impl<'a> RemoteRequest<'a> {
                  remote app's `base_url` nor on one of its `api_origin`s",
             ));
         }
-        crate::remote_app::check_scheme(&url).map_err(refuse)?;
+        crate::urls::check_scheme(&url).map_err(refuse)?;
         if !self.query.is_empty() {
             url.query_pairs_mut().extend_pairs(&self.query);
         }
@@ -330,19 +285,18 @@ impl<'a> RemoteRequest<'a> {
         let mut builder = http::Request::builder()
             .method(self.method.clone())
             .uri(url.as_str());
-        let authorization = if app.is_oauth1() {
-            let secret = token.token_secret().ok_or_else(|| {
-                OAuthError::TokenMissing(format!("{} token secret", self.provider))
-            })?;
-            let form: &[(String, String)] = match &self.body {
-                Body::Form(pairs) => pairs,
-                _ => &[],
-            };
-            let pair = (token.access_token().secret().as_str(), secret);
-            crate::oauth1::authorization(app, self.method.as_str(), url, form, Some(pair), &[])?
-        } else {
-            format!("Bearer {}", token.access_token().secret())
+        let form: &[(String, String)] = match &self.body {
+            Body::Form(pairs) => pairs,
+            _ => &[],
         };
+        let authorization = app.protocol.authorization(
+            &app.name,
+            &app.credentials,
+            self.method.as_str(),
+            url,
+            form,
+            token,
+        )?;
         builder = builder.header(header::AUTHORIZATION, authorization);
         let body = match &self.body {
             Body::None => Vec::new(),
@@ -362,7 +316,7 @@ impl<'a> RemoteRequest<'a> {
             }
         };
         if let Some(name) = &app.client_id_header {
-            builder = builder.header(name.as_str(), app.consumer_key.as_str());
+            builder = builder.header(name.as_str(), app.credentials.id.as_str());
         }
         for (name, value) in &self.headers {
             builder = builder.header(name.as_str(), value.as_str());
@@ -461,12 +415,6 @@ impl OAuthExtension {
     /// An app token from the client credentials grant (RFC 6749 §4.4), fetched once and reused
     /// until it expires.
     pub async fn app_token(&self, app: &RemoteApp) -> Result<TokenResponse, OAuthError> {
-        if app.is_oauth1() {
-            return Err(OAuthError::config(format!(
-                "remote app `{}` speaks OAuth 1.0a, which has no client credentials grant.",
-                app.name
-            )));
-        }
         let slot = {
             let cache = self.token_cache();
             let mut slots = cache.app_tokens.lock().unwrap_or_else(|e| e.into_inner());
@@ -478,12 +426,10 @@ impl OAuthExtension {
                 return Ok(token.clone());
             }
         }
-        let mut params = vec![("grant_type", "client_credentials")];
-        let scope = app.scope.join(" ");
-        if !scope.is_empty() {
-            params.push(("scope", &scope));
-        }
-        let token = token_request(self.http_for(app), app, params).await?;
+        let token = app
+            .protocol
+            .client_credentials(&app.name, self.http_for(app), &app.credentials)
+            .await?;
         *cached = Some(token.clone());
         Ok(token)
     }
@@ -583,11 +529,16 @@ async fn refresh_once(
     by_default_getter: bool,
 ) -> Result<TokenResponse, OAuthError> {
     let app = oauth.remote_app(provider)?;
-    let params = vec![
-        ("grant_type", "refresh_token"),
-        ("refresh_token", refresh_token.secret().as_str()),
-    ];
-    let fresh = match token_request(oauth.http_for(app), app, params).await {
+    let refreshed = app
+        .protocol
+        .refresh(
+            provider,
+            oauth.http_for(app),
+            &app.credentials,
+            refresh_token,
+        )
+        .await;
+    let fresh = match refreshed {
         Ok(fresh) => fresh,
         Err(err @ (OAuthError::Provider { .. } | OAuthError::UnexpectedStatus { .. })) => {
             if by_default_getter {

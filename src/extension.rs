@@ -6,11 +6,11 @@ use std::{collections::HashMap, fmt, future::Ready, net::IpAddr, sync::Arc};
 use actix_web::{dev::ServiceRequest, FromRequest, HttpRequest};
 
 use crate::{
-    client::{TokenCache, TokenGetterFn, TokenUpdateFn},
     error::OAuthError,
     provider::Provider,
     remote_app::RemoteApp,
     replay::UsedStates,
+    token_cache::{TokenCache, TokenGetterFn, TokenUpdateFn},
     token_store::TokenStore,
     transport::AwcHttpClient,
 };
@@ -44,7 +44,7 @@ pub(crate) struct Inner {
     pub(crate) max_session_bytes: Option<usize>,
     pub(crate) cache: TokenCache,
     /// Digests of the `state`s completed within their lifetime, with when each may be forgotten.
-    pub(crate) used_states: std::sync::Mutex<UsedStates>,
+    pub(crate) used_states: UsedStates,
 }
 
 impl fmt::Debug for OAuthExtension {

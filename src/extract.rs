@@ -7,8 +7,8 @@ use futures_util::future::LocalBoxFuture;
 use serde_json::Value;
 
 use crate::{
-    error::OAuthError, extension::OAuthExt as _, handshake::Authorized, oauth2::TokenResponse,
-    provider::Provider,
+    error::OAuthError, extension::OAuthExt as _, handshake::Authorized, provider::Provider,
+    token::TokenResponse,
 };
 
 /// The answer of a completed sign-in with provider `P`: Flask-OAuth's `@authorized_handler`

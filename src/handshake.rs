@@ -10,16 +10,14 @@ use actix_web::{
 use url::Url;
 
 use crate::{
+    callback_query::CallbackQuery,
     error::OAuthError,
     extension::OAuthExtension,
-    oauth2::token::now_unix,
-    oauth2::{self as oauth2_flow, TokenResponse},
     remote_app::RemoteApp,
     session::{self, Pending},
+    token::TokenResponse,
+    wire::now_unix,
 };
-
-/// The longest OAuth 1.0a temporary token or secret kept in the session.
-const MAX_TEMPORARY_CREDENTIAL_BYTES: usize = 256;
 
 /// The result of a completed handshake, passed from the middleware to the extractor.
 #[derive(Clone, Debug)]
@@ -94,7 +92,7 @@ impl OAuthExtension {
         let local = host
             .and_then(|host| origin(scheme, host))
             .filter(|(_, url)| {
-                peer.is_some_and(|ip| ip.is_loopback()) && crate::remote_app::is_loopback(url)
+                peer.is_some_and(|ip| ip.is_loopback()) && crate::urls::is_loopback(url)
             });
         match local {
             Some((origin, _)) => Ok(origin),
@@ -123,56 +121,21 @@ impl OAuthExtension {
     ) -> Result<HttpResponse, OAuthError> {
         let app = self.remote_app(provider)?;
         let redirect_uri = self.redirect_uri(req, app)?;
-        let endpoints = app.endpoints(self.http_for(app)).await?;
-        let mut nonce = None;
-        let (location, state, verifier) = if app.is_oauth1() {
-            // RFC 5849 §2.1–2.2: temporary credentials first, then the browser goes to the
-            // authorization page with the temporary token.
-            let temporary =
-                crate::oauth1::request_token(self.http_for(app), app, &redirect_uri).await?;
-            let mut url = endpoints.authorize_url.clone();
-            url.query_pairs_mut()
-                .append_pair("oauth_token", temporary.access_token().secret())
-                .extend_pairs(&app.authorize_params);
-            let secret = temporary.token_secret().map(str::to_owned);
-            if temporary.access_token().secret().len() > MAX_TEMPORARY_CREDENTIAL_BYTES
-                || secret
-                    .as_ref()
-                    .is_some_and(|s| s.len() > MAX_TEMPORARY_CREDENTIAL_BYTES)
-            {
-                return Err(OAuthError::malformed(
-                    "temporary credentials",
-                    "the request token or its secret is longer than 256 bytes.",
-                ));
-            }
-            (
-                String::from(url),
-                temporary.access_token().secret().clone(),
-                secret,
-            )
-        } else {
-            let encoded = self
-                .inner
-                .fixed_redirects
-                .get(&app.name)
-                .map(|(_, encoded)| encoded.as_str());
-            let start =
-                oauth2_flow::authorization_request(app, &endpoints, &redirect_uri, encoded)?;
-            nonce = start.nonce;
-            (
-                start.url,
-                start.state.into_secret(),
-                start.verifier.map(|v| v.into_secret()),
-            )
-        };
+        let encoded = self
+            .inner
+            .fixed_redirects
+            .get(&app.name)
+            .map(|(_, encoded)| encoded.as_str());
+        let (location, handshake) = app
+            .protocol
+            .begin(self.http_for(app), &app.credentials, &redirect_uri, encoded)
+            .await?;
         let entry = Pending {
             provider: app.name.clone(),
-            state,
-            verifier,
             next: next.and_then(session::safe_next),
             created: now_unix(),
-            nonce,
             link: req.extensions().contains::<CsrfVerified>(),
+            handshake,
         };
         session::push_pending(
             &req.get_session(),
@@ -205,111 +168,37 @@ impl OAuthExtension {
     ) -> Result<Option<Authorized>, OAuthError> {
         let app = self.remote_app(provider)?;
         let query = CallbackQuery::parse(req.query_string())?;
-        if app.is_oauth1() {
-            return self.complete_oauth1(req, app, &query).await;
-        }
-        let state = query.get("state").ok_or(OAuthError::StateMissing(
-            "the callback carries no `state` parameter.",
-        ))?;
+        let (key, drawn_here) = app.protocol.handshake_key(&query)?;
         let session = req.get_session();
-        if self.state_was_used(state) {
+        let used = &self.inner.used_states;
+        if drawn_here && used.was_used(key) {
             // Said before looking at the session, which may hold nothing any more: "already
             // used", not "cookie lost".
             return Err(OAuthError::StateMismatch);
         }
         let pending =
-            session::take_pending(&session, &app.name, state, self.inner.handshake_lifetime)?;
-        if !self.consume_state(state) {
+            session::take_pending(&session, &app.name, key, self.inner.handshake_lifetime)?;
+        if drawn_here && !used.consume(key, self.inner.handshake_lifetime) {
             return Err(OAuthError::StateMismatch);
         }
-        let endpoints = app.endpoints(self.http_for(app)).await?;
-        check_callback_issuer(&endpoints, query.get("iss"))?;
-        if let Some(error) = query.get("error") {
-            if error == "access_denied" {
-                return Ok(None);
-            }
-            return Err(OAuthError::Provider {
-                error: error.chars().take(256).collect(),
-                description: query
-                    .get("error_description")
-                    .map(|d| d.chars().take(256).collect()),
-                uri: query
-                    .get("error_uri")
-                    .map(|d| d.chars().take(256).collect()),
-                status: None,
-            });
-        }
-        let code = query.get("code").filter(|c| !c.is_empty()).ok_or_else(|| {
-            OAuthError::malformed("callback", "it carries neither `code` nor `error`.")
-        })?;
-        // The callback arrived at the redirect URI, so the URI computed for it now is the one the
-        // authorization request carried (the provider checks that they match).
-        let redirect_uri = self.redirect_uri(req, app)?;
-        #[allow(unused_mut)]
-        let mut token = oauth2_flow::exchange_code(
-            self.http_for(app),
-            app,
-            code,
-            &redirect_uri,
-            pending.verifier.as_deref(),
-        )
-        .await?;
-        #[cfg(feature = "oidc")]
-        if let (Some(oidc), Some(metadata)) = (&app.oidc, &endpoints.metadata) {
-            let id_token = token
-                .id_token()
-                .ok_or(crate::error::IdTokenError::Missing)?;
-            let expect = crate::oidc::Expectations {
-                client_id: app.consumer_key.as_str(),
-                nonce: pending.nonce.as_deref(),
-                nonce_required: oidc.nonce_required,
-                algorithms: &app.id_token_algorithms,
-            };
-            let claims =
-                crate::oidc::validate(oidc, self.http_for(app), metadata, id_token, &expect)
-                    .await?;
-            token.set_id_token_claims(claims);
-        }
+        let token = app
+            .protocol
+            .complete(
+                self.http_for(app),
+                &app.credentials,
+                &pending.handshake,
+                &query,
+                || self.redirect_uri(req, app),
+            )
+            .await?;
+        let Some(token) = token else {
+            return Ok(None);
+        };
         self.keep_token(&session, &app.name, &token, pending.link)
             .await?;
         Ok(Some(Authorized {
             provider: app.name.clone(),
             token,
-            next: pending.next,
-        }))
-    }
-
-    /// Completes an OAuth 1.0a callback (RFC 5849 §2.2–2.3): `oauth_token` must be the temporary
-    /// token this browser's handshake began with; `denied` (Twitter) means the user declined.
-    async fn complete_oauth1(
-        &self,
-        req: &HttpRequest,
-        app: &RemoteApp,
-        query: &CallbackQuery,
-    ) -> Result<Option<Authorized>, OAuthError> {
-        let session = req.get_session();
-        if let Some(denied) = query.get("denied") {
-            session::take_pending(&session, &app.name, denied, self.inner.handshake_lifetime)?;
-            return Ok(None);
-        }
-        let token = query.get("oauth_token").ok_or(OAuthError::StateMissing(
-            "the callback carries no `oauth_token` parameter.",
-        ))?;
-        let pending =
-            session::take_pending(&session, &app.name, token, self.inner.handshake_lifetime)?;
-        let verifier = query
-            .get("oauth_verifier")
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| OAuthError::malformed("callback", "it carries no `oauth_verifier`."))?;
-        let secret = pending.verifier.as_deref().unwrap_or("");
-        let credentials =
-            crate::oauth1::access_token(self.http_for(app), app, &pending.state, secret, verifier)
-                .await?;
-        self.keep_token(&session, &app.name, &credentials, pending.link)
-            .await?;
-        Ok(Some(Authorized {
-            provider: app.name.clone(),
-            token: credentials,
             next: pending.next,
         }))
     }
@@ -330,7 +219,7 @@ impl OAuthExtension {
         token: &TokenResponse,
         link: bool,
     ) -> Result<(), OAuthError> {
-        let handle = crate::oauth2::random_token();
+        let handle = crate::wire::random_token();
         let store = &self.inner.token_store;
         if let Some(old) = session::token_handle(session) {
             let moved = if link {
@@ -420,79 +309,4 @@ fn origin(scheme: &str, host: &str) -> Option<(String, Url)> {
     let origin = format!("{scheme}://{host}");
     let url = Url::parse(&origin).ok()?;
     Some((origin, url))
-}
-
-/// RFC 9207: an authorization response's `iss` must name the issuer this sign-in began with,
-/// and must be present when the provider advertises it.
-#[cfg_attr(not(feature = "oidc"), allow(unused_variables))]
-fn check_callback_issuer(
-    endpoints: &crate::remote_app::Endpoints,
-    iss: Option<&str>,
-) -> Result<(), OAuthError> {
-    #[cfg(feature = "oidc")]
-    if let Some(metadata) = &endpoints.metadata {
-        let expected = &metadata.issuer;
-        let matches = match iss {
-            // Microsoft's multi-tenant template: any tenant's issuer of the same shape.
-            Some(iss) if expected.contains("{tenantid}") => expected
-                .split_once("{tenantid}")
-                .is_some_and(|(head, tail)| {
-                    iss.len() > head.len() + tail.len()
-                        && iss.starts_with(head)
-                        && iss.ends_with(tail)
-                        && crate::oidc::is_tenant_id(&iss[head.len()..iss.len() - tail.len()])
-                }),
-            Some(iss) => iss == expected,
-            None => !metadata.authorization_response_iss_parameter_supported,
-        };
-        if !matches {
-            return Err(OAuthError::IssuerMismatch {
-                expected: expected.clone(),
-                found: iss.map(|i| i.chars().take(256).collect()),
-            });
-        }
-        return Ok(());
-    }
-    if iss.is_some() {
-        // A plain OAuth 2 app knows no issuer to compare with; RFC 9207 §2.4 lets it ignore `iss`.
-        log::debug!("actix-oauth: callback `iss` ignored: the remote app has no issuer");
-    }
-    Ok(())
-}
-
-/// A callback's query, with the parameters RFC 6749 allows once refused when repeated.
-pub(crate) struct CallbackQuery(pub(crate) Vec<(String, String)>);
-
-impl CallbackQuery {
-    pub(crate) fn parse(query: &str) -> Result<Self, OAuthError> {
-        if query.len() > 8 * 1024 {
-            return Err(OAuthError::malformed("callback", "its query is too long."));
-        }
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
-            .map_err(|_| OAuthError::malformed("callback", "its query is not form-encoded."))?;
-        for key in [
-            "state",
-            "code",
-            "error",
-            "oauth_token",
-            "oauth_verifier",
-            "denied",
-            "iss",
-        ] {
-            if pairs.iter().filter(|(k, _)| k == key).count() > 1 {
-                return Err(OAuthError::malformed(
-                    "callback",
-                    format!("`{key}` appears more than once."),
-                ));
-            }
-        }
-        Ok(Self(pairs))
-    }
-
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
 }

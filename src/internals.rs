@@ -2,12 +2,12 @@
 //! benchmarks only. Behind the `internals` feature, hidden from the docs, and not covered by
 //! semantic versioning: do not use them in applications.
 
-use crate::{error::OAuthError, oauth2::TokenResponse, response::ResponseData};
+use crate::{error::OAuthError, response::ResponseData, token::TokenResponse};
 
 /// Parses a callback query string the way a callback handler does (size cap, duplicate
 /// parameters refused) and returns the pairs.
 pub fn parse_callback_query(query: &str) -> Result<Vec<(String, String)>, OAuthError> {
-    crate::handshake::CallbackQuery::parse(query).map(|q| q.0)
+    crate::callback_query::CallbackQuery::parse(query).map(|q| q.0)
 }
 
 /// Reads an OAuth 2 token endpoint answer.
@@ -36,8 +36,8 @@ pub fn decode_response(content_type: Option<&str>, body: &[u8]) -> ResponseData 
 /// A fresh `state` value and PKCE S256 pair, as an authorization request makes them:
 /// `(state, verifier, challenge)`.
 pub fn state_and_pkce() -> (String, String, String) {
-    let state = crate::oauth2::random_token();
-    let verifier = ::oauth2::PkceCodeVerifier::new(crate::oauth2::random_token());
+    let state = crate::wire::random_token();
+    let verifier = ::oauth2::PkceCodeVerifier::new(crate::wire::random_token());
     let challenge = ::oauth2::PkceCodeChallenge::from_code_verifier_sha256(&verifier);
     (
         state,

@@ -67,7 +67,9 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 mod builder;
+mod callback_query;
 mod client;
+mod credentials;
 mod error;
 mod extension;
 mod extract;
@@ -78,15 +80,21 @@ mod oauth2;
 #[cfg(feature = "oidc")]
 pub mod oidc;
 mod profile;
+mod protocol;
 mod provider;
 pub mod providers;
 mod remote_app;
 mod replay;
 mod response;
 mod session;
+mod session_tokens;
+mod token;
+mod token_cache;
 pub mod token_store;
 mod transport;
+mod urls;
 mod userinfo;
+mod wire;
 
 #[cfg(feature = "dev-provider")]
 pub mod dev;
@@ -100,16 +108,19 @@ pub mod internals;
 
 pub use self::{
     builder::{OAuth, DEFAULT_HANDSHAKE_LIFETIME, DEFAULT_MAX_PENDING, DEFAULT_MAX_SESSION_BYTES},
-    client::{RemoteRequest, TokenFuture, UpdateFuture, APP_TOKEN},
+    client::{RemoteRequest, APP_TOKEN},
+    credentials::TokenMethod,
     error::{ErrorKind, IdTokenError, OAuthError},
     extension::{OAuthExt, OAuthExtension},
     extract::AuthorizedResponse,
     middleware::{OAuthMiddleware, OAuthMiddlewareService},
-    oauth2::TokenResponse,
+    oauth2::ClientAuth,
     profile::{EmailVerified, Profile, ProfileMap},
     provider::Provider,
-    remote_app::{ClientAuth, RemoteApp, RemoteAppBuilder, TokenMethod},
+    remote_app::{RemoteApp, RemoteAppBuilder},
     response::{OAuthResponse, ResponseData, XmlElement},
+    token::TokenResponse,
+    token_cache::{TokenFuture, UpdateFuture},
     token_store::{MemoryTokenStore, TokenStore},
     transport::{AwcHttpClient, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT},
 };

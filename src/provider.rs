@@ -1,6 +1,6 @@
 //! The [`Provider`] marker trait: how a handler names the provider it expects.
 
-use crate::remote_app::RemoteAppBuilder;
+use crate::remote_app::{RemoteApp, RemoteAppBuilder};
 
 /// A provider marker type: names a registered remote app at the type level, and carries its
 /// preset (endpoints and quirks).
@@ -26,5 +26,18 @@ pub trait Provider: 'static {
     /// Fills in the provider's endpoints and quirks. Default: nothing (configure every field).
     fn preset(builder: RemoteAppBuilder) -> RemoteAppBuilder {
         builder
+    }
+}
+
+impl RemoteApp {
+    /// Starts a remote app from a provider's preset (its name, endpoints and quirks), with the
+    /// credentials the provider issued to this app. Any preset value can still be overridden.
+    pub fn from_provider<P: Provider>(
+        consumer_key: impl Into<String>,
+        consumer_secret: impl Into<String>,
+    ) -> RemoteAppBuilder {
+        P::preset(Self::builder(P::NAME))
+            .consumer_key(consumer_key)
+            .consumer_secret(consumer_secret)
     }
 }

@@ -1,9 +1,9 @@
 //! Replay memory: the `state`s this process saw completed, so a callback replayed with an old
 //! copy of the session cookie redeems nothing.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Mutex};
 
-use crate::{extension::OAuthExtension, oauth2::token::now_unix};
+use crate::wire::now_unix;
 
 /// The most used `state`s remembered; beyond it (after forgetting expired ones) replays are
 /// stopped by the session and the provider's single-use codes alone.
@@ -11,38 +11,33 @@ const MAX_REMEMBERED_STATES: usize = 100_000;
 
 /// The `state`s completed in this process (SHA-256 digests, with when they expire).
 #[derive(Default)]
-pub(crate) struct UsedStates {
-    pub(crate) expiry: HashMap<[u8; 32], u64>,
+pub(crate) struct UsedStates(Mutex<Memory>);
+
+#[derive(Default)]
+struct Memory {
+    expiry: HashMap<[u8; 32], u64>,
     /// Sweeping a full map is not tried again before this second: a flood of callbacks cannot
     /// make every sign-in walk 100 000 entries under the lock.
-    pub(crate) next_sweep: u64,
+    next_sweep: u64,
 }
 
-impl OAuthExtension {
+impl UsedStates {
     /// Whether this process saw `state` completed within its lifetime.
-    pub(crate) fn state_was_used(&self, state: &str) -> bool {
-        let used = self
-            .inner
-            .used_states
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+    pub(crate) fn was_used(&self, state: &str) -> bool {
+        let used = self.0.lock().unwrap_or_else(|e| e.into_inner());
         used.expiry
             .get(&state_key(state))
             .is_some_and(|expires| *expires > now_unix())
     }
 
-    /// Records a `state` as used; `false` if this process saw it used before (a callback
-    /// replayed with an old copy of the session cookie). Only for OAuth 2, whose `state` we draw
-    /// (256 random bits, so a repeat is a replay); an OAuth 1.0a request token is the provider's,
-    /// and the provider makes it single use.
-    pub(crate) fn consume_state(&self, state: &str) -> bool {
+    /// Records a `state` as used for `lifetime_secs`; `false` if this process saw it used
+    /// before (a callback replayed with an old copy of the session cookie). Only for values we
+    /// draw (OAuth 2 `state`: 256 random bits, so a repeat is a replay); an OAuth 1.0a request
+    /// token is the provider's, and the provider makes it single use.
+    pub(crate) fn consume(&self, state: &str, lifetime_secs: u64) -> bool {
         let key = state_key(state);
         let now = now_unix();
-        let mut used = self
-            .inner
-            .used_states
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut used = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if used.expiry.len() >= MAX_REMEMBERED_STATES && now >= used.next_sweep {
             used.expiry.retain(|_, expires| *expires > now);
             used.next_sweep = now + 1;
@@ -51,7 +46,7 @@ impl OAuthExtension {
             return false;
         }
         if used.expiry.len() < MAX_REMEMBERED_STATES {
-            used.expiry.insert(key, now + self.inner.handshake_lifetime);
+            used.expiry.insert(key, now + lifetime_secs);
         }
         true
     }

@@ -8,6 +8,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::error::OAuthError;
+#[cfg(feature = "dev-provider")]
+pub(crate) use crate::wire::media_type;
 
 /// A provider's answer to an API call: status, headers, the raw body, and the body decoded by
 /// its media type.
@@ -107,15 +109,6 @@ impl XmlElement {
 /// overflow a worker's stack and abort the process. Deeper documents are kept as text.
 const MAX_XML_DEPTH: usize = 128;
 
-/// Media type of a `Content-Type` value, lower-cased, without parameters.
-pub(crate) fn media_type(content_type: Option<&str>) -> String {
-    content_type
-        .and_then(|ct| ct.split(';').next())
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
-}
-
 impl ResponseData {
     /// Decodes a body as its `Content-Type` says. Never fails: a body that does not decode as its
     /// type said, or XML nesting elements more than 128 deep, is kept as text (or
@@ -124,7 +117,7 @@ impl ResponseData {
         if body.is_empty() {
             return Self::Empty;
         }
-        let media = media_type(content_type);
+        let media = crate::wire::media_type(content_type);
         let decoded = if media == "application/json"
             || media.ends_with("+json")
             || media == "text/javascript"
@@ -237,9 +230,9 @@ impl OAuthResponse {
         if self.is_success() {
             return Ok(self);
         }
-        let fields = crate::oauth2::token::decode_fields(self.content_type(), &self.raw);
+        let fields = crate::wire::decode_fields(self.content_type(), &self.raw);
         Err(fields
-            .and_then(|f| crate::oauth2::token::provider_error(&f, Some(self.status)))
+            .and_then(|f| crate::wire::provider_error(&f, Some(self.status)))
             .unwrap_or_else(|| OAuthError::unexpected_status(self.status, &self.raw)))
     }
 }

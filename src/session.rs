@@ -7,7 +7,7 @@ use actix_session::Session;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
-use crate::{error::OAuthError, oauth2::token::now_unix};
+use crate::{error::OAuthError, protocol::PendingHandshake, wire::now_unix};
 
 /// Session key of the list of handshakes in progress.
 pub(crate) const PENDING_KEY: &str = "actix_oauth.pending";
@@ -18,69 +18,131 @@ pub(crate) const MAX_NEXT_BYTES: usize = 512;
 
 /// One handshake begun in this browser and not yet completed.
 ///
-/// Kept per `state` value so that sign-ins begun in two tabs both complete. Stored as a JSON
-/// array `[provider, state, verifier, next, created, nonce, link]` rather than an object:
-/// the session value is JSON inside the session's own JSON, where every quote is escaped, so
-/// field names would cost a cookie's bytes and the escaping on every sign-in.
-#[derive(Clone, Deserialize)]
-#[serde(from = "PendingRow")]
+/// Kept per `state` (or temporary token) so that sign-ins begun in two tabs both complete.
+/// Stored as a JSON array rather than an object: the session value is JSON inside the
+/// session's own JSON, where every quote is escaped, so field names would cost a cookie's bytes
+/// and the escaping on every sign-in. The row is `[protocol, provider, created, next, link, …]`
+/// followed by the protocol's own values: `2, state, verifier, nonce` for OAuth 2 and
+/// `1, request_token, token_secret` for OAuth 1.0a (the leading number is the protocol). A row
+/// of 0.1 (`[provider, state, …]`, a string first) is no handshake: its callback fails as a
+/// lost or foreign one.
+#[derive(Debug)]
 pub(crate) struct Pending {
     /// Remote app name.
     pub(crate) provider: String,
-    /// The `state` (OAuth 2) or request token (OAuth 1.0a) this handshake is bound to.
-    pub(crate) state: String,
-    /// PKCE verifier (OAuth 2) or request token secret (OAuth 1.0a).
-    pub(crate) verifier: Option<String>,
     /// A safe, same-site path to go to afterwards.
     pub(crate) next: Option<String>,
     /// When it began, in seconds since the Unix epoch.
     pub(crate) created: u64,
-    /// The OpenID Connect `nonce` sent, which the `id_token` must carry.
-    pub(crate) nonce: Option<String>,
     /// Whether the sign-in links another identity (it was started after the CSRF check): its
     /// completion keeps the tokens of this session's earlier sign-ins.
     pub(crate) link: bool,
+    /// What the protocol keeps, secrets in redacted types.
+    pub(crate) handshake: PendingHandshake,
 }
 
-/// [`Pending`] as stored: a JSON array.
-#[derive(Deserialize)]
-struct PendingRow(
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    u64,
-    Option<String>,
-    bool,
-);
-
-impl From<PendingRow> for Pending {
-    fn from(row: PendingRow) -> Self {
-        let PendingRow(provider, state, verifier, next, created, nonce, link) = row;
-        Self {
-            provider,
-            state,
-            verifier,
-            next,
-            created,
-            nonce,
-            link,
-        }
-    }
-}
+/// The row's leading number for each protocol.
+const OAUTH1_ROW: u8 = 1;
+const OAUTH2_ROW: u8 = 2;
 
 impl Serialize for Pending {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeTuple as _;
-        let mut row = serializer.serialize_tuple(7)?;
+        let len = match &self.handshake {
+            PendingHandshake::OAuth1(_) => 7,
+            PendingHandshake::OAuth2(_) => 8,
+        };
+        let mut row = serializer.serialize_tuple(len)?;
+        match &self.handshake {
+            PendingHandshake::OAuth1(_) => row.serialize_element(&OAUTH1_ROW)?,
+            PendingHandshake::OAuth2(_) => row.serialize_element(&OAUTH2_ROW)?,
+        }
         row.serialize_element(&self.provider)?;
-        row.serialize_element(&self.state)?;
-        row.serialize_element(&self.verifier)?;
-        row.serialize_element(&self.next)?;
         row.serialize_element(&self.created)?;
-        row.serialize_element(&self.nonce)?;
+        row.serialize_element(&self.next)?;
         row.serialize_element(&self.link)?;
+        match &self.handshake {
+            PendingHandshake::OAuth1(pending) => {
+                row.serialize_element(&pending.request_token)?;
+                row.serialize_element(pending.token_secret.secret())?;
+            }
+            PendingHandshake::OAuth2(pending) => {
+                row.serialize_element(pending.state.secret())?;
+                row.serialize_element(&pending.verifier.as_ref().map(|v| v.secret()))?;
+                row.serialize_element(&pending.nonce)?;
+            }
+        }
         row.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Pending {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Row;
+
+        impl<'de> serde::de::Visitor<'de> for Row {
+            type Value = Pending;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a pending handshake row")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Pending, A::Error> {
+                use serde::de::Error as _;
+                let mut index = 0;
+                let mut next = || {
+                    index += 1;
+                    index
+                };
+                macro_rules! element {
+                    () => {{
+                        let at = next();
+                        seq.next_element()?
+                            .ok_or_else(|| A::Error::invalid_length(at - 1, &self))?
+                    }};
+                }
+                let protocol: u8 = element!();
+                let provider: String = element!();
+                let created: u64 = element!();
+                let next_path: Option<String> = element!();
+                let link: bool = element!();
+                let handshake = match protocol {
+                    OAUTH1_ROW => PendingHandshake::OAuth1(crate::oauth1::Pending {
+                        request_token: element!(),
+                        token_secret: crate::oauth1::TokenSecret::new(element!()),
+                    }),
+                    OAUTH2_ROW => {
+                        let state: String = element!();
+                        let verifier: Option<String> = element!();
+                        PendingHandshake::OAuth2(crate::oauth2::Pending {
+                            state: ::oauth2::CsrfToken::new(state),
+                            verifier: verifier.map(::oauth2::PkceCodeVerifier::new),
+                            nonce: element!(),
+                        })
+                    }
+                    other => {
+                        return Err(A::Error::custom(format_args!(
+                            "unknown protocol {other} in a pending handshake"
+                        )))
+                    }
+                };
+                if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    return Err(A::Error::custom("a pending handshake row is too long"));
+                }
+                Ok(Pending {
+                    provider,
+                    next: next_path,
+                    created,
+                    link,
+                    handshake,
+                })
+            }
+        }
+
+        deserializer.deserialize_seq(Row)
     }
 }
 
@@ -242,7 +304,7 @@ pub(crate) fn take_pending(
     }
     let mut found = None;
     for (index, entry) in pending.iter().enumerate() {
-        let same = entry.state.as_bytes().ct_eq(state.as_bytes());
+        let same = entry.handshake.key().as_bytes().ct_eq(state.as_bytes());
         if bool::from(same) && entry.provider == provider {
             found = Some(index);
         }
@@ -263,7 +325,7 @@ pub(crate) fn csrf_token(session: &Session) -> Result<String, OAuthError> {
             return Ok(token);
         }
     }
-    let token = crate::oauth2::random_token();
+    let token = crate::wire::random_token();
     session
         .insert(CSRF_KEY, &token)
         .map_err(|e| OAuthError::Session(e.to_string()))?;
@@ -360,32 +422,89 @@ pub(crate) fn safe_next(next: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{safe_next, Pending};
+    use super::{safe_next, Pending, PendingHandshake};
+
+    fn oauth2(state: &str, verifier: Option<&str>, nonce: Option<&str>) -> Pending {
+        Pending {
+            provider: "dev".to_owned(),
+            next: None,
+            created: 7,
+            link: true,
+            handshake: PendingHandshake::OAuth2(crate::oauth2::Pending {
+                state: ::oauth2::CsrfToken::new(state.to_owned()),
+                verifier: verifier.map(|v| ::oauth2::PkceCodeVerifier::new(v.to_owned())),
+                nonce: nonce.map(str::to_owned),
+            }),
+        }
+    }
+
+    fn oauth1(token: &str, secret: &str) -> Pending {
+        Pending {
+            provider: "twitter".to_owned(),
+            next: Some("/me".to_owned()),
+            created: 9,
+            link: false,
+            handshake: PendingHandshake::OAuth1(crate::oauth1::Pending {
+                request_token: token.to_owned(),
+                token_secret: crate::oauth1::TokenSecret::new(secret.to_owned()),
+            }),
+        }
+    }
 
     #[test]
     fn pending_round_trips_as_a_row() {
-        let pending = Pending {
-            provider: "dev".to_owned(),
-            state: "s\"t".to_owned(),
-            verifier: Some("v".to_owned()),
-            next: None,
-            created: 7,
-            nonce: Some("n".to_owned()),
-            link: true,
-        };
+        let pending = oauth2("s\"t", Some("v"), Some("n"));
         let json = serde_json::to_string(&pending).unwrap();
-        assert_eq!(json, r#"["dev","s\"t","v",null,7,"n",true]"#);
+        assert_eq!(json, r#"[2,"dev",7,null,true,"s\"t","v","n"]"#);
         let back: Pending = serde_json::from_str(&json).unwrap();
-        assert_eq!(
-            (back.provider, back.state, back.verifier),
-            (pending.provider, pending.state, pending.verifier)
+        assert_eq!((back.provider.as_str(), back.created), ("dev", 7));
+        assert_eq!((back.next, back.link), (None, true));
+        let PendingHandshake::OAuth2(back) = back.handshake else {
+            panic!("an OAuth 2 row read back as another protocol");
+        };
+        assert_eq!(back.state.secret(), "s\"t");
+        assert_eq!(back.verifier.unwrap().secret(), "v");
+        assert_eq!(back.nonce.as_deref(), Some("n"));
+
+        let pending = oauth1("rt", "rs");
+        let json = serde_json::to_string(&pending).unwrap();
+        assert_eq!(json, r#"[1,"twitter",9,"/me",false,"rt","rs"]"#);
+        let back: Pending = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.handshake.key(), "rt");
+        let PendingHandshake::OAuth1(back) = back.handshake else {
+            panic!("an OAuth 1.0a row read back as another protocol");
+        };
+        assert_eq!(back.token_secret.secret(), "rs");
+
+        // An object, or 0.1's row (`[provider, state, verifier, next, created, nonce, link]`), is
+        // not a handshake; nor is a row of an unknown protocol or of the wrong length.
+        for old in [
+            r#"{"provider":"dev"}"#,
+            r#"["dev","s","v",null,7,"n",true]"#,
+            r#"[3,"dev",7,null,true,"s"]"#,
+            r#"[2,"dev",7,null,true,"s","v"]"#,
+            r#"[1,"dev",7,null,true,"t","s","x"]"#,
+        ] {
+            assert!(serde_json::from_str::<Pending>(old).is_err(), "{old}");
+        }
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let shown = format!(
+            "{:?} {:?}",
+            oauth2(
+                "state-sekrit",
+                Some("verifier-sekrit"),
+                Some("nonce-sekrit")
+            ),
+            oauth1("token-sekrit", "secret-sekrit")
         );
-        assert_eq!(
-            (back.next, back.created, back.nonce),
-            (None, 7, pending.nonce)
+        assert!(!shown.contains("sekrit"), "{shown}");
+        assert!(
+            shown.contains("dev") && shown.contains("twitter"),
+            "{shown}"
         );
-        // An object (an older version's value) is not a handshake.
-        assert!(serde_json::from_str::<Pending>(r#"{"provider":"dev"}"#).is_err());
     }
 
     #[test]

@@ -2,13 +2,13 @@
 //! normalized [`Profile`] (claims, user info and an email list, through the remote app's
 //! `ProfileMap`).
 
-use ::oauth2::http::{self, header};
+use ::oauth2::http::header;
 use serde_json::Value;
 use url::Url;
 
 use crate::{
-    error::OAuthError, extension::OAuthExtension, oauth2::TokenResponse, profile::Profile,
-    remote_app::RemoteApp,
+    client::RemoteRequest, error::OAuthError, extension::OAuthExtension, profile::Profile,
+    remote_app::RemoteApp, token::TokenResponse,
 };
 
 impl OAuthExtension {
@@ -20,11 +20,14 @@ impl OAuthExtension {
         token: &TokenResponse,
     ) -> Result<Value, OAuthError> {
         let app = self.remote_app(provider)?;
-        let endpoints = app.endpoints(self.http_for(app)).await?;
-        let url = endpoints.userinfo_url.as_ref().ok_or_else(|| {
-            OAuthError::config(format!("remote app `{provider}` has no `userinfo_url`."))
-        })?;
-        self.get_json(app, token, url, "user info").await
+        let url = app
+            .protocol
+            .userinfo_url(app.userinfo_url.as_ref(), self.http_for(app))
+            .await?
+            .ok_or_else(|| {
+                OAuthError::config(format!("remote app `{provider}` has no `userinfo_url`."))
+            })?;
+        self.get_json(app, token, &url, "user info").await
     }
 
     /// The signed-in user's [`Profile`], normalized by the remote app's [`ProfileMap`]: the
@@ -45,9 +48,12 @@ impl OAuthExtension {
         token: &TokenResponse,
     ) -> Result<Profile, OAuthError> {
         let app = self.remote_app(provider)?;
-        let endpoints = app.endpoints(self.http_for(app)).await?;
+        let userinfo_url = app
+            .protocol
+            .userinfo_url(app.userinfo_url.as_ref(), self.http_for(app))
+            .await?;
         let mut data = token.id_token_claims().cloned().unwrap_or_default();
-        if let Some(url) = &endpoints.userinfo_url {
+        if let Some(url) = &userinfo_url {
             let info = self.get_json(app, token, url, "user info").await?;
             // OpenID Connect Core §5.3.2: the user info must describe the same user. Any other
             // `sub` (a number, null) would replace the validated one below, so only an equal one
@@ -90,7 +96,7 @@ impl OAuthExtension {
         provider: &str,
     ) -> Result<std::sync::Arc<crate::oidc::ProviderMetadata>, OAuthError> {
         let app = self.remote_app(provider)?;
-        let oidc = app.oidc.as_ref().ok_or_else(|| {
+        let oidc = app.protocol.oidc().ok_or_else(|| {
             OAuthError::config(format!(
                 "remote app `{provider}` has no OpenID Connect issuer."
             ))
@@ -112,8 +118,8 @@ impl OAuthExtension {
         }
     }
 
-    /// GETs `url` with the token (signed for OAuth 1.0a, bearer for OAuth 2) and returns its
-    /// JSON.
+    /// GETs `url` with the token the way every API call goes ([`RemoteRequest`]: signed for
+    /// OAuth 1.0a, bearer for OAuth 2) and returns its JSON.
     async fn get_json_any(
         &self,
         app: &RemoteApp,
@@ -121,40 +127,18 @@ impl OAuthExtension {
         url: &Url,
         what: &'static str,
     ) -> Result<Value, OAuthError> {
-        let provider = app.name.as_str();
-        let authorization = if app.is_oauth1() {
-            let secret = token
-                .token_secret()
-                .ok_or_else(|| OAuthError::TokenMissing(format!("{provider} token secret")))?;
-            let pair = (token.access_token().secret().as_str(), secret);
-            crate::oauth1::authorization(app, "GET", url, &[], Some(pair), &[])?
-        } else {
-            format!("Bearer {}", token.access_token().secret())
-        };
-        let request = http::Request::get(url.as_str())
-            .header(header::AUTHORIZATION, authorization)
-            .header(header::ACCEPT, "application/json")
-            .body(Vec::new())
-            .map_err(|e| OAuthError::config(e.to_string()))?;
-        let response = self.http_for(app).send(request).await?;
-        let status = response.status().as_u16();
-        if !(200..300).contains(&status) {
-            let content_type = response
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok());
-            return Err(
-                crate::oauth2::token::decode_fields(content_type, response.body())
-                    .and_then(|f| crate::oauth2::token::provider_error(&f, Some(status)))
-                    .unwrap_or_else(|| OAuthError::unexpected_status(status, response.body())),
-            );
-        }
-        let value = serde_json::from_slice::<Value>(response.body())
+        let response = RemoteRequest::endpoint(self, &app.name, url, token)
+            .header(header::ACCEPT.as_str(), "application/json")
+            .send()
+            .await?
+            .error_for_status()?;
+        let status = response.status();
+        let value = serde_json::from_slice::<Value>(response.raw_data())
             .map_err(|_| OAuthError::malformed(what, "it is not JSON."))?;
         // Errors with status 200 (Slack's `{"ok": false, "error": "invalid_auth"}`).
         if let Some(err) = value
             .as_object()
-            .and_then(|fields| crate::oauth2::token::provider_error(fields, Some(status)))
+            .and_then(|fields| crate::wire::provider_error(fields, Some(status)))
         {
             return Err(err);
         }

@@ -6,6 +6,7 @@
 //! requests and verifies them in the development provider.
 
 mod signature;
+mod types;
 
 use ::oauth2::{
     http::{self, header},
@@ -23,13 +24,200 @@ pub(crate) use self::signature::{parse_authorization_header, verify};
 pub use self::signature::{
     percent_encode, sign, signature_base_string, signature_base_string_url, SignatureMethod,
 };
+pub(crate) use self::types::{TokenSecret, Verifier};
 use crate::{
+    callback_query::CallbackQuery,
+    credentials::{Credentials, TokenMethod},
     error::OAuthError,
-    oauth2::token::{decode_fields, form_fields, now_unix, provider_error},
-    oauth2::TokenResponse,
-    remote_app::{RemoteApp, TokenMethod},
+    token::TokenResponse,
     transport::AwcHttpClient,
+    wire::{decode_fields, form_fields, now_unix, provider_error},
 };
+
+/// The longest OAuth 1.0a temporary token or secret kept in the session.
+const MAX_TEMPORARY_CREDENTIAL_BYTES: usize = 256;
+
+/// An OAuth 1.0a remote app's own settings, checked when the app is built.
+pub(crate) struct Settings {
+    pub(crate) request_token_url: Url,
+    pub(crate) authorize_url: Url,
+    pub(crate) access_token_url: Url,
+    request_token_params: Vec<(String, String)>,
+    access_token_params: Vec<(String, String)>,
+    authorize_params: Vec<(String, String)>,
+    access_token_method: TokenMethod,
+    signature_method: SignatureMethod,
+    #[cfg(feature = "rsa-sha1")]
+    rsa_key: Option<RsaSigningKey>,
+}
+
+/// What the remote app builder hands over for an OAuth 1.0a app (URLs already parsed).
+pub(crate) struct Config {
+    pub(crate) request_token_url: Url,
+    pub(crate) authorize_url: Option<Url>,
+    pub(crate) access_token_url: Option<Url>,
+    /// Whether an OpenID Connect issuer was configured too (refused).
+    pub(crate) has_issuer: bool,
+    pub(crate) request_token_params: Vec<(String, String)>,
+    pub(crate) access_token_params: Vec<(String, String)>,
+    pub(crate) authorize_params: Vec<(String, String)>,
+    pub(crate) access_token_method: TokenMethod,
+    pub(crate) signature_method: SignatureMethod,
+    /// Read with the `rsa-sha1` feature only; without it, RSA-SHA1 is refused.
+    #[cfg_attr(not(feature = "rsa-sha1"), allow(dead_code))]
+    pub(crate) rsa_private_key_pem: Option<String>,
+}
+
+impl Settings {
+    /// Checks an OAuth 1.0a app's settings; `err(field, why)` names the field at fault.
+    pub(crate) fn build(
+        config: Config,
+        err: &dyn Fn(&str, &str) -> OAuthError,
+    ) -> Result<Self, OAuthError> {
+        if config.has_issuer {
+            return Err(err("issuer", "is for OpenID Connect, not OAuth 1.0a"));
+        }
+        let authorize_url = config
+            .authorize_url
+            .ok_or_else(|| err("authorize_url", "is required"))?;
+        let access_token_url = config
+            .access_token_url
+            .ok_or_else(|| err("access_token_url", "is required"))?;
+        #[cfg(feature = "rsa-sha1")]
+        let rsa_key = config
+            .rsa_private_key_pem
+            .as_deref()
+            .map(RsaSigningKey::from_pem)
+            .transpose()
+            .map_err(|_| {
+                err(
+                    "rsa_private_key_pem",
+                    "is not a PKCS#8 or PKCS#1 PEM RSA private key",
+                )
+            })?;
+        #[cfg(feature = "rsa-sha1")]
+        let has_rsa_key = rsa_key.is_some();
+        #[cfg(not(feature = "rsa-sha1"))]
+        let has_rsa_key = false;
+        if config.signature_method == SignatureMethod::RsaSha1 && !has_rsa_key {
+            return Err(err(
+                "rsa_private_key_pem",
+                "is required for RSA-SHA1 (and needs the `rsa-sha1` feature)",
+            ));
+        }
+        Ok(Self {
+            request_token_url: config.request_token_url,
+            authorize_url,
+            access_token_url,
+            request_token_params: config.request_token_params,
+            access_token_params: config.access_token_params,
+            authorize_params: config.authorize_params,
+            access_token_method: config.access_token_method,
+            signature_method: config.signature_method,
+            #[cfg(feature = "rsa-sha1")]
+            rsa_key,
+        })
+    }
+}
+
+/// An OAuth 1.0a handshake in progress: the temporary credentials (RFC 5849 §2.1) the user is
+/// authorizing.
+#[derive(Clone)]
+pub(crate) struct Pending {
+    /// The temporary token: the callback names its handshake by it.
+    pub(crate) request_token: String,
+    pub(crate) token_secret: TokenSecret,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("request_token", &"[redacted]")
+            .field("token_secret", &self.token_secret)
+            .finish()
+    }
+}
+
+/// Begins a sign-in (RFC 5849 §2.1–2.2): temporary credentials first, then the browser goes to
+/// the authorization page with the temporary token. Returns that page's URL and what the
+/// session keeps.
+pub(crate) async fn begin(
+    http: &AwcHttpClient,
+    credentials: &Credentials,
+    settings: &Settings,
+    redirect_uri: &str,
+) -> Result<(String, Pending), OAuthError> {
+    let temporary = request_token(http, credentials, settings, redirect_uri).await?;
+    let token = temporary.access_token().secret();
+    let secret = temporary.token_secret().unwrap_or_default();
+    if token.len() > MAX_TEMPORARY_CREDENTIAL_BYTES || secret.len() > MAX_TEMPORARY_CREDENTIAL_BYTES
+    {
+        return Err(OAuthError::malformed(
+            "temporary credentials",
+            "the request token or its secret is longer than 256 bytes.",
+        ));
+    }
+    let mut url = settings.authorize_url.clone();
+    url.query_pairs_mut()
+        .append_pair("oauth_token", token)
+        .extend_pairs(&settings.authorize_params);
+    let pending = Pending {
+        request_token: token.clone(),
+        token_secret: TokenSecret::new(secret.to_owned()),
+    };
+    Ok((String::from(url), pending))
+}
+
+/// The value a callback names its handshake by: the temporary token, or under `denied`
+/// (Twitter) the one the user declined.
+pub(crate) fn handshake_key(query: &CallbackQuery) -> Result<&str, OAuthError> {
+    if let Some(denied) = query.get("denied") {
+        return Ok(denied);
+    }
+    query.get("oauth_token").ok_or(OAuthError::StateMissing(
+        "the callback carries no `oauth_token` parameter.",
+    ))
+}
+
+/// Completes a sign-in (RFC 5849 §2.2–2.3) whose temporary token the callback named: the
+/// verifier and the temporary credentials buy the token credentials. `Ok(None)`: the user
+/// declined (`denied`).
+pub(crate) async fn complete(
+    http: &AwcHttpClient,
+    credentials: &Credentials,
+    settings: &Settings,
+    pending: &Pending,
+    query: &CallbackQuery,
+) -> Result<Option<TokenResponse>, OAuthError> {
+    if query.get("denied").is_some() {
+        return Ok(None);
+    }
+    let verifier = query
+        .get("oauth_verifier")
+        .filter(|v| !v.is_empty())
+        .map(|v| Verifier::new(v.to_owned()))
+        .ok_or_else(|| OAuthError::malformed("callback", "it carries no `oauth_verifier`."))?;
+    access_token(http, credentials, settings, pending, &verifier)
+        .await
+        .map(Some)
+}
+
+/// The `Authorization` header of an API call made with token credentials `token`.
+pub(crate) fn sign_api_call(
+    credentials: &Credentials,
+    settings: &Settings,
+    provider: &str,
+    method: &str,
+    url: &Url,
+    form: &[(String, String)],
+    token: &TokenResponse,
+) -> Result<String, OAuthError> {
+    let secret = token
+        .token_secret()
+        .ok_or_else(|| OAuthError::TokenMissing(format!("{provider} token secret")))?;
+    let pair = (token.access_token().secret().as_str(), secret);
+    authorization(credentials, settings, method, url, form, Some(pair), &[])
+}
 
 /// The length of our nonces: the most that `oauthlib`'s default validator accepts.
 const NONCE_LEN: usize = 30;
@@ -48,8 +236,9 @@ pub(crate) fn nonce() -> String {
 ///
 /// `form` holds the form-encoded body parameters (the query is read from `url`); `token` is the
 /// token and its secret, if any; `extra` adds protocol parameters such as `oauth_callback`.
-pub(crate) fn authorization(
-    app: &RemoteApp,
+fn authorization(
+    credentials: &Credentials,
+    settings: &Settings,
     method: &str,
     url: &Url,
     form: &[(String, String)],
@@ -58,9 +247,9 @@ pub(crate) fn authorization(
 ) -> Result<String, OAuthError> {
     let nonce = nonce();
     let timestamp = now_unix().to_string();
-    let method_name = app.signature_method.name();
+    let method_name = settings.signature_method.name();
     let mut oauth: Vec<(&str, &str)> = vec![
-        ("oauth_consumer_key", app.consumer_key.as_str()),
+        ("oauth_consumer_key", credentials.id.as_str()),
         ("oauth_nonce", &nonce),
         ("oauth_signature_method", method_name),
         ("oauth_timestamp", &timestamp),
@@ -79,14 +268,14 @@ pub(crate) fn authorization(
             .chain(form.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
     );
     let token_secret = token.map(|(_, secret)| secret).unwrap_or("");
-    let signature = match app.signature_method {
+    let signature = match settings.signature_method {
         #[cfg(feature = "rsa-sha1")]
-        SignatureMethod::RsaSha1 => app
+        SignatureMethod::RsaSha1 => settings
             .rsa_key
             .as_ref()
             .ok_or_else(|| OAuthError::config("RSA-SHA1 needs `rsa_private_key_pem`."))?
             .sign_bytes(&base),
-        method => signature::sign_bytes(method, &base, app.consumer_secret.secret(), token_secret)?,
+        method => signature::sign_bytes(method, &base, credentials.secret.secret(), token_secret)?,
     };
     oauth.push(("oauth_signature", &signature));
     Ok(signature::authorization_header(oauth))
@@ -94,9 +283,11 @@ pub(crate) fn authorization(
 
 /// A signed, form-encoded token request (temporary or token credentials), read as §2.1 / §2.3
 /// describe: `oauth_token` and `oauth_token_secret`, form-encoded.
+#[allow(clippy::too_many_arguments)]
 async fn credentials_request(
     http: &AwcHttpClient,
-    app: &RemoteApp,
+    credentials: &Credentials,
+    settings: &Settings,
     url: &Url,
     method: TokenMethod,
     params: &[(String, String)],
@@ -116,7 +307,7 @@ async fn credentials_request(
     let body =
         body.map_err(|e| OAuthError::config(format!("a parameter cannot be encoded: {e}")))?;
     let form: &[(String, String)] = if verb == "POST" { params } else { &[] };
-    let auth = authorization(app, verb, &target, form, token, extra)?;
+    let auth = authorization(credentials, settings, verb, &target, form, token, extra)?;
     let mut request = http::Request::builder()
         .method(verb)
         .uri(target.as_str())
@@ -207,21 +398,19 @@ fn oauth1_fields(
 
 /// Obtains temporary credentials (RFC 5849 §2.1), sending `oauth_callback` and the app's
 /// `request_token_params`. The provider must confirm the callback (OAuth 1.0a).
-pub(crate) async fn request_token(
+async fn request_token(
     http: &AwcHttpClient,
-    app: &RemoteApp,
+    credentials: &Credentials,
+    settings: &Settings,
     callback: &str,
 ) -> Result<TokenResponse, OAuthError> {
-    let url = app
-        .request_token_url
-        .as_ref()
-        .ok_or_else(|| OAuthError::config("an OAuth 1.0a remote app needs `request_token_url`."))?;
     let token = credentials_request(
         http,
-        app,
-        url,
+        credentials,
+        settings,
+        &settings.request_token_url,
         TokenMethod::Post,
-        &app.request_token_params,
+        &settings.request_token_params,
         None,
         &[("oauth_callback", callback)],
     )
@@ -236,22 +425,22 @@ pub(crate) async fn request_token(
 }
 
 /// Exchanges the authorized temporary credentials and verifier for token credentials (§2.3).
-pub(crate) async fn access_token(
+async fn access_token(
     http: &AwcHttpClient,
-    app: &RemoteApp,
-    token: &str,
-    token_secret: &str,
-    verifier: &str,
+    credentials: &Credentials,
+    settings: &Settings,
+    pending: &Pending,
+    verifier: &Verifier,
 ) -> Result<TokenResponse, OAuthError> {
-    let endpoints = app.endpoints(http).await?;
     credentials_request(
         http,
-        app,
-        &endpoints.token_url,
-        app.access_token_method,
-        &app.access_token_params,
-        Some((token, token_secret)),
-        &[("oauth_verifier", verifier)],
+        credentials,
+        settings,
+        &settings.access_token_url,
+        settings.access_token_method,
+        &settings.access_token_params,
+        Some((&pending.request_token, pending.token_secret.secret())),
+        &[("oauth_verifier", verifier.secret())],
     )
     .await
 }

@@ -1,33 +1,448 @@
-//! OAuth 2 (RFC 6749): the authorization request with `state` and PKCE, and the token request.
+//! OAuth 2 (RFC 6749), with OpenID Connect when the app has an issuer: the app's settings, the
+//! authorization request with `state` and PKCE, the callback and code exchange, and the token
+//! requests (refresh, client credentials).
 //!
 //! The authorization URL carries the `oauth2` crate's client id, endpoint, `CsrfToken` and PKCE
 //! pair, written in the order its builder writes them (one string, set at once). The token
-//! request is ours,
-//! because real token endpoints stray from the RFC in ways `oauth2`'s strict reader refuses
-//! (form-encoded answers, status 201, errors with status 200, `expires_in` as a string, a `GET`
-//! token endpoint); see [`TokenResponse`].
+//! request is ours, because real token endpoints stray from the RFC in ways `oauth2`'s strict
+//! reader refuses (form-encoded answers, status 201, errors with status 200, `expires_in` as a
+//! string, a `GET` token endpoint); see [`TokenResponse`].
 
-pub(crate) mod token;
+/// The paths the development provider (`src/dev`, moving to its own crate) still names.
+#[cfg(feature = "dev-provider")]
+pub(crate) mod token {
+    pub(crate) use crate::wire::now_unix;
+}
 
-use std::cell::RefCell;
+#[cfg(feature = "oidc")]
+use std::sync::Mutex;
+use std::{cell::RefCell, fmt, sync::Arc};
 
 use ::oauth2::{
     http::{self, header},
-    CsrfToken, PkceCodeChallenge, PkceCodeVerifier,
+    ClientId, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RefreshToken,
 };
 use base64::Engine as _;
-use rand::RngCore as _;
 use url::{form_urlencoded, Url};
 
-pub use self::token::TokenResponse;
 use crate::{
+    callback_query::CallbackQuery,
+    credentials::{Credentials, TokenMethod},
     error::OAuthError,
-    remote_app::{ClientAuth, Endpoints, RemoteApp, TokenMethod},
+    token::TokenResponse,
     transport::AwcHttpClient,
+    wire::random_token,
 };
 
-/// Bytes of randomness in a `state` value: 256 bits, twice RFC 9700's floor.
-const STATE_BYTES: usize = 32;
+/// How the client authenticates at the token endpoint (RFC 6749 §2.3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ClientAuth {
+    /// HTTP Basic with the form-urlencoded client id and secret. The RFC's default, and ours.
+    #[default]
+    Basic,
+    /// `client_id` and `client_secret` in the request body, for providers that only accept that.
+    RequestBody,
+}
+
+/// A remote app's endpoints, configured or discovered.
+pub(crate) struct Endpoints {
+    pub(crate) authorize_url: Url,
+    pub(crate) token_url: Url,
+    pub(crate) userinfo_url: Option<Url>,
+    /// The discovery document they came from (OpenID Connect).
+    #[cfg(feature = "oidc")]
+    pub(crate) metadata: Option<Arc<crate::oidc::ProviderMetadata>>,
+}
+
+impl Endpoints {
+    fn new(authorize_url: Url, token_url: Url, userinfo_url: Option<Url>) -> Self {
+        Self {
+            authorize_url,
+            token_url,
+            userinfo_url,
+            #[cfg(feature = "oidc")]
+            metadata: None,
+        }
+    }
+}
+
+/// What the remote app builder hands over for an OAuth 2 app (URLs already parsed).
+pub(crate) struct Config {
+    pub(crate) authorize_url: Option<Url>,
+    pub(crate) access_token_url: Option<Url>,
+    pub(crate) userinfo_url: Option<Url>,
+    /// Whether an OpenID Connect issuer is configured.
+    pub(crate) has_issuer: bool,
+    /// Its settings (feature `oidc`).
+    #[cfg(feature = "oidc")]
+    pub(crate) oidc: Option<crate::oidc::Config>,
+    pub(crate) nonce_required: bool,
+    pub(crate) pkce: bool,
+    pub(crate) allow_code_injection: bool,
+    pub(crate) client_auth: ClientAuth,
+    pub(crate) access_token_method: TokenMethod,
+    pub(crate) scope: Vec<String>,
+    pub(crate) request_token_params: Vec<(String, String)>,
+    pub(crate) authorize_params: Vec<(String, String)>,
+    pub(crate) access_token_params: Vec<(String, String)>,
+    pub(crate) token_request_headers: Vec<(String, String)>,
+}
+
+/// An OAuth 2 remote app's own settings, checked when the app is built.
+pub(crate) struct Settings {
+    pub(crate) authorize_url: Option<Url>,
+    pub(crate) token_url: Option<Url>,
+    /// The configured user info endpoint, which wins over a discovered one.
+    #[cfg(feature = "oidc")]
+    userinfo_url: Option<Url>,
+    /// The endpoints, when they are all configured (plain OAuth 2).
+    static_endpoints: Option<Arc<Endpoints>>,
+    pub(crate) scope: Vec<String>,
+    pkce: bool,
+    client_auth: ClientAuth,
+    access_token_params: Vec<(String, String)>,
+    token_request_headers: Vec<(String, String)>,
+    access_token_method: TokenMethod,
+    /// The client id, form-encoded once for authorization URLs.
+    encoded_client_id: String,
+    /// `&scope=…` and the extra authorization parameters, form-encoded once.
+    authorize_query_tail: String,
+    /// OpenID Connect settings and caches, when the app has an issuer.
+    #[cfg(feature = "oidc")]
+    pub(crate) oidc: Option<crate::oidc::Oidc>,
+    /// The endpoints last built from a discovery document.
+    #[cfg(feature = "oidc")]
+    discovered: Mutex<Option<(Arc<crate::oidc::ProviderMetadata>, Arc<Endpoints>)>>,
+}
+
+impl Settings {
+    /// Checks an OAuth 2 app's settings; `err(field, why)` names the field at fault.
+    pub(crate) fn build(
+        config: Config,
+        client_id: &ClientId,
+        err: &dyn Fn(&str, &str) -> OAuthError,
+    ) -> Result<Self, OAuthError> {
+        #[cfg(not(feature = "oidc"))]
+        if config.has_issuer {
+            return Err(err("issuer", "needs the `oidc` feature"));
+        }
+        // RFC 9700 §2.1.1 and §4.5: something must bind the code to this browser's sign-in.
+        let binds_code = config.pkce || (config.has_issuer && config.nonce_required);
+        if !binds_code && !config.allow_code_injection {
+            return Err(err(
+                "pkce",
+                "is off and no `id_token` nonce is required: nothing binds the authorization code \
+                 to the browser that started the sign-in, so an injected code would sign the \
+                 victim in to the attacker's account (RFC 9700 §4.5). Turn PKCE on, or require the \
+                 nonce where the provider echoes it; for a provider that supports neither, accept \
+                 the risk with `insecure_allow_code_injection(true)`",
+            ));
+        }
+        if !config.has_issuer {
+            if config.authorize_url.is_none() {
+                return Err(err("authorize_url", "is required"));
+            }
+            if config.access_token_url.is_none() {
+                return Err(err("access_token_url", "is required"));
+            }
+        }
+        if config.access_token_method == TokenMethod::Get
+            && config.client_auth == ClientAuth::RequestBody
+        {
+            return Err(err(
+                "access_token_method",
+                "`Get` with `ClientAuth::RequestBody` would put the client secret in a URL; use `ClientAuth::Basic` or `Post`",
+            ));
+        }
+        for (header, value) in &config.token_request_headers {
+            if http::HeaderName::from_bytes(header.as_bytes()).is_err()
+                || http::HeaderValue::from_str(value).is_err()
+            {
+                return Err(err(
+                    "token_request_header",
+                    "has an invalid header name or value",
+                ));
+            }
+        }
+        let mut scope = config.scope;
+        let mut request_token_params = config.request_token_params;
+        // Flask-OAuth's Facebook recipe passes `scope` in `request_token_params`.
+        request_token_params.retain(|(key, value)| {
+            if key == "scope" {
+                scope.extend(
+                    value
+                        .split([' ', ','])
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned),
+                );
+                false
+            } else {
+                true
+            }
+        });
+        for (key, _) in request_token_params.iter().chain(&config.authorize_params) {
+            if RESERVED_AUTHORIZE_PARAMS.contains(&key.as_str()) || key == "scope" {
+                return Err(err(
+                    "authorize_param",
+                    &format!("may not set `{key}`, which the handshake sets itself"),
+                ));
+            }
+        }
+        #[cfg(feature = "oidc")]
+        let oidc = config
+            .oidc
+            .map(|oidc| crate::oidc::Oidc::build(oidc, err))
+            .transpose()?;
+        #[cfg(feature = "oidc")]
+        if oidc.is_some() && !scope.iter().any(|s| s == "openid") {
+            scope.insert(0, "openid".to_owned());
+        }
+        let static_endpoints = match (&config.authorize_url, &config.access_token_url) {
+            (Some(authorize), Some(token)) if !config.has_issuer => Some(Arc::new(Endpoints::new(
+                authorize.clone(),
+                token.clone(),
+                config.userinfo_url.clone(),
+            ))),
+            _ => None,
+        };
+        let mut encoded_client_id = String::new();
+        push_form_encoded(&mut encoded_client_id, client_id.as_str());
+        let authorize_query_tail = authorize_query_tail(
+            &scope,
+            request_token_params
+                .into_iter()
+                .chain(config.authorize_params),
+        );
+        Ok(Self {
+            authorize_url: config.authorize_url,
+            token_url: config.access_token_url,
+            #[cfg(feature = "oidc")]
+            userinfo_url: config.userinfo_url,
+            static_endpoints,
+            scope,
+            pkce: config.pkce,
+            client_auth: config.client_auth,
+            access_token_params: config.access_token_params,
+            token_request_headers: config.token_request_headers,
+            access_token_method: config.access_token_method,
+            encoded_client_id,
+            authorize_query_tail,
+            #[cfg(feature = "oidc")]
+            oidc,
+            #[cfg(feature = "oidc")]
+            discovered: Mutex::new(None),
+        })
+    }
+
+    /// Whether this is an OpenID Connect app (it has an issuer).
+    pub(crate) fn is_oidc(&self) -> bool {
+        #[cfg(feature = "oidc")]
+        return self.oidc.is_some();
+        #[cfg(not(feature = "oidc"))]
+        false
+    }
+
+    /// The endpoints: configured ones, or those of the (cached) discovery document.
+    pub(crate) async fn endpoints(
+        &self,
+        http: &AwcHttpClient,
+    ) -> Result<Arc<Endpoints>, OAuthError> {
+        if let Some(endpoints) = &self.static_endpoints {
+            return Ok(endpoints.clone());
+        }
+        #[cfg(feature = "oidc")]
+        if let Some(oidc) = &self.oidc {
+            let metadata = oidc.metadata(http).await?;
+            let mut discovered = self.discovered.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((seen, endpoints)) = &*discovered {
+                if Arc::ptr_eq(seen, &metadata) {
+                    return Ok(endpoints.clone());
+                }
+            }
+            let token_url = self
+                .token_url
+                .clone()
+                .or_else(|| metadata.token_endpoint.clone())
+                .ok_or_else(|| {
+                    OAuthError::Discovery(format!(
+                        "the discovery document of `{}` has no `token_endpoint`.",
+                        oidc.issuer
+                    ))
+                })?;
+            let mut endpoints = Endpoints::new(
+                self.authorize_url
+                    .clone()
+                    .unwrap_or_else(|| metadata.authorization_endpoint.clone()),
+                token_url,
+                self.userinfo_url
+                    .clone()
+                    .or_else(|| metadata.userinfo_endpoint.clone()),
+            );
+            endpoints.metadata = Some(metadata.clone());
+            let endpoints = Arc::new(endpoints);
+            *discovered = Some((metadata, endpoints.clone()));
+            return Ok(endpoints);
+        }
+        let _ = http;
+        Err(OAuthError::config(
+            "an OAuth 2 remote app needs `authorize_url` and `access_token_url`, or an `issuer`.",
+        ))
+    }
+}
+
+/// An OAuth 2 handshake in progress: what binds the callback to this browser.
+pub(crate) struct Pending {
+    /// The `state` sent (RFC 6749 §10.12): the callback names its handshake by it.
+    pub(crate) state: CsrfToken,
+    /// The PKCE verifier (RFC 7636), unless PKCE is off.
+    pub(crate) verifier: Option<PkceCodeVerifier>,
+    /// The OpenID Connect `nonce` sent, which the `id_token` must carry.
+    pub(crate) nonce: Option<String>,
+}
+
+impl fmt::Debug for Pending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pending")
+            .field("state", &self.state)
+            .field("verifier", &self.verifier)
+            .field("nonce", &self.nonce.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+/// Begins a sign-in: the authorization URL (RFC 6749 §4.1.1) to send the browser to, and what
+/// the session keeps. `encoded_redirect_uri` is the redirect URI already checked and
+/// form-encoded, when it does not depend on the request.
+pub(crate) async fn begin(
+    http: &AwcHttpClient,
+    settings: &Settings,
+    redirect_uri: &str,
+    encoded_redirect_uri: Option<&str>,
+) -> Result<(String, Pending), OAuthError> {
+    let endpoints = settings.endpoints(http).await?;
+    let start = authorization_request(settings, &endpoints, redirect_uri, encoded_redirect_uri)?;
+    let pending = Pending {
+        state: start.state,
+        verifier: start.verifier,
+        nonce: start.nonce,
+    };
+    Ok((start.url, pending))
+}
+
+/// The value a callback names its handshake by: its `state`.
+pub(crate) fn handshake_key(query: &CallbackQuery) -> Result<&str, OAuthError> {
+    query.get("state").ok_or(OAuthError::StateMissing(
+        "the callback carries no `state` parameter.",
+    ))
+}
+
+/// Completes a sign-in whose `state` the callback named: the RFC 9207 `iss` check, then the
+/// code exchanged with the PKCE verifier (RFC 6749 §4.1.3) and, for OpenID Connect, the
+/// `id_token` validated. `Ok(None)`: the user declined (`access_denied`). `redirect_uri` gives
+/// the redirect URI the authorization request carried.
+pub(crate) async fn complete(
+    http: &AwcHttpClient,
+    credentials: &Credentials,
+    settings: &Settings,
+    pending: &Pending,
+    query: &CallbackQuery,
+    redirect_uri: impl FnOnce() -> Result<String, OAuthError>,
+) -> Result<Option<TokenResponse>, OAuthError> {
+    let endpoints = settings.endpoints(http).await?;
+    check_callback_issuer(&endpoints, query.get("iss"))?;
+    if let Some(error) = query.get("error") {
+        if error == "access_denied" {
+            return Ok(None);
+        }
+        return Err(OAuthError::Provider {
+            error: error.chars().take(256).collect(),
+            description: query
+                .get("error_description")
+                .map(|d| d.chars().take(256).collect()),
+            uri: query
+                .get("error_uri")
+                .map(|d| d.chars().take(256).collect()),
+            status: None,
+        });
+    }
+    let code = query.get("code").filter(|c| !c.is_empty()).ok_or_else(|| {
+        OAuthError::malformed("callback", "it carries neither `code` nor `error`.")
+    })?;
+    // The callback arrived at the redirect URI, so the URI computed for it now is the one the
+    // authorization request carried (the provider checks that they match).
+    let redirect_uri = redirect_uri()?;
+    let mut params = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect_uri.as_str()),
+    ];
+    if let Some(verifier) = &pending.verifier {
+        params.push(("code_verifier", verifier.secret().as_str()));
+    }
+    #[allow(unused_mut)]
+    let mut token = token_request(http, credentials, settings, params).await?;
+    #[cfg(feature = "oidc")]
+    if let (Some(oidc), Some(metadata)) = (&settings.oidc, &endpoints.metadata) {
+        oidc.verify_sign_in(
+            http,
+            metadata,
+            &mut token,
+            credentials.id.as_str(),
+            pending.nonce.as_deref(),
+        )
+        .await?;
+    }
+    Ok(Some(token))
+}
+
+/// RFC 9207: an authorization response's `iss` must name the issuer this sign-in began with,
+/// and must be present when the provider advertises it.
+#[cfg_attr(not(feature = "oidc"), allow(unused_variables))]
+fn check_callback_issuer(endpoints: &Endpoints, iss: Option<&str>) -> Result<(), OAuthError> {
+    #[cfg(feature = "oidc")]
+    if let Some(metadata) = &endpoints.metadata {
+        return crate::oidc::check_callback_issuer(metadata, iss);
+    }
+    if iss.is_some() {
+        // A plain OAuth 2 app knows no issuer to compare with; RFC 9207 §2.4 lets it ignore `iss`.
+        log::debug!("actix-oauth: callback `iss` ignored: the remote app has no issuer");
+    }
+    Ok(())
+}
+
+/// The `Authorization` header of an API call: the access token as a bearer token (RFC 6750 §2.1).
+pub(crate) fn bearer(token: &TokenResponse) -> String {
+    format!("Bearer {}", token.access_token().secret())
+}
+
+/// An app token from the client credentials grant (RFC 6749 §4.4), with the app's scopes.
+pub(crate) async fn client_credentials(
+    http: &AwcHttpClient,
+    credentials: &Credentials,
+    settings: &Settings,
+) -> Result<TokenResponse, OAuthError> {
+    let mut params = vec![("grant_type", "client_credentials")];
+    let scope = settings.scope.join(" ");
+    if !scope.is_empty() {
+        params.push(("scope", &scope));
+    }
+    token_request(http, credentials, settings, params).await
+}
+
+/// A fresh token for a refresh token (RFC 6749 §6).
+pub(crate) async fn refresh(
+    http: &AwcHttpClient,
+    credentials: &Credentials,
+    settings: &Settings,
+    refresh_token: &RefreshToken,
+) -> Result<TokenResponse, OAuthError> {
+    let params = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token.secret().as_str()),
+    ];
+    token_request(http, credentials, settings, params).await
+}
 
 /// What an authorization request started: where to send the browser, and what to remember.
 pub(crate) struct AuthorizationStart {
@@ -42,7 +457,7 @@ pub(crate) struct AuthorizationStart {
 /// Builds the authorization URL (RFC 6749 §4.1.1) with a fresh `state` and, unless turned off,
 /// a PKCE S256 challenge (RFC 7636 §4.3).
 pub(crate) fn authorization_request(
-    app: &RemoteApp,
+    settings: &Settings,
     endpoints: &Endpoints,
     redirect_uri: &str,
     encoded_redirect_uri: Option<&str>,
@@ -51,7 +466,7 @@ pub(crate) fn authorization_request(
         check_redirect_uri(redirect_uri)?;
     }
     let state = CsrfToken::new(random_token());
-    let pkce = app.pkce.then(|| {
+    let pkce = settings.pkce.then(|| {
         let verifier = PkceCodeVerifier::new(random_token());
         (
             PkceCodeChallenge::from_code_verifier_sha256(&verifier),
@@ -59,14 +474,14 @@ pub(crate) fn authorization_request(
         )
     });
     // OpenID Connect Core §3.1.2.1: a nonce binds the ID token to this browser's sign-in.
-    let nonce = app.is_oidc().then(random_token);
+    let nonce = settings.is_oidc().then(random_token);
     // The parameters, form-encoded after any query the endpoint has, in the order `oauth2`'s
     // `AuthorizationRequest::url` writes them. Written here as one string and set as the query
     // at once: that builder re-parses the redirect URI and appends pair by pair, which cost
     // more than the rest of `/auth/{provider}` together (BENCHMARKS.md).
     let base = &endpoints.authorize_url;
     let mut query = String::with_capacity(
-        base.as_str().len() + 256 + 3 * redirect_uri.len() + app.authorize_query_tail.len(),
+        base.as_str().len() + 256 + 3 * redirect_uri.len() + settings.authorize_query_tail.len(),
     );
     query.push_str(&base[..url::Position::AfterQuery]);
     match base.query() {
@@ -78,7 +493,7 @@ pub(crate) fn authorization_request(
     // encoding leaves `A-Z a-z 0-9 - _` unchanged. The client id, scope and extra parameters
     // were encoded once, when the app was built.
     query.push_str("response_type=code&client_id=");
-    query.push_str(&app.encoded_client_id);
+    query.push_str(&settings.encoded_client_id);
     query.push_str("&state=");
     query.push_str(state.secret());
     if let Some((challenge, _)) = &pkce {
@@ -93,7 +508,7 @@ pub(crate) fn authorization_request(
         Some(encoded) => query.push_str(encoded),
         None => push_form_encoded(&mut query, redirect_uri),
     }
-    query.push_str(&app.authorize_query_tail);
+    query.push_str(&settings.authorize_query_tail);
     if let Some(nonce) = &nonce {
         query.push_str("&nonce=");
         query.push_str(nonce);
@@ -104,15 +519,6 @@ pub(crate) fn authorization_request(
         verifier: pkce.map(|(_, verifier)| verifier),
         nonce,
     })
-}
-
-/// A fresh random value: [`STATE_BYTES`] bytes from the thread's CSPRNG, base64url without
-/// padding — what `oauth2`'s `CsrfToken::new_random_len` and `PkceCodeChallenge::new_random_sha256`
-/// make, from one `fill_bytes` where they ask `thread_rng()` once per byte.
-pub(crate) fn random_token() -> String {
-    let mut bytes = [0u8; STATE_BYTES];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// Appends `text` form-encoded as `form_urlencoded::byte_serialize` does (`A-Z a-z 0-9 * - . _`
@@ -200,68 +606,51 @@ pub(crate) const RESERVED_AUTHORIZE_PARAMS: &[&str] = &[
     "nonce",
 ];
 
-/// Exchanges an authorization code for tokens (RFC 6749 §4.1.3).
-pub(crate) async fn exchange_code(
-    http: &AwcHttpClient,
-    app: &RemoteApp,
-    code: &str,
-    redirect_uri: &str,
-    verifier: Option<&str>,
-) -> Result<TokenResponse, OAuthError> {
-    let mut params = vec![
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("redirect_uri", redirect_uri),
-    ];
-    if let Some(verifier) = verifier {
-        params.push(("code_verifier", verifier));
-    }
-    token_request(http, app, params).await
-}
-
 /// Sends a token request with the app's client authentication, extra parameters and headers,
 /// and reads the answer.
-pub(crate) async fn token_request(
+async fn token_request(
     http: &AwcHttpClient,
-    app: &RemoteApp,
+    credentials: &Credentials,
+    settings: &Settings,
     mut params: Vec<(&str, &str)>,
 ) -> Result<TokenResponse, OAuthError> {
     params.extend(
-        app.access_token_params
+        settings
+            .access_token_params
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str())),
     );
     let mut builder = http::Request::builder();
-    match app.client_auth {
+    match settings.client_auth {
         ClientAuth::Basic => {
             // RFC 6749 §2.3.1: both parts form-urlencoded before Basic encoding.
-            let id: String = form_urlencoded::byte_serialize(app.consumer_key.as_bytes()).collect();
+            let id: String = form_urlencoded::byte_serialize(credentials.id.as_bytes()).collect();
             let secret: String =
-                form_urlencoded::byte_serialize(app.consumer_secret.secret().as_bytes()).collect();
+                form_urlencoded::byte_serialize(credentials.secret.secret().as_bytes()).collect();
             let credentials =
                 base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
             builder = builder.header(header::AUTHORIZATION, format!("Basic {credentials}"));
         }
         ClientAuth::RequestBody => {
-            params.push(("client_id", app.consumer_key.as_str()));
-            params.push(("client_secret", app.consumer_secret.secret()));
+            params.push(("client_id", credentials.id.as_str()));
+            params.push(("client_secret", credentials.secret.secret()));
         }
     }
-    if !app
+    if !settings
         .token_request_headers
         .iter()
         .any(|(name, _)| name.eq_ignore_ascii_case("accept"))
     {
         builder = builder.header(header::ACCEPT, "application/json");
     }
-    for (name, value) in &app.token_request_headers {
+    for (name, value) in &settings.token_request_headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
-    let token_url = &app.endpoints(http).await?.token_url;
+    let token_url = &settings.endpoints(http).await?.token_url;
     let form = serde_urlencoded::to_string(&params).map_err(|e| {
         OAuthError::config(format!("a token request parameter cannot be encoded: {e}"))
     })?;
-    let request = match app.access_token_method {
+    let request = match settings.access_token_method {
         TokenMethod::Post => builder
             .method(http::Method::POST)
             .uri(token_url.as_str())
@@ -332,12 +721,13 @@ mod tests {
             .authorize_param("prompt", "select_account consent")
             .build()
             .unwrap();
-        let endpoints = app
+        let settings = app.protocol.oauth2().expect("an OAuth 2 app");
+        let endpoints = settings
             .endpoints(&crate::AwcHttpClient::default())
             .await
             .unwrap();
         let redirect = "https://app.example/auth/corp/callback?x=1&y=é";
-        let start = super::authorization_request(&app, &endpoints, redirect, None).unwrap();
+        let start = super::authorization_request(settings, &endpoints, redirect, None).unwrap();
         let verifier = start.verifier.unwrap();
         // 256 bits each, base64url: 43 characters.
         for secret in [start.state.secret(), verifier.secret()] {
@@ -347,21 +737,20 @@ mod tests {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         }
         assert_ne!(start.state.secret(), verifier.secret());
-        let client = ::oauth2::basic::BasicClient::new(app.consumer_key.clone())
+        let client = ::oauth2::basic::BasicClient::new(app.consumer_key().clone())
             .set_auth_uri(::oauth2::AuthUrl::from_url(endpoints.authorize_url.clone()));
         let mut expected = client
             .authorize_url(|| CsrfToken::new(start.state.secret().clone()))
             .set_redirect_uri(Cow::Owned(RedirectUrl::new(redirect.to_owned()).unwrap()))
-            .add_scopes(app.scope.iter().cloned().map(Scope::new))
+            .add_scopes(settings.scope.iter().cloned().map(Scope::new))
             .set_pkce_challenge(PkceCodeChallenge::from_code_verifier_sha256(&verifier));
-        for (key, value) in app.request_token_params.iter().chain(&app.authorize_params) {
-            expected = expected.add_extra_param(key.as_str(), value.as_str());
-        }
+        // The one extra parameter configured above.
+        expected = expected.add_extra_param("prompt", "select_account consent");
         if let Some(nonce) = &start.nonce {
             expected = expected.add_extra_param("nonce", nonce.as_str());
         }
         assert_eq!(start.url.as_str(), expected.url().0.as_str());
-        assert!(super::authorization_request(&app, &endpoints, "not a URL", None).is_err());
-        assert!(super::authorization_request(&app, &endpoints, redirect, None).is_ok());
+        assert!(super::authorization_request(settings, &endpoints, "not a URL", None).is_err());
+        assert!(super::authorization_request(settings, &endpoints, redirect, None).is_ok());
     }
 }

@@ -16,8 +16,8 @@ use super::{
 };
 use crate::{
     error::{IdTokenError, OAuthError},
-    oauth2::token::now_unix,
     transport::AwcHttpClient,
+    wire::now_unix,
 };
 
 /// The algorithms accepted by default: every asymmetric one [`jws::verify`] verifies. Never

@@ -47,7 +47,12 @@ use url::Url;
 #[cfg(feature = "internals")]
 pub(crate) use self::id_token::{check_claims, header};
 pub(crate) use self::id_token::{validate, Expectations, DEFAULT_ALGORITHMS};
-use crate::{error::OAuthError, remote_app::check_scheme, transport::AwcHttpClient};
+use crate::{
+    error::{IdTokenError, OAuthError},
+    token::TokenResponse,
+    transport::AwcHttpClient,
+    urls::check_scheme,
+};
 
 /// The longest a discovery document is used before it is fetched again: 24 hours (less when
 /// its caching headers say so).
@@ -108,6 +113,8 @@ pub(crate) struct Oidc {
     /// issuer is then the document's): Microsoft's `consumers`, `organizations` and domain
     /// tenants, whose documents name the tenant id's issuer or a `{tenantid}` template.
     pub(crate) issuer_from_discovery: bool,
+    /// The `id_token` signing algorithms accepted.
+    pub(crate) algorithms: Vec<jsonwebtoken::Algorithm>,
     cache: Mutex<Cache>,
     /// Held while fetching, so that concurrent sign-ins fetch once.
     fetching: futures_util::lock::Mutex<()>,
@@ -134,7 +141,87 @@ enum Lookup {
     Fetch(Option<Instant>),
 }
 
+/// What the remote app builder hands over for an OpenID Connect app.
+pub(crate) struct Config {
+    /// The issuer, already checked to be an https URL.
+    pub(crate) issuer: String,
+    pub(crate) alternate_issuers: Vec<String>,
+    pub(crate) algorithms: Option<Vec<String>>,
+    pub(crate) clock_skew: Option<Duration>,
+    pub(crate) jwks_refetch_interval: Option<Duration>,
+    pub(crate) jwks_max_age: Option<Duration>,
+    pub(crate) nonce_required: bool,
+    pub(crate) issuer_from_discovery: bool,
+}
+
 impl Oidc {
+    /// Checks an OpenID Connect app's settings; `err(field, why)` names the field at fault.
+    pub(crate) fn build(
+        config: Config,
+        err: &dyn Fn(&str, &str) -> OAuthError,
+    ) -> Result<Self, OAuthError> {
+        let algorithms = match &config.algorithms {
+            None => DEFAULT_ALGORITHMS.to_vec(),
+            Some(names) => names
+                .iter()
+                .map(|name| {
+                    name.parse::<jsonwebtoken::Algorithm>()
+                        .ok()
+                        .filter(|alg| DEFAULT_ALGORITHMS.contains(alg))
+                        .ok_or_else(|| {
+                            err(
+                                "id_token_algorithms",
+                                &format!("names `{name}`, which is not an accepted asymmetric JOSE algorithm"),
+                            )
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let discovery = format!(
+            "{}/.well-known/openid-configuration",
+            config.issuer.trim_end_matches('/')
+        );
+        let discovery = Url::parse(&discovery)
+            .map_err(|e| err("issuer", &format!("gives no discovery URL ({e})")))?;
+        let mut oidc = Self::new(config.issuer, discovery);
+        oidc.alternate_issuers = config.alternate_issuers;
+        if let Some(skew) = config.clock_skew {
+            oidc.clock_skew = skew;
+        }
+        if let Some(interval) = config.jwks_refetch_interval {
+            oidc.jwks_min_refetch = interval;
+        }
+        if let Some(max_age) = config.jwks_max_age {
+            oidc.jwks_max_age = max_age;
+        }
+        oidc.nonce_required = config.nonce_required;
+        oidc.issuer_from_discovery = config.issuer_from_discovery;
+        oidc.algorithms = algorithms;
+        Ok(oidc)
+    }
+
+    /// Validates a sign-in's `id_token` (signature, `iss`, `aud`, `azp`, `exp`, `iat`, and the
+    /// `nonce` this sign-in sent) and keeps its claims in `token`.
+    pub(crate) async fn verify_sign_in(
+        &self,
+        http: &AwcHttpClient,
+        metadata: &ProviderMetadata,
+        token: &mut TokenResponse,
+        client_id: &str,
+        nonce: Option<&str>,
+    ) -> Result<(), OAuthError> {
+        let id_token = token.id_token().ok_or(IdTokenError::Missing)?;
+        let expect = Expectations {
+            client_id,
+            nonce,
+            nonce_required: self.nonce_required,
+            algorithms: &self.algorithms,
+        };
+        let claims = validate(self, http, metadata, id_token, &expect).await?;
+        token.set_id_token_claims(claims);
+        Ok(())
+    }
+
     pub(crate) fn new(issuer: String, discovery_url: Url) -> Self {
         Self {
             issuer,
@@ -146,6 +233,7 @@ impl Oidc {
             metadata_lifetime: DEFAULT_METADATA_LIFETIME,
             nonce_required: true,
             issuer_from_discovery: false,
+            algorithms: DEFAULT_ALGORITHMS.to_vec(),
             cache: Mutex::new(Cache::default()),
             fetching: futures_util::lock::Mutex::new(()),
         }
@@ -470,6 +558,35 @@ fn freshness(headers: &http::HeaderMap) -> Option<Duration> {
     let now = date(header::DATE).unwrap_or_else(SystemTime::now);
     let fresh = expires.duration_since(now).unwrap_or(Duration::ZERO);
     Some(fresh.saturating_sub(Duration::from_secs(age)))
+}
+
+/// RFC 9207: an authorization response's `iss` must name the issuer this sign-in began with,
+/// and must be present when the provider advertises it.
+pub(crate) fn check_callback_issuer(
+    metadata: &ProviderMetadata,
+    iss: Option<&str>,
+) -> Result<(), OAuthError> {
+    let expected = &metadata.issuer;
+    let matches = match iss {
+        // Microsoft's multi-tenant template: any tenant's issuer of the same shape.
+        Some(iss) if expected.contains("{tenantid}") => expected
+            .split_once("{tenantid}")
+            .is_some_and(|(head, tail)| {
+                iss.len() > head.len() + tail.len()
+                    && iss.starts_with(head)
+                    && iss.ends_with(tail)
+                    && is_tenant_id(&iss[head.len()..iss.len() - tail.len()])
+            }),
+        Some(iss) => iss == expected,
+        None => !metadata.authorization_response_iss_parameter_supported,
+    };
+    if !matches {
+        return Err(OAuthError::IssuerMismatch {
+            expected: expected.clone(),
+            found: iss.map(|i| i.chars().take(256).collect()),
+        });
+    }
+    Ok(())
 }
 
 /// Whether `text` can stand for `{tenantid}` in an issuer template: a non-empty run of ASCII

@@ -24,9 +24,10 @@
 //! [`RemoteApp::from_provider`]: crate::RemoteApp::from_provider
 
 use crate::{
+    oauth2::ClientAuth,
     profile::{EmailVerified, ProfileMap},
     provider::Provider,
-    remote_app::{ClientAuth, RemoteAppBuilder},
+    remote_app::RemoteAppBuilder,
 };
 
 /// GitHub (OAuth 2). Its token endpoint answers form-encoded unless asked for JSON

@@ -8,7 +8,7 @@ use std::{
 };
 
 use super::{StoreFuture, TokenStore};
-use crate::oauth2::{token::now_unix, TokenResponse};
+use crate::{token::TokenResponse, wire::now_unix};
 
 /// The default most sessions whose tokens are kept.
 const DEFAULT_MAX_SESSIONS: usize = 100_000;

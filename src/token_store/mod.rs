@@ -20,12 +20,11 @@ use futures_util::future::LocalBoxFuture;
 #[cfg(any(feature = "redis", feature = "accounts"))]
 use serde::{Deserialize, Serialize};
 
-use crate::{error::OAuthError, oauth2::TokenResponse};
+use crate::{error::OAuthError, token::TokenResponse};
 
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
-mod session_tokens;
 
 pub use self::memory::MemoryTokenStore;
 #[cfg(feature = "redis")]

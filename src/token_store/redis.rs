@@ -5,7 +5,7 @@ use std::{fmt, time::Duration};
 use redis::{aio::ConnectionManager, AsyncCommands as _};
 
 use super::{StoreFuture, StoredToken, TokenStore};
-use crate::{error::OAuthError, oauth2::TokenResponse};
+use crate::{error::OAuthError, token::TokenResponse};
 
 /// The default time a session's tokens are kept after they were last written.
 const DEFAULT_TTL: Duration = Duration::from_secs(14 * 24 * 3600);

@@ -8,8 +8,8 @@
 use super::{storage, Pool, SqlStore};
 use crate::{
     accounts::token,
-    oauth2::token::now_unix,
     token_store::{StoreFuture, TokenStore},
+    wire::now_unix,
     TokenResponse,
 };
 

@@ -1,179 +1,21 @@
-//! [`RemoteApp`]: one provider's endpoints, credentials and quirks, validated when the app is built.
+//! [`RemoteAppBuilder`]: every setting of a remote app, checked and parsed by
+//! [`build`](RemoteAppBuilder::build) (the protocol's own settings by its module).
 
-#[cfg(feature = "oidc")]
-use std::sync::Mutex;
-use std::{fmt, sync::Arc, time::Duration};
+use std::{fmt, time::Duration};
 
 use ::oauth2::{ClientId, ClientSecret};
 use url::Url;
 
+use super::{Callback, RemoteApp};
 use crate::{
-    error::OAuthError, oauth1::SignatureMethod, profile::ProfileMap, provider::Provider,
-    transport::AwcHttpClient,
+    credentials::{Credentials, TokenMethod},
+    error::OAuthError,
+    oauth1::{self, SignatureMethod},
+    oauth2::{self, ClientAuth},
+    profile::ProfileMap,
+    protocol::{self, Protocol},
+    urls::{check_scheme, origin_root, resolve_under},
 };
-
-/// How the client authenticates at the token endpoint (RFC 6749 §2.3.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum ClientAuth {
-    /// HTTP Basic with the form-urlencoded client id and secret. The RFC's default, and ours.
-    #[default]
-    Basic,
-    /// `client_id` and `client_secret` in the request body, for providers that only accept that.
-    RequestBody,
-}
-
-/// The HTTP method used on the access token URL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum TokenMethod {
-    /// A form-encoded `POST`, as RFC 6749 §4.1.3 requires. Default.
-    #[default]
-    Post,
-    /// Parameters in the query of a `GET`, as older Facebook Graph API versions accepted.
-    Get,
-}
-
-/// Where the provider sends the browser back to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Callback {
-    /// A path on this app, joined to the public URL (or the request's own origin).
-    Path(String),
-    /// An absolute URL, used exactly.
-    Absolute(Url),
-}
-
-impl Callback {
-    /// The path the callback arrives on.
-    pub(crate) fn path(&self) -> &str {
-        match self {
-            Self::Path(path) => path,
-            Self::Absolute(url) => url.path(),
-        }
-    }
-}
-
-/// One remote application (provider) the app signs users in with: the counterpart of
-/// Flask-OAuth's `OAuthRemoteApp`.
-///
-/// A remote app with a `request_token_url` speaks OAuth 1.0a; without one it speaks OAuth 2.
-/// Build it with [`RemoteApp::builder`] (any provider) or [`RemoteApp::from_provider`] (a preset),
-/// and register it on the [`OAuth`](crate::OAuth) builder. Every URL is parsed and checked once,
-/// when [`OAuth::build`](crate::OAuth::build) runs, so a bad configuration stops the app at start.
-///
-/// ```
-/// use actix_oauth::{ClientAuth, RemoteApp};
-///
-/// let github = RemoteApp::builder("github")
-///     .authorize_url("https://github.com/login/oauth/authorize")
-///     .access_token_url("https://github.com/login/oauth/access_token")
-///     .base_url("https://api.github.com/")
-///     .consumer_key("my-client-id")
-///     .consumer_secret("my-client-secret")
-///     .scope(["read:user", "user:email"])
-///     .client_auth(ClientAuth::RequestBody);
-/// ```
-pub struct RemoteApp {
-    pub(crate) name: String,
-    /// Where relative API paths are joined, and the origin (and path) a token may travel to:
-    /// the configured `base_url`, or the origin of the issuer, user-info or token endpoint.
-    pub(crate) base_url: Url,
-    /// Further origins (`scheme://host:port`) API calls may carry the token to.
-    pub(crate) api_origins: Vec<url::Origin>,
-    pub(crate) request_token_url: Option<Url>,
-    pub(crate) access_token_url: Option<Url>,
-    pub(crate) authorize_url: Option<Url>,
-    pub(crate) userinfo_url: Option<Url>,
-    /// Where GitHub-style providers list the user's addresses with `primary` and `verified`.
-    pub(crate) emails_url: Option<Url>,
-    pub(crate) profile_map: ProfileMap,
-    /// The client id, form-encoded once for authorization URLs.
-    pub(crate) encoded_client_id: String,
-    /// `&scope=…` and the extra authorization parameters, form-encoded once.
-    pub(crate) authorize_query_tail: String,
-    /// API calls carry the client id in this header (Twitch's Helix `Client-Id`).
-    pub(crate) client_id_header: Option<String>,
-    pub(crate) consumer_key: ClientId,
-    pub(crate) consumer_secret: ClientSecret,
-    pub(crate) request_token_params: Vec<(String, String)>,
-    pub(crate) access_token_params: Vec<(String, String)>,
-    pub(crate) authorize_params: Vec<(String, String)>,
-    pub(crate) token_request_headers: Vec<(String, String)>,
-    pub(crate) access_token_method: TokenMethod,
-    pub(crate) scope: Vec<String>,
-    pub(crate) pkce: bool,
-    pub(crate) client_auth: ClientAuth,
-    pub(crate) callback: Callback,
-    pub(crate) signature_method: SignatureMethod,
-    #[cfg(feature = "rsa-sha1")]
-    pub(crate) rsa_key: Option<crate::oauth1::RsaSigningKey>,
-    /// The endpoints, when they are all configured (OAuth 1.0a, plain OAuth 2).
-    pub(crate) static_endpoints: Option<Arc<Endpoints>>,
-    /// OpenID Connect settings and caches, when the app has an issuer.
-    #[cfg(feature = "oidc")]
-    pub(crate) oidc: Option<crate::oidc::Oidc>,
-    #[cfg(feature = "oidc")]
-    pub(crate) id_token_algorithms: Vec<jsonwebtoken::Algorithm>,
-    /// The endpoints last built from a discovery document.
-    #[cfg(feature = "oidc")]
-    discovered: Mutex<Option<(Arc<crate::oidc::ProviderMetadata>, Arc<Endpoints>)>>,
-    /// Certificate authorities (DER) this app trusts beyond the extension's.
-    pub(crate) root_certificates: Vec<Vec<u8>>,
-    /// The client of this app when it trusts more than the extension's client (set by
-    /// [`OAuth::build`](crate::OAuth::build)).
-    pub(crate) http: Option<AwcHttpClient>,
-}
-
-/// A remote app's endpoints, configured or discovered.
-pub(crate) struct Endpoints {
-    pub(crate) authorize_url: Url,
-    pub(crate) token_url: Url,
-    pub(crate) userinfo_url: Option<Url>,
-    /// The discovery document they came from (OpenID Connect).
-    #[cfg(feature = "oidc")]
-    pub(crate) metadata: Option<Arc<crate::oidc::ProviderMetadata>>,
-}
-
-impl Endpoints {
-    fn new(authorize_url: Url, token_url: Url, userinfo_url: Option<Url>) -> Self {
-        Self {
-            authorize_url,
-            token_url,
-            userinfo_url,
-            #[cfg(feature = "oidc")]
-            metadata: None,
-        }
-    }
-}
-
-impl fmt::Debug for RemoteApp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RemoteApp")
-            .field("name", &self.name)
-            .field(
-                "protocol",
-                &if self.is_oauth1() {
-                    "OAuth 1.0a"
-                } else {
-                    "OAuth 2"
-                },
-            )
-            .field(
-                "authorize_url",
-                &self.authorize_url.as_ref().map(Url::as_str),
-            )
-            .field(
-                "access_token_url",
-                &self.access_token_url.as_ref().map(Url::as_str),
-            )
-            .field("base_url", &self.base_url.as_str())
-            .field("consumer_key", &self.consumer_key.as_str())
-            .field("consumer_secret", &"[redacted]")
-            .field("scope", &self.scope)
-            .field("pkce", &self.pkce)
-            .finish_non_exhaustive()
-    }
-}
 
 impl RemoteApp {
     /// Starts a remote app named `name`; the name is how handlers and routes refer to it.
@@ -214,144 +56,6 @@ impl RemoteApp {
             rsa_private_key_pem: None,
             root_certificates_pem: Vec::new(),
         }
-    }
-
-    /// Starts a remote app from a provider's preset (its name, endpoints and quirks), with the
-    /// credentials the provider issued to this app. Any preset value can still be overridden.
-    pub fn from_provider<P: Provider>(
-        consumer_key: impl Into<String>,
-        consumer_secret: impl Into<String>,
-    ) -> RemoteAppBuilder {
-        P::preset(Self::builder(P::NAME))
-            .consumer_key(consumer_key)
-            .consumer_secret(consumer_secret)
-    }
-
-    /// The name the app was registered under.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Whether this remote app speaks OAuth 1.0a (it has a request token URL).
-    pub fn is_oauth1(&self) -> bool {
-        self.request_token_url.is_some()
-    }
-
-    /// The base URL relative API paths are joined to, and under which absolute API URLs must lie:
-    /// the configured [`base_url`](RemoteAppBuilder::base_url), or else the origin of the
-    /// issuer, the user-info endpoint or the token endpoint (in that order).
-    pub fn base_url(&self) -> &Url {
-        &self.base_url
-    }
-
-    /// Whether an API call may carry this remote app's token to `url`: under the
-    /// [`base_url`](Self::base_url) (same origin, path below the base path), or on one of the
-    /// extra [`api_origin`](RemoteAppBuilder::api_origin)s.
-    pub fn allows_api_url(&self, url: &Url) -> bool {
-        is_under(&self.base_url, url) || self.api_origins.contains(&url.origin())
-    }
-
-    /// The configured authorization endpoint (`None` for an OpenID Connect app that takes it
-    /// from discovery).
-    pub fn authorize_url(&self) -> Option<&Url> {
-        self.authorize_url.as_ref()
-    }
-
-    /// The configured token endpoint (`None` for an OpenID Connect app that takes it from
-    /// discovery).
-    pub fn access_token_url(&self) -> Option<&Url> {
-        self.access_token_url.as_ref()
-    }
-
-    /// The configured user info endpoint, if any.
-    pub fn userinfo_url(&self) -> Option<&Url> {
-        self.userinfo_url.as_ref()
-    }
-
-    /// The OAuth 1.0a request token URL (`None` for OAuth 2 apps).
-    pub fn request_token_url(&self) -> Option<&Url> {
-        self.request_token_url.as_ref()
-    }
-
-    /// Where the user's email addresses are listed (GitHub's `/user/emails`), if anywhere.
-    pub fn emails_url(&self) -> Option<&Url> {
-        self.emails_url.as_ref()
-    }
-
-    /// The OpenID Connect issuer, for apps configured with one.
-    pub fn issuer(&self) -> Option<&str> {
-        #[cfg(feature = "oidc")]
-        return self.oidc.as_ref().map(|o| o.issuer.as_str());
-        #[cfg(not(feature = "oidc"))]
-        None
-    }
-
-    /// Whether this is an OpenID Connect app (it has an issuer).
-    pub fn is_oidc(&self) -> bool {
-        self.issuer().is_some()
-    }
-
-    /// How this app's user descriptions become a [`Profile`](crate::Profile).
-    pub fn profile_map(&self) -> &ProfileMap {
-        &self.profile_map
-    }
-
-    /// The endpoints: configured ones, or those of the (cached) discovery document.
-    pub(crate) async fn endpoints(
-        &self,
-        http: &AwcHttpClient,
-    ) -> Result<Arc<Endpoints>, OAuthError> {
-        if let Some(endpoints) = &self.static_endpoints {
-            return Ok(endpoints.clone());
-        }
-        #[cfg(feature = "oidc")]
-        if let Some(oidc) = &self.oidc {
-            let metadata = oidc.metadata(http).await?;
-            let mut discovered = self.discovered.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((seen, endpoints)) = &*discovered {
-                if Arc::ptr_eq(seen, &metadata) {
-                    return Ok(endpoints.clone());
-                }
-            }
-            let token_url = self
-                .access_token_url
-                .clone()
-                .or_else(|| metadata.token_endpoint.clone())
-                .ok_or_else(|| {
-                    OAuthError::Discovery(format!(
-                        "the discovery document of `{}` has no `token_endpoint`.",
-                        oidc.issuer
-                    ))
-                })?;
-            let mut endpoints = Endpoints::new(
-                self.authorize_url
-                    .clone()
-                    .unwrap_or_else(|| metadata.authorization_endpoint.clone()),
-                token_url,
-                self.userinfo_url
-                    .clone()
-                    .or_else(|| metadata.userinfo_endpoint.clone()),
-            );
-            endpoints.metadata = Some(metadata.clone());
-            let endpoints = Arc::new(endpoints);
-            *discovered = Some((metadata, endpoints.clone()));
-            return Ok(endpoints);
-        }
-        let _ = http;
-        Err(OAuthError::config(format!(
-            "remote app `{}` has no endpoints.",
-            self.name
-        )))
-    }
-
-    /// The client id (OAuth 2) or consumer key (OAuth 1.0a).
-    pub fn consumer_key(&self) -> &ClientId {
-        &self.consumer_key
-    }
-
-    /// The path on this app the provider redirects back to.
-    pub fn callback_path(&self) -> &str {
-        self.callback.path()
     }
 }
 
@@ -778,48 +482,72 @@ impl RemoteAppBuilder {
         let userinfo_url = endpoint("userinfo_url", self.userinfo_url)?;
         let emails_url = endpoint("emails_url", self.emails_url)?;
         let issuer_url = parse("issuer", self.issuer.clone())?;
-        if issuer_url.is_some() && request_token_url.is_some() {
-            return Err(err("issuer", "is for OpenID Connect, not OAuth 1.0a"));
-        }
-        #[cfg(not(feature = "oidc"))]
-        if issuer_url.is_some() {
-            return Err(err("issuer", "needs the `oidc` feature"));
-        }
-        // RFC 9700 §2.1.1 and §4.5: something must bind the code to this browser's sign-in.
-        let binds_code = request_token_url.is_some()
-            || self.pkce
-            || (issuer_url.is_some() && self.nonce_required);
-        if !binds_code && !self.allow_code_injection {
-            return Err(err(
-                "pkce",
-                "is off and no `id_token` nonce is required: nothing binds the authorization code \
-                 to the browser that started the sign-in, so an injected code would sign the \
-                 victim in to the attacker's account (RFC 9700 §4.5). Turn PKCE on, or require the \
-                 nonce where the provider echoes it; for a provider that supports neither, accept \
-                 the risk with `insecure_allow_code_injection(true)`",
-            ));
-        }
-        if issuer_url.is_none() {
-            if authorize_url.is_none() {
-                return Err(err("authorize_url", "is required"));
-            }
-            if access_token_url.is_none() {
-                return Err(err("access_token_url", "is required"));
-            }
-        }
+        let credentials = Credentials {
+            id: match self.consumer_key {
+                Some(key) if !key.is_empty() => ClientId::new(key),
+                _ => return Err(err("consumer_key", "(the client id) is required")),
+            },
+            secret: match self.consumer_secret {
+                Some(secret) if !secret.is_empty() => ClientSecret::new(secret),
+                _ => return Err(err("consumer_secret", "(the client secret) is required")),
+            },
+        };
+        // A token must only ever travel to its provider's own origin: without a configured
+        // base, the provider's origin is the one that already receives its secrets.
+        let derived_base = issuer_url
+            .as_ref()
+            .or(userinfo_url.as_ref())
+            .or(access_token_url.as_ref())
+            .cloned();
+        let config = match request_token_url {
+            Some(request_token_url) => protocol::Config::OAuth1(oauth1::Config {
+                request_token_url,
+                authorize_url,
+                access_token_url,
+                has_issuer: issuer_url.is_some(),
+                request_token_params: self.request_token_params,
+                access_token_params: self.access_token_params,
+                authorize_params: self.authorize_params,
+                access_token_method: self.access_token_method,
+                signature_method: self.signature_method,
+                rsa_private_key_pem: self.rsa_private_key_pem,
+            }),
+            None => protocol::Config::OAuth2(oauth2::Config {
+                authorize_url,
+                access_token_url,
+                userinfo_url: userinfo_url.clone(),
+                has_issuer: issuer_url.is_some(),
+                #[cfg(feature = "oidc")]
+                oidc: self.issuer.map(|issuer| crate::oidc::Config {
+                    issuer,
+                    alternate_issuers: self.alternate_issuers,
+                    algorithms: self.id_token_algorithms,
+                    clock_skew: self.clock_skew,
+                    jwks_refetch_interval: self.jwks_refetch_interval,
+                    jwks_max_age: self.jwks_max_age,
+                    nonce_required: self.nonce_required,
+                    issuer_from_discovery: self.issuer_from_discovery,
+                }),
+                nonce_required: self.nonce_required,
+                pkce: self.pkce,
+                allow_code_injection: self.allow_code_injection,
+                client_auth: self.client_auth,
+                access_token_method: self.access_token_method,
+                scope: self.scope,
+                request_token_params: self.request_token_params,
+                authorize_params: self.authorize_params,
+                access_token_params: self.access_token_params,
+                token_request_headers: self.token_request_headers,
+            }),
+        };
+        let protocol = Protocol::build(config, &credentials, &err)?;
         let base_url = match base_url {
             Some(url) => url,
-            // A token must only ever travel to its provider's own origin: without a configured
-            // base, the provider's origin is the one that already receives its secrets.
             None => {
-                let from = issuer_url
-                    .as_ref()
-                    .or(userinfo_url.as_ref())
-                    .or(access_token_url.as_ref())
-                    .ok_or_else(|| {
-                        err("base_url", "is required when no endpoint gives an origin")
-                    })?;
-                origin_root(from).ok_or_else(|| err("base_url", "cannot be derived"))?
+                let from = derived_base.ok_or_else(|| {
+                    err("base_url", "is required when no endpoint gives an origin")
+                })?;
+                origin_root(&from).ok_or_else(|| err("base_url", "cannot be derived"))?
             }
         };
         let mut api_origins = Vec::with_capacity(self.api_origins.len());
@@ -837,14 +565,6 @@ impl RemoteAppBuilder {
             }
             api_origins.push(url.origin());
         }
-        let consumer_key = match self.consumer_key {
-            Some(key) if !key.is_empty() => ClientId::new(key),
-            _ => return Err(err("consumer_key", "(the client id) is required")),
-        };
-        let consumer_secret = match self.consumer_secret {
-            Some(secret) if !secret.is_empty() => ClientSecret::new(secret),
-            _ => return Err(err("consumer_secret", "(the client secret) is required")),
-        };
         let callback = if self.callback.starts_with('/') && !self.callback.starts_with("//") {
             Callback::Path(self.callback)
         } else {
@@ -857,79 +577,10 @@ impl RemoteAppBuilder {
             check_scheme(&url).map_err(|why| err("callback", why))?;
             Callback::Absolute(url)
         };
-        if self.access_token_method == TokenMethod::Get
-            && self.client_auth == ClientAuth::RequestBody
-            && request_token_url.is_none()
-        {
-            return Err(err(
-                "access_token_method",
-                "`Get` with `ClientAuth::RequestBody` would put the client secret in a URL; use `ClientAuth::Basic` or `Post`",
-            ));
-        }
         if let Some(name) = &self.client_id_header {
             if awc::http::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
                 return Err(err("client_id_header", "is not a valid header name"));
             }
-        }
-        for (header, value) in &self.token_request_headers {
-            if awc::http::header::HeaderName::from_bytes(header.as_bytes()).is_err()
-                || awc::http::header::HeaderValue::from_str(value).is_err()
-            {
-                return Err(err(
-                    "token_request_header",
-                    "has an invalid header name or value",
-                ));
-            }
-        }
-        let mut scope = self.scope;
-        let mut request_token_params = self.request_token_params;
-        if request_token_url.is_none() {
-            // Flask-OAuth's Facebook recipe passes `scope` in `request_token_params`.
-            request_token_params.retain(|(key, value)| {
-                if key == "scope" {
-                    scope.extend(
-                        value
-                            .split([' ', ','])
-                            .filter(|s| !s.is_empty())
-                            .map(str::to_owned),
-                    );
-                    false
-                } else {
-                    true
-                }
-            });
-            for (key, _) in request_token_params.iter().chain(&self.authorize_params) {
-                if crate::oauth2::RESERVED_AUTHORIZE_PARAMS.contains(&key.as_str())
-                    || key == "scope"
-                {
-                    return Err(err(
-                        "authorize_param",
-                        &format!("may not set `{key}`, which the handshake sets itself"),
-                    ));
-                }
-            }
-        }
-        #[cfg(feature = "rsa-sha1")]
-        let rsa_key = self
-            .rsa_private_key_pem
-            .as_deref()
-            .map(crate::oauth1::RsaSigningKey::from_pem)
-            .transpose()
-            .map_err(|_| {
-                err(
-                    "rsa_private_key_pem",
-                    "is not a PKCS#8 or PKCS#1 PEM RSA private key",
-                )
-            })?;
-        #[cfg(feature = "rsa-sha1")]
-        let has_rsa_key = rsa_key.is_some();
-        #[cfg(not(feature = "rsa-sha1"))]
-        let has_rsa_key = false;
-        if self.signature_method == SignatureMethod::RsaSha1 && !has_rsa_key {
-            return Err(err(
-                "rsa_private_key_pem",
-                "is required for RSA-SHA1 (and needs the `rsa-sha1` feature)",
-            ));
         }
         let mut root_certificates = Vec::new();
         for pem in &self.root_certificates_pem {
@@ -937,155 +588,20 @@ impl RemoteAppBuilder {
                 .map_err(|why| err("root_certificate_pem", &why))?;
             root_certificates.extend(parsed);
         }
-        let static_endpoints = match (&issuer_url, &authorize_url, &access_token_url) {
-            (None, Some(authorize), Some(token)) => Some(Arc::new(Endpoints::new(
-                authorize.clone(),
-                token.clone(),
-                userinfo_url.clone(),
-            ))),
-            _ => None,
-        };
-        #[cfg(feature = "oidc")]
-        let id_token_algorithms = match &self.id_token_algorithms {
-            None => crate::oidc::DEFAULT_ALGORITHMS.to_vec(),
-            Some(names) => names
-                .iter()
-                .map(|name| {
-                    name.parse::<jsonwebtoken::Algorithm>()
-                        .ok()
-                        .filter(|alg| crate::oidc::DEFAULT_ALGORITHMS.contains(alg))
-                        .ok_or_else(|| {
-                            err(
-                                "id_token_algorithms",
-                                &format!("names `{name}`, which is not an accepted asymmetric JOSE algorithm"),
-                            )
-                        })
-                })
-                .collect::<Result<_, _>>()?,
-        };
-        #[cfg(feature = "oidc")]
-        let oidc = match (issuer_url, self.issuer) {
-            (Some(url), Some(issuer)) => {
-                let discovery = format!(
-                    "{}/.well-known/openid-configuration",
-                    issuer.trim_end_matches('/')
-                );
-                let discovery = Url::parse(&discovery)
-                    .map_err(|e| err("issuer", &format!("gives no discovery URL ({e})")))?;
-                let _ = url;
-                let mut oidc = crate::oidc::Oidc::new(issuer, discovery);
-                oidc.alternate_issuers = self.alternate_issuers;
-                if let Some(skew) = self.clock_skew {
-                    oidc.clock_skew = skew;
-                }
-                if let Some(interval) = self.jwks_refetch_interval {
-                    oidc.jwks_min_refetch = interval;
-                }
-                if let Some(max_age) = self.jwks_max_age {
-                    oidc.jwks_max_age = max_age;
-                }
-                oidc.nonce_required = self.nonce_required;
-                oidc.issuer_from_discovery = self.issuer_from_discovery;
-                if !scope.iter().any(|s| s == "openid") {
-                    scope.insert(0, "openid".to_owned());
-                }
-                Some(oidc)
-            }
-            _ => None,
-        };
-        let mut encoded_client_id = String::new();
-        crate::oauth2::push_form_encoded(&mut encoded_client_id, consumer_key.as_str());
-        let authorize_query_tail = crate::oauth2::authorize_query_tail(
-            &scope,
-            request_token_params
-                .iter()
-                .chain(&self.authorize_params)
-                .cloned(),
-        );
         Ok(RemoteApp {
-            encoded_client_id,
-            authorize_query_tail,
-            signature_method: self.signature_method,
-            #[cfg(feature = "rsa-sha1")]
-            rsa_key,
-            static_endpoints,
-            #[cfg(feature = "oidc")]
-            oidc,
-            #[cfg(feature = "oidc")]
-            id_token_algorithms,
-            #[cfg(feature = "oidc")]
-            discovered: Mutex::new(None),
-            root_certificates,
-            http: None,
-            emails_url,
-            profile_map: self.profile_map,
-            client_id_header: self.client_id_header,
             name,
             base_url,
             api_origins,
-            request_token_url,
-            access_token_url,
-            authorize_url,
             userinfo_url,
-            consumer_key,
-            consumer_secret,
-            request_token_params,
-            access_token_params: self.access_token_params,
-            authorize_params: self.authorize_params,
-            token_request_headers: self.token_request_headers,
-            access_token_method: self.access_token_method,
-            scope,
-            pkce: self.pkce,
-            client_auth: self.client_auth,
+            emails_url,
+            profile_map: self.profile_map,
+            client_id_header: self.client_id_header,
+            credentials,
             callback,
+            protocol,
+            root_certificates,
+            http: None,
         })
-    }
-}
-
-/// `relative` (`user/emails`, a leading `/` ignored) joined under `base`, as API paths are; it
-/// must stay under the base (same origin, path below the base path).
-fn resolve_under(base: Option<&Url>, relative: &str) -> Result<Url, &'static str> {
-    let base = base.ok_or("is relative, but there is no `base_url` to resolve it against")?;
-    let url = base
-        .join(relative.trim_start_matches('/'))
-        .map_err(|_| "cannot be joined to the `base_url`")?;
-    if !is_under(base, &url) {
-        return Err("is relative but leads out of the `base_url`");
-    }
-    Ok(url)
-}
-
-/// Whether `url` lies under `base`: the same origin, and a path below the base path.
-fn is_under(base: &Url, url: &Url) -> bool {
-    url.origin() == base.origin() && url.path().starts_with(base.path())
-}
-
-/// `https` everywhere; plain `http` only to this machine (development providers and tests).
-pub(crate) fn check_scheme(url: &Url) -> Result<(), &'static str> {
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if is_loopback(url) => Ok(()),
-        "http" => Err("must use https (plain http is accepted only for loopback hosts)"),
-        _ => Err("must be an http(s) URL"),
-    }
-}
-
-/// `scheme://host[:port]/` of `url`.
-fn origin_root(url: &Url) -> Option<Url> {
-    let origin = url.origin();
-    if !origin.is_tuple() {
-        return None;
-    }
-    Url::parse(&format!("{}/", origin.ascii_serialization())).ok()
-}
-
-/// Whether a URL's host is `localhost` or a loopback address (an IPv4-mapped one too).
-pub(crate) fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => std::net::IpAddr::V6(ip).to_canonical().is_loopback(),
-        None => false,
     }
 }
 

@@ -4,7 +4,7 @@
 use actix_session::SessionExt as _;
 use actix_web::HttpRequest;
 
-use crate::{error::OAuthError, extension::OAuthExtension, oauth2::TokenResponse, session};
+use crate::{error::OAuthError, extension::OAuthExtension, session, token::TokenResponse};
 
 impl OAuthExtension {
     /// The token sign-in kept for this browser's session and remote app `provider`, read from
