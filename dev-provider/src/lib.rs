@@ -50,7 +50,7 @@
 //!
 //! ```no_run
 //! # fn main() -> std::io::Result<()> {
-//! use actix_oauth::dev::{DevAlgorithm, DevProvider, DevUser, IdTokenFault};
+//! use actix_oauth_dev::{DevAlgorithm, DevProvider, DevUser, IdTokenFault};
 //!
 //! let provider = DevProvider::builder()
 //!     .client("my-app", "my-secret", ["http://127.0.0.1:8080/auth/dev/callback"])
