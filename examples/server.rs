@@ -30,11 +30,11 @@ use actix_oauth::{
     accounts::{
         self, sqlx::sqlite::SqliteConnectOptions, AccountStore as _, SqlStore, TokenKey, UserId,
     },
-    dev::{DevProvider, DevUser},
     providers::Any,
     AuthorizedResponse, OAuth, OAuthError, OAuthExtension, OAuthMiddleware, RemoteApp,
     RemoteAppBuilder,
 };
+use actix_oauth_dev::{DevProvider, DevUser};
 use actix_session::{
     storage::{CookieSessionStore, RedisSessionStore, SessionStore},
     Session, SessionMiddleware,

@@ -16,8 +16,11 @@
 //! - [`OAuthExtension::profile`] normalizes any provider's user into a [`Profile`] through the
 //!   remote app's [`ProfileMap`]; [`providers`] has ten presets with their quirks as data.
 //! - Every failure is an [`OAuthError`] with a stable [`ErrorKind`], rendered as a short page.
-//! - The [`dev`] module (feature `dev-provider`, on by default) runs a strict local OAuth 2
-//!   provider for development and tests: no network, no accounts.
+//! - The [`actix-oauth-dev`] crate (a separate dev-dependency) runs a strict local OAuth 2 /
+//!   OpenID Connect / OAuth 1.0a provider for development and tests, no network, no accounts;
+//!   its binary lets apps in any language sign in offline.
+//!
+//! [`actix-oauth-dev`]: https://docs.rs/actix-oauth-dev
 //!
 //! ## Getting started
 //!
@@ -95,9 +98,6 @@ mod transport;
 mod urls;
 mod userinfo;
 mod wire;
-
-#[cfg(feature = "dev-provider")]
-pub mod dev;
 
 #[cfg(feature = "accounts")]
 pub mod accounts;

@@ -8,8 +8,6 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::error::OAuthError;
-#[cfg(feature = "dev-provider")]
-pub(crate) use crate::wire::media_type;
 
 /// A provider's answer to an API call: status, headers, the raw body, and the body decoded by
 /// its media type.

@@ -1,7 +1,6 @@
 //! Calling the provider's API on the user's behalf, against the development provider over
 //! loopback: response formats, form bodies, app tokens, refresh (including 20 concurrent calls
 //! racing on one expired token), a refused refresh, and the token getter.
-#![cfg(feature = "dev-provider")]
 
 mod common;
 
@@ -13,9 +12,8 @@ use std::{
     time::Duration,
 };
 
-use actix_oauth::{
-    dev::DevProvider, AccessToken, OAuth, RefreshToken, RemoteApp, RemoteAppBuilder, TokenResponse,
-};
+use actix_oauth::{AccessToken, OAuth, RefreshToken, RemoteApp, RemoteAppBuilder, TokenResponse};
+use actix_oauth_dev::DevProvider;
 use common::{listener, start_app, Browser, Running};
 
 struct Setup {

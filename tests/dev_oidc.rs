@@ -2,11 +2,10 @@
 //! an authorization-code flow by hand (consent form, PKCE, nonce), `id_token`s verified with
 //! `jsonwebtoken` against the published keys, key rotation, and every `id_token` fault refused
 //! by the check it targets.
-#![cfg(feature = "dev-provider")]
 
 use std::time::Duration;
 
-use actix_oauth::dev::{DevAlgorithm, DevProvider, IdTokenFault};
+use actix_oauth_dev::{DevAlgorithm, DevProvider, IdTokenFault};
 use actix_web::http::{header, StatusCode};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;

@@ -1,6 +1,5 @@
 //! The development provider signs in as anyone without a password, so it listens on loopback
 //! only: any other address is refused at start, even one this machine could bind.
-#![cfg(feature = "dev-provider")]
 
 mod common;
 
@@ -10,7 +9,7 @@ use std::{
     time::Duration,
 };
 
-use actix_oauth::dev::DevProvider;
+use actix_oauth_dev::DevProvider;
 
 const CALLBACK: &str = "http://127.0.0.1:8080/auth/dev/callback";
 

@@ -1,7 +1,7 @@
 //! The example server as users run it: the real binary, configured by a TOML file and the
 //! environment. Two instances share one Redis (sessions) and one accounts database, and a
 //! handshake begun on one completes on the other, as behind a load balancer.
-#![cfg(all(feature = "dev-provider", feature = "accounts"))]
+#![cfg(feature = "accounts")]
 
 mod common;
 
@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use actix_oauth::dev::DevProvider;
+use actix_oauth_dev::DevProvider;
 use common::Browser;
 
 /// The example binary cargo built next to this test.
@@ -654,8 +654,8 @@ async fn sign_in_and_call(browser: &Browser, server: &Instance, provider: &str) 
 #[actix_rt::test]
 async fn accounts_data_is_private_encrypted_and_kept_across_runs() {
     use actix_oauth::accounts::{AccountStore as _, SqlStore, TokenKey};
-    use actix_oauth::dev::DevUser;
     use actix_oauth::ErrorKind;
+    use actix_oauth_dev::DevUser;
 
     let dir = temp_dir("example-private");
     let data = dir.join("data");
@@ -854,7 +854,7 @@ async fn pages_escape_messages_profile_and_provider_names() {
             [format!("{base}/auth/corp/callback")],
         )
         .user(
-            actix_oauth::dev::DevUser::new("eve")
+            actix_oauth_dev::DevUser::new("eve")
                 .name(NAME)
                 .email("eve@example.test"),
         )

@@ -6,7 +6,6 @@
 //! The app and the driver are the ones `scripts/load-bench.sh` measures
 //! (`examples/bench_server/app.rs`, `examples/signin_load/driver.rs`). Nothing here asserts a
 //! time: the memory bound is a resource bound, generous for any machine.
-#![cfg(feature = "dev-provider")]
 
 #[allow(dead_code)]
 #[path = "../examples/bench_server/app.rs"]

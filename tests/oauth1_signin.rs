@@ -1,11 +1,11 @@
 //! OAuth 1.0a sign-in and signed API calls against the development provider, whose strict
 //! verifier checks every signature, nonce and timestamp: proof that our signatures are accepted,
 //! and that wrong ones are refused.
-#![cfg(feature = "dev-provider")]
 
 mod common;
 
-use actix_oauth::{dev::DevProvider, oauth1::SignatureMethod, OAuth, RemoteApp};
+use actix_oauth::{oauth1::SignatureMethod, OAuth, RemoteApp};
+use actix_oauth_dev::DevProvider;
 use common::{listener, start_app, Browser, Running};
 
 struct Setup {

@@ -3,18 +3,17 @@
 //! error kind, key rotation followed by one bounded JWKS refetch, keys trusted only as long as
 //! the JWKS's caching headers and the maximum age allow (a withdrawn key is refused once they
 //! expired), the RFC 9207 `iss` check, and the normalized profile.
-#![cfg(all(feature = "dev-provider", feature = "oidc"))]
+#![cfg(feature = "oidc")]
 
 mod common;
 
 use std::time::{Duration, Instant};
 
 use actix_oauth::{
-    dev::{DevAlgorithm, DevProvider, DevUser, IdTokenFault},
-    providers::Any,
-    AuthorizedResponse, OAuth, OAuthError, OAuthExtension, OAuthMiddleware, RemoteApp,
-    RemoteAppBuilder,
+    providers::Any, AuthorizedResponse, OAuth, OAuthError, OAuthExtension, OAuthMiddleware,
+    RemoteApp, RemoteAppBuilder,
 };
+use actix_oauth_dev::{DevAlgorithm, DevProvider, DevUser, IdTokenFault};
 use actix_session::{storage::CookieSessionStore, SessionMiddleware};
 use actix_web::{cookie::Key, web, App, HttpRequest, HttpResponse, HttpServer};
 use common::{listener, Answer, Browser, FakeEndpoint, Page, Running};

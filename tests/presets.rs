@@ -6,7 +6,7 @@
 //! The fakes answer as the providers document (token answers, user JSON, error bodies, client
 //! authentication, discovery, RS256 `id_token`s carrying the request's nonce); the preset is
 //! pointed at a fake by moving each of its own URLs (path and query kept) to the fake's origin.
-#![cfg(all(feature = "oidc", feature = "dev-provider"))]
+#![cfg(feature = "oidc")]
 
 mod common;
 #[path = "presets/fake.rs"]

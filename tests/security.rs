@@ -8,7 +8,6 @@
 //! `localhost` and returning to `127.0.0.1` loses its cookie just as it would in the wild.
 //!
 //! README's "Security" section maps each requirement to the tests here.
-#![cfg(feature = "dev-provider")]
 
 mod common;
 
@@ -20,11 +19,11 @@ use std::{
 };
 
 use actix_oauth::{
-    dev::{DevAlgorithm, DevProvider},
     providers::{Any, Dev},
     AuthorizedResponse, ErrorKind, OAuth, OAuthError, OAuthExtension, OAuthMiddleware, Provider,
     RemoteApp, RemoteAppBuilder,
 };
+use actix_oauth_dev::{DevAlgorithm, DevProvider};
 use actix_session::{
     config::CookieContentSecurity,
     storage::{CookieSessionStore, SessionStore},

@@ -1,13 +1,13 @@
 //! Full OAuth 2 sign-ins against the crate's development provider, over real HTTP on loopback,
 //! with a cookie-keeping browser: success, denial, forged / missing / replayed state, two tabs,
 //! the pending-handshake bound, and a wrong client secret.
-#![cfg(feature = "dev-provider")]
 
 mod common;
 
 use std::collections::BTreeMap;
 
-use actix_oauth::{dev::DevProvider, OAuth, RemoteApp};
+use actix_oauth::{OAuth, RemoteApp};
+use actix_oauth_dev::DevProvider;
 use common::{listener, start_app_with, Browser, Page, Running};
 
 struct Setup {

@@ -414,7 +414,7 @@ fn bad_pem_is_refused_at_build_naming_the_field() {
 }
 
 /// The example server binary, started with a TOML config, an accounts database and `envs`.
-#[cfg(all(feature = "dev-provider", feature = "accounts"))]
+#[cfg(feature = "accounts")]
 mod example {
     use std::{
         io::{BufRead as _, BufReader},
@@ -504,7 +504,7 @@ mod example {
     }
 }
 
-#[cfg(all(feature = "dev-provider", feature = "accounts"))]
+#[cfg(feature = "accounts")]
 #[actix_rt::test]
 async fn the_example_server_trusts_ssl_cert_file() {
     let ca = TestCa::new();

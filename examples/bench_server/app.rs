@@ -14,10 +14,9 @@
 use std::{io, net::SocketAddr, sync::LazyLock};
 
 use actix_oauth::{
-    dev::{DevProvider, DevUser},
-    providers::Dev,
-    AuthorizedResponse, OAuth, OAuthError, OAuthExtension, RemoteApp,
+    providers::Dev, AuthorizedResponse, OAuth, OAuthError, OAuthExtension, RemoteApp,
 };
+use actix_oauth_dev::{DevProvider, DevUser};
 use actix_session::{
     config::{BrowserSession, CookieContentSecurity},
     storage::SessionStore,

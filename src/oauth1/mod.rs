@@ -15,12 +15,8 @@ use ::oauth2::{
 use rand::{distributions::Alphanumeric, Rng as _};
 use url::Url;
 
-#[cfg(feature = "dev-provider")]
-pub(crate) use self::signature::base_string;
 #[cfg(feature = "rsa-sha1")]
 pub use self::signature::RsaSigningKey;
-#[cfg(feature = "dev-provider")]
-pub(crate) use self::signature::{parse_authorization_header, verify};
 pub use self::signature::{
     percent_encode, sign, signature_base_string, signature_base_string_url, SignatureMethod,
 };

@@ -8,12 +8,6 @@
 //! reader refuses (form-encoded answers, status 201, errors with status 200, `expires_in` as a
 //! string, a `GET` token endpoint); see [`TokenResponse`].
 
-/// The paths the development provider (`src/dev`, moving to its own crate) still names.
-#[cfg(feature = "dev-provider")]
-pub(crate) mod token {
-    pub(crate) use crate::wire::now_unix;
-}
-
 #[cfg(feature = "oidc")]
 use std::sync::Mutex;
 use std::{cell::RefCell, fmt, sync::Arc};

@@ -315,8 +315,11 @@ impl Provider for Twitch {
 /// The claims Twitch must be asked for to include them (OpenID Connect Core §5.5).
 const TWITCH_CLAIMS: &str = r#"{"id_token":{"email":null,"email_verified":null,"preferred_username":null,"picture":null},"userinfo":{"email":null,"email_verified":null,"preferred_username":null,"picture":null}}"#;
 
-/// The crate's development provider (see [`dev`](crate::dev)), registered as `"dev"`.
-/// Its endpoints come from the running [`DevProvider`](crate::dev::DevProvider).
+/// The development provider, registered as `"dev"`: the [`actix-oauth-dev`] crate's
+/// `DevProvider`, a strict local OAuth 2 / OpenID Connect / OAuth 1.0a server. Its endpoints come
+/// from the running provider (`DevProvider::issuer`, `authorize_url`, `token_url` …).
+///
+/// [`actix-oauth-dev`]: https://docs.rs/actix-oauth-dev
 #[derive(Debug)]
 pub struct Dev;
 

@@ -266,8 +266,8 @@ mod tests {
     use serde_json::{json, Value};
     use url::Url;
 
-    use crate::dev::{DevProvider, DevUser};
-    use crate::oauth1::{base_string, percent_encode, sign, SignatureMethod};
+    use crate::{DevProvider, DevUser};
+    use actix_oauth::oauth1::{percent_encode, sign, signature_base_string_url, SignatureMethod};
 
     const ID: &str = "consumer";
     const SECRET: &str = "consumer-secret";
@@ -320,7 +320,7 @@ mod tests {
                 token: None,
                 method: SignatureMethod::HmacSha1,
                 timestamp: Some(now()),
-                nonce: Some(crate::oauth1::nonce()),
+                nonce: Some(crate::state::random_token()),
                 extra: Vec::new(),
             }
         }
@@ -361,14 +361,12 @@ mod tests {
                 oauth.push(("oauth_token".to_owned(), token.clone()));
             }
             oauth.extend(self.extra.iter().cloned());
-            let base = base_string(
-                method,
-                url,
-                oauth
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .chain(form.iter().copied()),
-            );
+            let params: Vec<(&str, &str)> = oauth
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .chain(form.iter().copied())
+                .collect();
+            let base = signature_base_string_url(method, url, &params);
             let token_secret = self.token.as_ref().map_or("", |(_, secret)| secret);
             let signature = sign(self.method, &base, &self.consumer_secret, token_secret)
                 .expect("an HMAC or PLAINTEXT signature");

@@ -14,8 +14,8 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use url::Url;
 
 use super::store::{NonceKey, TokenSecret, TIMESTAMP_WINDOW};
-use crate::dev::state::{Client, Shared};
-use crate::oauth1::{base_string, parse_authorization_header, percent_encode, SignatureMethod};
+use crate::state::{Client, Shared};
+use actix_oauth::oauth1::{percent_encode, signature_base_string_url, SignatureMethod};
 
 /// A refused OAuth 1.0a request: an `oauth_problem` with advice, answered form-encoded with an
 /// `OAuth` challenge.
@@ -186,7 +186,7 @@ fn header_params(req: &HttpRequest) -> Result<Vec<(String, String)>, Problem> {
     if !scheme.eq_ignore_ascii_case("OAuth") {
         return Ok(Vec::new());
     }
-    let params = parse_authorization_header(value).ok_or_else(malformed)?;
+    let params = crate::params::oauth_header(value).ok_or_else(malformed)?;
     if let Some((name, _)) = params.iter().find(|(name, _)| !name.starts_with("oauth_")) {
         return Err(Problem::rejected(
             StatusCode::BAD_REQUEST,
@@ -232,7 +232,7 @@ pub(super) fn verify<'a>(
         )
     })?;
     let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-    let form: Vec<(String, String)> = if crate::dev::params::is_form(req) {
+    let form: Vec<(String, String)> = if crate::params::is_form(req) {
         url::form_urlencoded::parse(body).into_owned().collect()
     } else {
         Vec::new()
@@ -362,14 +362,12 @@ pub(super) fn verify<'a>(
         ),
     };
 
-    let base_string = base_string(
-        req.method().as_str(),
-        &url,
-        header
-            .iter()
-            .chain(&form)
-            .map(|(name, value)| (name.as_str(), value.as_str())),
-    );
+    let params: Vec<(&str, &str)> = header
+        .iter()
+        .chain(&form)
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    let base_string = signature_base_string_url(req.method().as_str(), &url, &params);
     let token_secret = token_secret.as_ref().map_or("", TokenSecret::secret);
     if !consumer.verifies_oauth1(method, &base_string, token_secret, signature) {
         return Err(Problem::unauthorized(

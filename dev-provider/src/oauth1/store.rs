@@ -129,7 +129,7 @@ pub(super) struct NonceKey {
 /// Issued OAuth 1.0a credentials and recent nonces. Tokens are the map keys; nothing here is
 /// `Debug`.
 #[derive(Default)]
-pub(in crate::dev) struct Store {
+pub(crate) struct Store {
     temporary: HashMap<String, Temporary>,
     tokens: HashMap<String, Token>,
     nonces: HashSet<NonceKey>,

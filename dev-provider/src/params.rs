@@ -81,7 +81,57 @@ pub(super) fn is_form(req: &actix_web::HttpRequest) -> bool {
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok());
-    crate::response::media_type(content_type) == "application/x-www-form-urlencoded"
+    content_type
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media_type| {
+            media_type
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+/// Reads the parameters of an `Authorization: OAuth …` header ([RFC 5849 §3.5.1]), decoded,
+/// without `realm` (which is not signed, §3.4.1.3.1). `None` when it is not an OAuth header or
+/// is malformed: a parameter without `=`, a value not in double quotes, a bad `%XX` escape.
+///
+/// [RFC 5849 §3.5.1]: https://www.rfc-editor.org/rfc/rfc5849#section-3.5.1
+pub(super) fn oauth_header(value: &str) -> Option<Vec<(String, String)>> {
+    let rest = value.trim_start();
+    let (scheme, rest) = rest.split_at(rest.find(' ').unwrap_or(rest.len()));
+    if !scheme.eq_ignore_ascii_case("OAuth") {
+        return None;
+    }
+    let mut out = Vec::new();
+    for part in rest
+        .split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+    {
+        let (name, value) = part.split_once('=')?;
+        let value = value.trim().strip_prefix('"')?.strip_suffix('"')?;
+        let name = percent_decode(name.trim())?;
+        if name != "realm" {
+            out.push((name, percent_decode(value)?));
+        }
+    }
+    Some(out)
+}
+
+/// Decodes `%XX` escapes (RFC 3986, `+` stays `+`). `None` for a bad escape or a result that is
+/// not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(byte) = bytes.next() {
+        if byte == b'%' {
+            let high = hex_value(bytes.next()?)?;
+            let low = hex_value(bytes.next()?)?;
+            out.push(high << 4 | low);
+        } else {
+            out.push(byte);
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
@@ -113,5 +163,42 @@ mod tests {
         assert_eq!(credentials("bearer abc", "Bearer"), Some("abc"));
         assert_eq!(credentials("Basic abc", "Bearer"), None);
         assert_eq!(credentials("Bearer ", "Bearer"), None);
+    }
+
+    #[test]
+    fn oauth_headers_decode_and_drop_realm() {
+        // The header our consumer sends (the library's `authorization_header` output).
+        let parsed =
+            oauth_header("OAuth oauth_consumer_key=\"k%20y\", oauth_signature=\"a%2Bb%2Fc%3D\"")
+                .expect("an OAuth header");
+        assert_eq!(
+            parsed,
+            [
+                ("oauth_consumer_key".to_owned(), "k y".to_owned()),
+                ("oauth_signature".to_owned(), "a+b/c=".to_owned()),
+            ]
+        );
+        let with_realm = oauth_header("OAuth realm=\"Photos\", oauth_token=\"t\"").expect("parsed");
+        assert_eq!(with_realm, [("oauth_token".to_owned(), "t".to_owned())]);
+        assert!(oauth_header("Bearer x").is_none());
+        assert!(oauth_header("OAuth a=\"%zz\"").is_none());
+        assert!(oauth_header("OAuth a=unquoted").is_none());
+        assert!(oauth_header("OAuth a").is_none());
+    }
+
+    #[test]
+    fn form_media_type_ignores_case_and_parameters() {
+        let form = |value: &str| {
+            let req = actix_web::test::TestRequest::default()
+                .insert_header((actix_web::http::header::CONTENT_TYPE, value))
+                .to_http_request();
+            is_form(&req)
+        };
+        assert!(form("application/x-www-form-urlencoded"));
+        assert!(form("Application/X-WWW-Form-URLencoded ; charset=utf-8"));
+        assert!(!form("application/json"));
+        assert!(!form("application/x-www-form-urlencodedx"));
+        let bare = actix_web::test::TestRequest::default().to_http_request();
+        assert!(!is_form(&bare));
     }
 }

@@ -7,7 +7,21 @@ use actix_web::HttpResponse;
 
 use super::DevUser;
 
-pub(super) use crate::error::escape_html as escape;
+/// Escapes `text` for HTML element content and double- or single-quoted attribute values.
+pub(super) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
 
 /// An HTML page; `body` must already be escaped.
 fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
@@ -135,4 +149,18 @@ pub(super) async fn home() -> HttpResponse {
          <li><code>POST /oauth1/api/echo</code> — what a signed request carried</li>\n\
          </ul>",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn escapes_markup_and_both_quotes() {
+        assert_eq!(
+            escape(r#"<a href="x" title='y'>&</a>"#),
+            "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;"
+        );
+        assert_eq!(escape("plain é"), "plain é");
+    }
 }

@@ -81,8 +81,12 @@ pub(super) fn has_scope(scope: &str, token: &str) -> bool {
     scope.split(' ').any(|t| t == token)
 }
 
-/// The current time in seconds since the Unix epoch (the crate's clock).
-pub(super) use crate::oauth2::token::now_unix as unix_now;
+/// The current time in seconds since the Unix epoch (0 if the clock is before it).
+pub(super) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
 
 /// The claims the provider puts in an `id_token` ([OpenID Connect Core 1.0 §2, §5.1]).
 #[derive(Serialize)]

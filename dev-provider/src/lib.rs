@@ -1,5 +1,9 @@
+//! # actix-oauth-dev
+//!
 //! A development OAuth 2 / OpenID Connect authorization server and OAuth 1.0a provider, for
-//! tests and offline development.
+//! tests and offline development: the development provider of [actix-oauth], in a crate of its
+//! own so that apps build none of it. The crate's binary serves it to apps in any language
+//! (`actix-oauth-dev --bind 127.0.0.1:PORT --client ID:SECRET:REDIRECT_URI`, see the README).
 //!
 //! [`DevProvider`] is a real, strict OAuth 2 authorization server ([RFC 6749], with PKCE,
 //! [RFC 7636]), OpenID provider ([OpenID Connect Core 1.0], [Discovery]) and OAuth 1.0a
@@ -50,7 +54,7 @@
 //!
 //! ```no_run
 //! # fn main() -> std::io::Result<()> {
-//! use actix_oauth::dev::{DevAlgorithm, DevProvider, DevUser, IdTokenFault};
+//! use actix_oauth_dev::{DevAlgorithm, DevProvider, DevUser, IdTokenFault};
 //!
 //! let provider = DevProvider::builder()
 //!     .client("my-app", "my-secret", ["http://127.0.0.1:8080/auth/dev/callback"])
@@ -82,6 +86,15 @@
 //! [RFC 5849]: https://www.rfc-editor.org/rfc/rfc5849
 //! [RFC 5849 §3.2]: https://www.rfc-editor.org/rfc/rfc5849#section-3.2
 //! [Problem Reporting]: https://wiki.oauth.net/w/page/12238543/ProblemReporting
+//! [actix-oauth]: https://docs.rs/actix-oauth
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+/// The README's examples, compiled as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod api;
 mod authorize;
