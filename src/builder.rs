@@ -6,6 +6,7 @@ use actix_web::HttpRequest;
 use url::Url;
 
 use crate::{
+    defaults,
     error::OAuthError,
     extension::{Inner, OAuthExtension},
     oauth2 as oauth2_flow,
@@ -15,13 +16,6 @@ use crate::{
     token_store::{MemoryTokenStore, TokenStore},
     transport::AwcHttpClient,
 };
-
-/// Default number of handshakes one browser may have pending at once.
-pub const DEFAULT_MAX_PENDING: usize = 5;
-/// Default limit on the session cookie's size (`name=value`, in bytes): what every browser keeps.
-pub const DEFAULT_MAX_SESSION_BYTES: usize = 4096;
-/// Default time a begun handshake stays valid.
-pub const DEFAULT_HANDSHAKE_LIFETIME: Duration = Duration::from_secs(600);
 
 /// The registry of remote apps: Flask-OAuth's `OAuth()`, as a builder.
 ///
@@ -84,12 +78,12 @@ impl OAuth {
             public_url: None,
             trusted_proxies: Vec::new(),
             http: AwcHttpClient::default(),
-            max_pending: DEFAULT_MAX_PENDING,
-            handshake_lifetime: DEFAULT_HANDSHAKE_LIFETIME,
+            max_pending: defaults::MAX_PENDING,
+            handshake_lifetime: defaults::HANDSHAKE_LIFETIME,
             token_getter: None,
             token_update: None,
             token_store: Arc::new(MemoryTokenStore::new()),
-            max_session_bytes: Some(DEFAULT_MAX_SESSION_BYTES),
+            max_session_bytes: Some(defaults::MAX_SESSION_BYTES),
             tls: TlsSettings {
                 webpki_roots: true,
                 native_roots: false,

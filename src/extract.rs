@@ -7,7 +7,7 @@ use futures_util::future::LocalBoxFuture;
 use serde_json::Value;
 
 use crate::{
-    error::OAuthError, extension::OAuthExt as _, handshake::Authorized, provider::Provider,
+    error::OAuthError, extension::OAuthExt as _, handshake::Authorized, provider::CallbackProvider,
     token::TokenResponse,
 };
 
@@ -39,12 +39,12 @@ use crate::{
 /// [`OAuthMiddleware`](crate::OAuthMiddleware) wrapping the app, the handshake on the remote app's
 /// callback path is completed before routing, and a failed one is answered with its error page,
 /// so `None` means exactly "declined". Without the middleware, prefer the plain extractor.
-pub struct AuthorizedResponse<P: Provider> {
+pub struct AuthorizedResponse<P: CallbackProvider> {
     inner: Authorized,
     _provider: PhantomData<fn() -> P>,
 }
 
-impl<P: Provider> fmt::Debug for AuthorizedResponse<P> {
+impl<P: CallbackProvider> fmt::Debug for AuthorizedResponse<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthorizedResponse")
             .field("provider", &self.inner.provider)
@@ -54,7 +54,7 @@ impl<P: Provider> fmt::Debug for AuthorizedResponse<P> {
     }
 }
 
-impl<P: Provider> AuthorizedResponse<P> {
+impl<P: CallbackProvider> AuthorizedResponse<P> {
     /// The name of the remote app that signed the user in.
     pub fn provider(&self) -> &str {
         &self.inner.provider
@@ -88,7 +88,7 @@ impl<P: Provider> AuthorizedResponse<P> {
     }
 }
 
-impl<P: Provider> FromRequest for AuthorizedResponse<P> {
+impl<P: CallbackProvider> FromRequest for AuthorizedResponse<P> {
     type Error = OAuthError;
     type Future = LocalBoxFuture<'static, Result<Self, OAuthError>>;
 
@@ -96,9 +96,10 @@ impl<P: Provider> FromRequest for AuthorizedResponse<P> {
         let req = req.clone();
         Box::pin(async move {
             let oauth = req.oauth()?;
-            let name = if P::NAME.is_empty() {
+            let name = match P::REMOTE_APP {
+                Some(name) => name.to_owned(),
                 // `providers::Any`: whichever remote app this callback path belongs to.
-                oauth
+                None => oauth
                     .callback_for(req.match_info().as_str())
                     .ok_or_else(|| {
                         OAuthError::config(format!(
@@ -106,9 +107,7 @@ impl<P: Provider> FromRequest for AuthorizedResponse<P> {
                             req.path()
                         ))
                     })?
-                    .to_owned()
-            } else {
-                P::NAME.to_owned()
+                    .to_owned(),
             };
             match oauth.complete_cached(&req, &name).await? {
                 Some(inner) => Ok(Self {

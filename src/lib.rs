@@ -73,11 +73,12 @@ mod builder;
 mod callback_query;
 mod client;
 mod credentials;
+pub mod defaults;
 mod error;
 mod extension;
 mod extract;
 mod handshake;
-mod middleware;
+pub mod middleware;
 pub mod oauth1;
 mod oauth2;
 #[cfg(feature = "oidc")]
@@ -107,23 +108,26 @@ pub mod accounts;
 pub mod internals;
 
 pub use self::{
-    builder::{OAuth, DEFAULT_HANDSHAKE_LIFETIME, DEFAULT_MAX_PENDING, DEFAULT_MAX_SESSION_BYTES},
+    builder::OAuth,
     client::{RemoteRequest, APP_TOKEN},
     credentials::TokenMethod,
     error::{ErrorKind, IdTokenError, OAuthError},
     extension::{OAuthExt, OAuthExtension},
     extract::AuthorizedResponse,
-    middleware::{OAuthMiddleware, OAuthMiddlewareService},
+    middleware::OAuthMiddleware,
     oauth2::ClientAuth,
     profile::{EmailVerified, Profile, ProfileMap},
-    provider::Provider,
+    provider::{CallbackProvider, Provider},
     remote_app::{RemoteApp, RemoteAppBuilder},
     response::{OAuthResponse, ResponseData, XmlElement},
     token::TokenResponse,
-    token_cache::{TokenFuture, UpdateFuture},
     token_store::{MemoryTokenStore, TokenStore},
-    transport::{AwcHttpClient, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT},
+    transport::AwcHttpClient,
 };
+/// The `http` crate (1.x) whose types this crate's API takes, e.g. the
+/// [`Method`](http::Method) of [`OAuthExtension::request`]: not the older `http` that
+/// actix-web 4 re-exports as `actix_web::http`.
+pub use ::oauth2::http;
 /// Re-exports of the `oauth2` crate's token types used in this crate's API.
 pub use ::oauth2::{AccessToken, ClientId, RefreshToken};
 

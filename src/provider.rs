@@ -41,3 +41,28 @@ impl RemoteApp {
             .consumer_secret(consumer_secret)
     }
 }
+
+/// What an [`AuthorizedResponse`](crate::AuthorizedResponse) completes: the remote app of one
+/// [`Provider`] marker (every `Provider` is one), or, with
+/// [`providers::Any`](crate::providers::Any), whichever remote app owns the callback path the
+/// request arrived on. Sealed: implemented for those only.
+pub trait CallbackProvider: sealed::Sealed + 'static {
+    /// The remote app's name; `None` for "the one whose callback path this is".
+    #[doc(hidden)]
+    const REMOTE_APP: Option<&'static str>;
+}
+
+impl<P: Provider> CallbackProvider for P {
+    const REMOTE_APP: Option<&'static str> = Some(P::NAME);
+}
+
+impl CallbackProvider for crate::providers::Any {
+    const REMOTE_APP: Option<&'static str> = None;
+}
+
+mod sealed {
+    /// Keeps [`CallbackProvider`](super::CallbackProvider) to the crate's two kinds.
+    pub trait Sealed {}
+    impl<P: super::Provider> Sealed for P {}
+    impl Sealed for crate::providers::Any {}
+}

@@ -15,9 +15,9 @@ use futures_util::future::LocalBoxFuture;
 use crate::{error::OAuthError, token::TokenResponse};
 
 /// The future a token getter returns.
-pub type TokenFuture = LocalBoxFuture<'static, Result<Option<TokenResponse>, OAuthError>>;
+pub(crate) type TokenFuture = LocalBoxFuture<'static, Result<Option<TokenResponse>, OAuthError>>;
 /// The future an `on_token_update` hook returns.
-pub type UpdateFuture = LocalBoxFuture<'static, Result<(), OAuthError>>;
+pub(crate) type UpdateFuture = LocalBoxFuture<'static, Result<(), OAuthError>>;
 
 pub(crate) type TokenGetterFn =
     Arc<dyn Fn(HttpRequest, String, Option<String>) -> TokenFuture + Send + Sync>;

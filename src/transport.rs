@@ -23,14 +23,7 @@ use std::{
 use ::oauth2::http;
 use futures_util::{future::LocalBoxFuture, StreamExt as _};
 
-use crate::error::OAuthError;
-
-/// Default timeout for one outbound request, from connect to the last body byte.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default cap on the size of a provider's answer.
-pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
-/// The `User-Agent` the crate sends unless told otherwise.
-pub const DEFAULT_USER_AGENT: &str = concat!("actix-oauth/", env!("CARGO_PKG_VERSION"));
+use crate::{defaults, error::OAuthError};
 
 thread_local! {
     /// The awc clients of each trust configuration, per worker thread: awc clients are `!Send`,
@@ -287,9 +280,9 @@ pub struct AwcHttpClient {
 impl Default for AwcHttpClient {
     fn default() -> Self {
         Self {
-            timeout: DEFAULT_TIMEOUT,
-            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
-            user_agent: DEFAULT_USER_AGENT.to_owned(),
+            timeout: defaults::TIMEOUT,
+            max_response_bytes: defaults::MAX_RESPONSE_BYTES,
+            user_agent: defaults::USER_AGENT.to_owned(),
             trust: None,
         }
     }

@@ -20,8 +20,8 @@ use std::{
 
 use actix_oauth::{
     providers::{Any, Dev},
-    AuthorizedResponse, ErrorKind, OAuth, OAuthError, OAuthExtension, OAuthMiddleware, Provider,
-    RemoteApp, RemoteAppBuilder,
+    AuthorizedResponse, CallbackProvider, ErrorKind, OAuth, OAuthError, OAuthExtension,
+    OAuthMiddleware, RemoteApp, RemoteAppBuilder,
 };
 use actix_oauth_dev::{DevAlgorithm, DevProvider};
 use actix_session::{
@@ -281,7 +281,10 @@ async fn login(
     oauth.authorize(&req, &provider, next.as_deref()).await
 }
 
-fn completed<P: Provider>(resp: Option<AuthorizedResponse<P>>, dumps: &Dumps) -> HttpResponse {
+fn completed<P: CallbackProvider>(
+    resp: Option<AuthorizedResponse<P>>,
+    dumps: &Dumps,
+) -> HttpResponse {
     dumps.push(format!("{resp:?}"));
     match resp {
         Some(resp) => resp.redirect_next(),

@@ -222,7 +222,7 @@ async fn pending_handshakes_are_bounded() {
     let Setup { app, provider: _p } = setup();
     let browser = Browser::new();
     let oldest = begin(&browser, &app, "/oldest").await;
-    for _ in 0..actix_oauth::DEFAULT_MAX_PENDING {
+    for _ in 0..actix_oauth::defaults::MAX_PENDING {
         begin(&browser, &app, "/").await;
     }
     let back = decide(&browser, &oldest, "approve").await;

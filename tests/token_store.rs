@@ -233,7 +233,7 @@ async fn worst_case_session_fits_a_cookie() {
     let state = begin(&browser, &app, p1, &longest_next).await;
     finish(&browser, &app, p1, &state).await;
     let mut states = Vec::new();
-    for _ in 0..actix_oauth::DEFAULT_MAX_PENDING {
+    for _ in 0..actix_oauth::defaults::MAX_PENDING {
         states.push(begin_link(&browser, &app, p2, &longest_next).await);
         assert!(
             browser.largest_cookie() <= 4096,

@@ -332,12 +332,14 @@ impl Provider for Dev {
 /// `/auth/{provider}/callback` completes the handshake of the remote app whose callback path the
 /// request arrived on. [`AuthorizedResponse::provider`](crate::AuthorizedResponse::provider)
 /// tells which.
+///
+/// `Any` is not a [`Provider`]: it names no remote app and has no preset, so it cannot start one.
+///
+/// ```compile_fail
+/// let app = actix_oauth::RemoteApp::from_provider::<actix_oauth::providers::Any>("id", "secret");
+/// ```
 #[derive(Debug)]
 pub struct Any;
-
-impl Provider for Any {
-    const NAME: &'static str = "";
-}
 
 /// A preset as a function, for providers chosen at run time (e.g. from a configuration file).
 pub type Preset = fn(RemoteAppBuilder) -> RemoteAppBuilder;

@@ -9,7 +9,7 @@ use std::{
     time::Duration,
 };
 
-use actix_oauth::{AuthorizedResponse, OAuthExtension, OAuthMiddleware, Provider};
+use actix_oauth::{AuthorizedResponse, CallbackProvider, OAuthExtension, OAuthMiddleware};
 use actix_session::{
     config::CookieContentSecurity, storage::CookieSessionStore, SessionMiddleware,
 };
@@ -70,7 +70,7 @@ async fn login(
     oauth.authorize(&req, &path, next.as_deref()).await
 }
 
-async fn callback<P: Provider>(resp: Option<AuthorizedResponse<P>>) -> HttpResponse {
+async fn callback<P: CallbackProvider>(resp: Option<AuthorizedResponse<P>>) -> HttpResponse {
     match resp {
         None => HttpResponse::Ok().json(json!({ "denied": true })),
         Some(resp) => HttpResponse::Ok().json(json!({
