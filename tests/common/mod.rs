@@ -9,7 +9,9 @@ use std::{
     time::Duration,
 };
 
-use actix_oauth::{AuthorizedResponse, CallbackProvider, OAuthExtension, OAuthMiddleware};
+use actix_oauth::{
+    AuthorizedResponse, CallbackProvider, OAuthExtension, OAuthMiddleware, Provider,
+};
 use actix_session::{
     config::CookieContentSecurity, storage::CookieSessionStore, SessionMiddleware,
 };
