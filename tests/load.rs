@@ -8,9 +8,9 @@
 //! time: the memory bound is a resource bound, generous for any machine.
 #![cfg(feature = "dev-provider")]
 
-#[allow(dead_code)]
 mod common;
 
+#[allow(dead_code)]
 #[path = "../examples/bench_server/app.rs"]
 mod app;
 #[allow(dead_code)]
