@@ -59,7 +59,7 @@ run_file() {
     # The test targets go to `cargo test` (which builds them, and only them, for each mutant).
     local target
     for target in $tests; do
-        args+=("--cargo-test-arg=$target")
+        args+=("--cargo-arg=$target")
     done
     echo "== $file (features: ${features:-all}; tests: $tests${filter:+; only: $filter})"
     cargo mutants "${args[@]}"
@@ -80,7 +80,7 @@ if [[ ${1:-} == --in-diff ]]; then
     fi
     # Every test binary: a changed line may be anywhere in the crate.
     cargo mutants "${common[@]}" --all-features --in-diff "$diff_file" --output "$out_root/in-diff" \
-        --cargo-test-arg=--lib --cargo-test-arg=--tests
+        --cargo-arg=--lib --cargo-arg=--tests
     exit
 fi
 
