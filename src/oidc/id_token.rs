@@ -375,6 +375,8 @@ mod tests {
         ));
         // `iat` up to the clock skew ahead is accepted; well beyond it is refused.
         assert!(check(json!({ "iat": now_unix() + skew / 2 })).is_ok());
+        // At the limit exactly is still accepted (the clock only moves on, so never refused).
+        assert!(check(json!({ "iat": now_unix() + skew })).is_ok());
         assert!(check(json!({ "iat": now_unix() - 3600 })).is_ok());
         assert!(matches!(
             check(json!({ "iat": now_unix() + skew * 10 })),
