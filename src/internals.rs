@@ -10,6 +10,10 @@ pub fn parse_callback_query(query: &str) -> Result<Vec<(String, String)>, OAuthE
     crate::callback_query::CallbackQuery::parse(query).map(|q| q.0)
 }
 
+/// The callback parameters that may appear only once ([`parse_callback_query`] refuses a query
+/// repeating one): the list the callback handler itself uses.
+pub const CALLBACK_SINGLE_VALUED: &[&str] = crate::callback_query::SINGLE_VALUED;
+
 /// Reads an OAuth 2 token endpoint answer.
 pub fn parse_token_response(
     status: u16,

@@ -14,8 +14,8 @@ use actix_oauth::{
     RemoteApp,
 };
 use actix_session::{storage::CookieSessionStore, SessionMiddleware};
-use actix_web::{cookie::Key, web, App, HttpRequest, HttpResponse, HttpServer};
-use common::{listener, python::PyProvider, Browser, Running};
+use actix_web::{cookie::Key, web, App, HttpRequest, HttpResponse};
+use common::{listener, python::PyProvider, serve, Browser, Running};
 use serde_json::{json, Value};
 
 /// Sign-ins each test drives in a row.
@@ -81,9 +81,8 @@ fn app_for(provider: &PyProvider) -> Running {
         .timeout(Duration::from_secs(5))
         .build()
         .expect("config");
-    let port = l.local_addr().expect("addr").port();
     let key = Key::generate();
-    let server = HttpServer::new(move || {
+    serve(l, move || {
         App::new()
             .app_data(oauth.clone())
             .wrap(OAuthMiddleware::new())
@@ -97,18 +96,6 @@ fn app_for(provider: &PyProvider) -> Running {
             .route("/api/{tail:.*}", web::get().to(api))
             .route("/api/{tail:.*}", web::post().to(api))
     })
-    .workers(1)
-    .disable_signals()
-    .shutdown_timeout(1)
-    .listen(l)
-    .expect("listen")
-    .run();
-    let handle = server.handle();
-    actix_rt::spawn(server);
-    Running {
-        url: url::Url::parse(&format!("http://127.0.0.1:{port}/")).expect("url"),
-        handle,
-    }
 }
 
 async fn login(req: HttpRequest, oauth: OAuthExtension) -> Result<HttpResponse, OAuthError> {

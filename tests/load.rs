@@ -7,6 +7,8 @@
 //! (`examples/bench_server/app.rs`, `examples/signin_load/driver.rs`). Nothing here asserts a
 //! time: the memory bound is a resource bound, generous for any machine.
 
+mod common;
+
 #[allow(dead_code)]
 #[path = "../examples/bench_server/app.rs"]
 mod app;
@@ -18,7 +20,8 @@ use std::net::TcpListener;
 
 use actix_oauth::OAuthMiddleware;
 use actix_session::storage::CookieSessionStore;
-use actix_web::{cookie::Key, App, HttpServer};
+use actix_web::{cookie::Key, App};
+use common::{serve_with, Serve};
 use url::Url;
 
 /// Complete sign-ins, and handshakes left in flight.
@@ -45,24 +48,23 @@ async fn ten_thousand_sign_ins_without_a_leak_and_handshakes_in_bounded_memory()
     .expect("development provider");
     let oauth = app::oauth(provider.url(), &public_url).expect("OAuth configuration");
     let key = Key::generate();
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(oauth.clone())
-            .wrap(OAuthMiddleware::new())
-            .wrap(app::session_middleware(
-                CookieSessionStore::default(),
-                key.clone(),
-            ))
-            .configure(app::routes)
-    })
-    .workers(2)
-    .disable_signals()
-    .shutdown_timeout(1)
-    .listen(listener)
-    .expect("listen")
-    .run();
-    let handle = server.handle();
-    actix_rt::spawn(server);
+    let server = serve_with(
+        Serve {
+            workers: 2,
+            ..Serve::default()
+        },
+        listener,
+        move || {
+            App::new()
+                .app_data(oauth.clone())
+                .wrap(OAuthMiddleware::new())
+                .wrap(app::session_middleware(
+                    CookieSessionStore::default(),
+                    key.clone(),
+                ))
+                .configure(app::routes)
+        },
+    );
 
     let mut options = driver::Options {
         target: Url::parse(&format!("{public_url}/")).expect("URL"),
@@ -93,5 +95,5 @@ async fn ten_thousand_sign_ins_without_a_leak_and_handshakes_in_bounded_memory()
         rss < MAX_RSS,
         "VmRSS {rss} bytes with {COUNT} handshakes in flight"
     );
-    handle.stop(false).await;
+    server.handle.stop(false).await;
 }

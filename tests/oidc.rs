@@ -15,8 +15,8 @@ use actix_oauth::{
 };
 use actix_oauth_dev::{DevAlgorithm, DevProvider, DevUser, IdTokenFault};
 use actix_session::{storage::CookieSessionStore, SessionMiddleware};
-use actix_web::{cookie::Key, web, App, HttpRequest, HttpResponse, HttpServer};
-use common::{listener, Answer, Browser, FakeEndpoint, Page, Running};
+use actix_web::{cookie::Key, web, App, HttpRequest, HttpResponse};
+use common::{listener, serve, Answer, Browser, FakeEndpoint, Page, Running};
 use serde_json::{json, Value};
 
 async fn login(
@@ -79,9 +79,8 @@ fn setup_with(
         .public_url(url.as_str())
         .build()
         .expect("config");
-    let port = l.local_addr().expect("addr").port();
     let key = Key::generate();
-    let server = HttpServer::new(move || {
+    let app = serve(l, move || {
         App::new()
             .app_data(oauth.clone())
             .wrap(OAuthMiddleware::new())
@@ -92,19 +91,7 @@ fn setup_with(
             )
             .route("/auth/{provider}", web::get().to(login))
             .route("/auth/{provider}/callback", web::get().to(callback))
-    })
-    .workers(1)
-    .disable_signals()
-    .shutdown_timeout(1)
-    .listen(l)
-    .expect("listen")
-    .run();
-    let handle = server.handle();
-    actix_rt::spawn(server);
-    let app = Running {
-        url: url::Url::parse(&format!("http://127.0.0.1:{port}/")).expect("url"),
-        handle,
-    };
+    });
     Setup { provider, app }
 }
 

@@ -27,8 +27,8 @@ use actix_oauth::{
 use actix_session::{
     config::CookieContentSecurity, storage::CookieSessionStore, SessionMiddleware,
 };
-use actix_web::{cookie::Key, web, App, HttpRequest, HttpResponse, HttpServer, ResponseError as _};
-use common::{listener, Browser, Page};
+use actix_web::{cookie::Key, web, App, HttpRequest, HttpResponse, ResponseError as _};
+use common::{listener, serve, Browser, Page};
 use fake::{Fake, Kind, Server};
 use serde_json::{json, Value};
 use url::Url;
@@ -94,7 +94,7 @@ fn app_with(apps: Vec<RemoteAppBuilder>) -> Server {
     }
     let oauth = oauth.build().expect("valid configuration");
     let key = Key::generate();
-    let server = HttpServer::new(move || {
+    let server = serve(listener, move || {
         App::new()
             .app_data(oauth.clone())
             .wrap(OAuthMiddleware::new())
@@ -107,16 +107,8 @@ fn app_with(apps: Vec<RemoteAppBuilder>) -> Server {
             .route("/auth/{provider}", web::get().to(login))
             .route("/auth/{provider}/callback", web::get().to(callback))
             .route("/call/{provider}/{tail:.*}", web::get().to(call))
-    })
-    .workers(1)
-    .disable_signals()
-    .shutdown_timeout(1)
-    .listen(listener)
-    .expect("listen")
-    .run();
-    let handle = server.handle();
-    actix_rt::spawn(server);
-    Server::new(url, handle)
+    });
+    Server::new(server)
 }
 
 /// `url` moved to `origin`, its path and query kept (`https://github.com/login/oauth/authorize`

@@ -31,15 +31,14 @@ use actix_session::{
 };
 use actix_web::{
     cookie::Key,
-    dev::ServerHandle,
     web::{self, Bytes},
-    App, HttpRequest, HttpResponse, HttpServer, ResponseError as _,
+    App, HttpRequest, HttpResponse, ResponseError as _,
 };
 use base64::{
     engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
     Engine as _,
 };
-use common::listener;
+use common::{listener, serve, Running};
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 use url::Url;
@@ -227,10 +226,10 @@ impl Visitor {
 // ---------------------------------------------------------------------------------------------
 // The app under test, a recording proxy in front of the provider, and the set-up.
 
-/// A server a test started; stopped when dropped.
+/// A server a test started ([`common::serve`]); stopped when dropped.
 struct Server {
     url: Url,
-    handle: ServerHandle,
+    _running: Running,
 }
 
 impl Server {
@@ -240,18 +239,12 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        drop(self.handle.stop(false));
-    }
-}
-
-fn serve(port: u16, server: actix_web::dev::Server) -> Server {
-    let handle = server.handle();
-    actix_rt::spawn(server);
-    Server {
-        url: Url::parse(&format!("http://127.0.0.1:{port}/")).expect("url"),
-        handle,
+impl From<Running> for Server {
+    fn from(running: Running) -> Self {
+        Self {
+            url: running.url.clone(),
+            _running: running,
+        }
     }
 }
 
@@ -393,9 +386,8 @@ fn start_app_with<S: SessionStore + 'static>(
     store: impl Fn() -> S + Send + Clone + 'static,
     dumps: Dumps,
 ) -> Server {
-    let port = listener.local_addr().expect("addr").port();
     let key = Key::generate();
-    let server = HttpServer::new(move || {
+    serve(listener, move || {
         App::new()
             .app_data(oauth.clone())
             .app_data(web::Data::new(dumps.clone()))
@@ -416,13 +408,7 @@ fn start_app_with<S: SessionStore + 'static>(
             .route("/csrf", web::get().to(csrf))
             .route("/link/{provider}", web::post().to(link))
     })
-    .workers(1)
-    .disable_signals()
-    .shutdown_timeout(1)
-    .listen(listener)
-    .expect("listen")
-    .run();
-    serve(port, server)
+    .into()
 }
 
 /// One request the proxy passed on, and the answer.
@@ -459,9 +445,8 @@ impl Proxy {
         let exchanges: Arc<Mutex<Vec<Exchange>>> = Arc::default();
         let seen = Arc::clone(&exchanges);
         let target = target.as_str().trim_end_matches('/').to_owned();
-        let (l, url) = listener();
-        let port = url.port().expect("port");
-        let server = HttpServer::new(move || {
+        let (l, _) = listener();
+        let server = serve(l, move || {
             let seen = Arc::clone(&seen);
             let target = target.clone();
             App::new().default_service(web::to(move |req: HttpRequest, body: Bytes| {
@@ -469,15 +454,9 @@ impl Proxy {
                 let target = target.clone();
                 async move { forward(&target, &seen, req, body).await }
             }))
-        })
-        .workers(1)
-        .disable_signals()
-        .shutdown_timeout(1)
-        .listen(l)
-        .expect("listen")
-        .run();
+        });
         Self {
-            server: serve(port, server),
+            server: server.into(),
             exchanges,
         }
     }
@@ -2116,7 +2095,7 @@ async fn plain_http_endpoints_off_loopback_are_refused() {
         "jwks_uri": format!("{issuer}/jwks"),
         "id_token_signing_alg_values_supported": ["ES256"],
     });
-    let server = HttpServer::new(move || {
+    let server = serve(l, move || {
         let doc = doc.clone();
         App::new().route(
             "/.well-known/openid-configuration",
@@ -2125,14 +2104,8 @@ async fn plain_http_endpoints_off_loopback_are_refused() {
                 async move { HttpResponse::Ok().json(doc) }
             }),
         )
-    })
-    .workers(1)
-    .disable_signals()
-    .shutdown_timeout(1)
-    .listen(l)
-    .expect("listen")
-    .run();
-    let _idp = serve(idp.port().expect("port"), server);
+    });
+    let _idp = server;
     let (l, url) = listener();
     let oauth = OAuth::new()
         .remote_app(

@@ -14,8 +14,8 @@ use std::{
 };
 
 use actix_oauth::{OAuth, OAuthExtension, RemoteApp, RemoteAppBuilder};
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use common::{listener, python::PyProvider, start_app, Browser, Page, Running};
+use actix_web::{web, App, HttpRequest, HttpResponse};
+use common::{listener, python::PyProvider, serve_with, start_app, Browser, Page, Running, Serve};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
@@ -123,8 +123,11 @@ impl H2Provider {
         let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
         let record = Arc::clone(&seen);
         let (l, _) = listener();
-        let port = l.local_addr().expect("addr").port();
-        let server = HttpServer::new(move || {
+        let how = Serve {
+            tls: Some(config),
+            ..Serve::default()
+        };
+        let server = serve_with(how, l, move || {
             let record = Arc::clone(&record);
             App::new().default_service(web::to(move |req: HttpRequest| {
                 let record = Arc::clone(&record);
@@ -159,22 +162,8 @@ impl H2Provider {
                     HttpResponse::Ok().json(body)
                 }
             }))
-        })
-        .workers(1)
-        .disable_signals()
-        .shutdown_timeout(1)
-        .listen_rustls_0_23(l, config)
-        .expect("listen with TLS")
-        .run();
-        let handle = server.handle();
-        actix_rt::spawn(server);
-        Self {
-            server: Running {
-                url: url::Url::parse(&format!("https://127.0.0.1:{port}/")).expect("url"),
-                handle,
-            },
-            seen,
-        }
+        });
+        Self { server, seen }
     }
 
     fn url(&self, path: &str) -> String {

@@ -14,7 +14,7 @@ use actix_oauth::{
 use actix_session::{
     config::CookieContentSecurity, storage::CookieSessionStore, Session, SessionMiddleware,
 };
-use actix_web::{cookie::Key, web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{cookie::Key, web, App, HttpRequest, HttpResponse};
 use common::{listener, say_skipped, Answer, Browser, FakeEndpoint, Running};
 use serde_json::json;
 
@@ -101,8 +101,7 @@ async fn stuff(session: Session) -> Result<HttpResponse, actix_web::Error> {
 /// The app under test: cookie sessions (private, as recommended), the middleware, sign-in,
 /// API calls, sign-out.
 fn start(oauth: OAuthExtension, listener: TcpListener, key: Key) -> Running {
-    let port = listener.local_addr().expect("addr").port();
-    let server = HttpServer::new(move || {
+    common::serve(listener, move || {
         App::new()
             .app_data(oauth.clone())
             .wrap(OAuthMiddleware::new())
@@ -120,18 +119,6 @@ fn start(oauth: OAuthExtension, listener: TcpListener, key: Key) -> Running {
             .route("/logout", web::post().to(logout))
             .route("/stuff", web::post().to(stuff))
     })
-    .workers(1)
-    .disable_signals()
-    .shutdown_timeout(1)
-    .listen(listener)
-    .expect("listen")
-    .run();
-    let handle = server.handle();
-    actix_rt::spawn(server);
-    Running {
-        url: url::Url::parse(&format!("http://127.0.0.1:{port}/")).expect("url"),
-        handle,
-    }
 }
 
 /// Begins a sign-in with `provider` and returns its `state`.

@@ -560,4 +560,273 @@ mod tests {
         let numeric_kid = format!("{}.e30.x", enc(r#"{"alg":"RS256","kid":7}"#));
         assert!(header(&numeric_kid).is_err());
     }
+
+    fn metadata(issuer: &str) -> ProviderMetadata {
+        serde_json::from_value(serde_json::json!({
+            "issuer": issuer,
+            "authorization_endpoint": "https://op.example.test/authorize",
+            "jwks_uri": "https://op.example.test/jwks",
+        }))
+        .expect("metadata")
+    }
+
+    fn oidc() -> Oidc {
+        Oidc::new(
+            "https://op.example.test".to_owned(),
+            url::Url::parse("https://op.example.test/.well-known/openid-configuration")
+                .expect("url"),
+        )
+    }
+
+    /// Claims that pass every check for client `app` and nonce `n-1`, with `changes` applied
+    /// (a `null` value removes the claim).
+    fn claims(changes: Value) -> Map<String, Value> {
+        let mut claims = serde_json::json!({
+            "iss": "https://op.example.test",
+            "aud": "app",
+            "sub": "alice",
+            "iat": now_unix(),
+            "exp": now_unix() + 300,
+            "nonce": "n-1",
+        });
+        for (name, value) in changes.as_object().expect("object") {
+            if value.is_null() {
+                claims.as_object_mut().expect("object").remove(name);
+            } else {
+                claims[name] = value.clone();
+            }
+        }
+        match claims {
+            Value::Object(map) => map,
+            _ => unreachable!(),
+        }
+    }
+
+    fn check(changes: Value) -> Result<(), IdTokenError> {
+        check_with(&oidc(), true, changes)
+    }
+
+    fn check_with(oidc: &Oidc, nonce_required: bool, changes: Value) -> Result<(), IdTokenError> {
+        let expect = Expectations {
+            client_id: "app",
+            nonce: Some("n-1"),
+            nonce_required,
+            algorithms: DEFAULT_ALGORITHMS,
+        };
+        check_claims(
+            oidc,
+            &metadata("https://op.example.test"),
+            &claims(changes),
+            &expect,
+        )
+    }
+
+    #[test]
+    fn azp_must_name_this_client() {
+        use serde_json::json;
+        assert!(check(json!({})).is_ok(), "the baseline passes");
+        assert!(check(json!({ "azp": "app" })).is_ok());
+        assert!(
+            matches!(
+                check(json!({ "azp": "other-app" })),
+                Err(IdTokenError::Audience)
+            ),
+            "a token authorized for another client is refused, even with `aud` naming us"
+        );
+        assert!(
+            matches!(
+                check(json!({ "aud": ["app", "other-app"], "azp": "other-app" })),
+                Err(IdTokenError::Audience)
+            ),
+            "several audiences with `azp` another client"
+        );
+        assert!(check(json!({ "aud": ["app", "other-app"], "azp": "app" })).is_ok());
+    }
+
+    #[test]
+    fn several_audiences_need_azp() {
+        use serde_json::json;
+        assert!(
+            matches!(
+                check(json!({ "aud": ["app", "other-app"] })),
+                Err(IdTokenError::Audience)
+            ),
+            "several audiences without `azp` are refused"
+        );
+        assert!(
+            check(json!({ "aud": ["app"] })).is_ok(),
+            "a one-element audience list needs no `azp`"
+        );
+    }
+
+    #[test]
+    fn iss_iat_sub_and_nonce_are_checked() {
+        use serde_json::json;
+        let skew = super::super::DEFAULT_CLOCK_SKEW.as_secs();
+        assert!(matches!(
+            check(json!({ "iss": "https://evil.example.test" })),
+            Err(IdTokenError::Issuer)
+        ));
+        assert!(matches!(
+            check(json!({ "iss": null })),
+            Err(IdTokenError::Issuer)
+        ));
+        // `iat` up to the clock skew ahead is accepted; well beyond it is refused.
+        assert!(check(json!({ "iat": now_unix() + skew / 2 })).is_ok());
+        // At the limit exactly is still accepted (the clock only moves on, so never refused).
+        assert!(check(json!({ "iat": now_unix() + skew })).is_ok());
+        assert!(check(json!({ "iat": now_unix() - 3600 })).is_ok());
+        assert!(matches!(
+            check(json!({ "iat": now_unix() + skew * 10 })),
+            Err(IdTokenError::IssuedAt)
+        ));
+        assert!(matches!(
+            check(json!({ "iat": null })),
+            Err(IdTokenError::Malformed(_))
+        ));
+        for sub in [json!(null), json!(""), json!(7)] {
+            assert!(
+                matches!(
+                    check(json!({ "sub": sub })),
+                    Err(IdTokenError::Malformed(_))
+                ),
+                "{sub}"
+            );
+        }
+        assert!(matches!(
+            check(json!({ "nonce": "n-2" })),
+            Err(IdTokenError::Nonce)
+        ));
+        assert!(matches!(
+            check(json!({ "nonce": "n-1x" })),
+            Err(IdTokenError::Nonce)
+        ));
+        assert!(matches!(
+            check(json!({ "nonce": null })),
+            Err(IdTokenError::Nonce)
+        ));
+        // Not required (LinkedIn): a missing nonce passes, a wrong one still does not.
+        assert!(check_with(&oidc(), false, json!({ "nonce": null })).is_ok());
+        assert!(matches!(
+            check_with(&oidc(), false, json!({ "nonce": "n-2" })),
+            Err(IdTokenError::Nonce)
+        ));
+    }
+
+    #[test]
+    fn alternate_issuers_and_tenant_templates() {
+        use serde_json::json;
+        let mut google = oidc();
+        google.alternate_issuers = vec!["accounts.op.example.test".to_owned()];
+        assert!(check_with(&google, true, json!({ "iss": "accounts.op.example.test" })).is_ok());
+        assert!(check_with(&google, true, json!({})).is_ok());
+
+        let tid = "9188040d-6c67-4c5b-b112-36a304b66dad";
+        let template = metadata("https://login.example.test/{tenantid}/v2.0");
+        let expect = Expectations {
+            client_id: "app",
+            nonce: None,
+            nonce_required: true,
+            algorithms: DEFAULT_ALGORITHMS,
+        };
+        let issuer = format!("https://login.example.test/{tid}/v2.0");
+        let ok = claims(json!({ "iss": issuer, "tid": tid }));
+        assert!(check_claims(&oidc(), &template, &ok, &expect).is_ok());
+        let other = claims(json!({ "iss": issuer, "tid": "72f988bf-86f1-41af-91ab-2d7cd011db47" }));
+        assert!(matches!(
+            check_claims(&oidc(), &template, &other, &expect),
+            Err(IdTokenError::Issuer)
+        ));
+        let template_itself = claims(json!({ "iss": template.issuer, "tid": "{tenantid}" }));
+        assert!(matches!(
+            check_claims(&oidc(), &template, &template_itself, &expect),
+            Err(IdTokenError::Issuer)
+        ));
+    }
+
+    fn jwk(value: Value) -> Jwk {
+        serde_json::from_value(value).expect("jwk")
+    }
+
+    fn rsa(kid: &str) -> Jwk {
+        jwk(serde_json::json!({ "kty": "RSA", "kid": kid, "n": "sXch", "e": "AQAB" }))
+    }
+
+    fn ec(kid: &str, crv: &str) -> Jwk {
+        jwk(serde_json::json!({ "kty": "EC", "kid": kid, "crv": crv, "x": "f83O", "y": "x_FE" }))
+    }
+
+    fn okp(kid: &str) -> Jwk {
+        jwk(serde_json::json!({ "kty": "OKP", "kid": kid, "crv": "Ed25519", "x": "11qY" }))
+    }
+
+    fn oct(kid: &str) -> Jwk {
+        jwk(serde_json::json!({ "kty": "oct", "kid": kid, "k": "c2VjcmV0" }))
+    }
+
+    #[test]
+    fn a_key_fits_only_its_family_and_its_own_alg() {
+        use Algorithm::*;
+        let rsa_algs = [RS256, RS384, RS512, PS256, PS384, PS512];
+        for alg in rsa_algs {
+            assert!(fits(&rsa("r"), alg), "{alg:?}");
+            assert!(!fits(&ec("e", "P-256"), alg), "an EC key for {alg:?}");
+            assert!(!fits(&okp("o"), alg), "an OKP key for {alg:?}");
+        }
+        for alg in [ES256, ES384] {
+            assert!(fits(&ec("e", "P-256"), alg), "{alg:?}");
+            assert!(!fits(&rsa("r"), alg), "an RSA key for {alg:?}");
+            assert!(!fits(&okp("o"), alg), "an OKP key for {alg:?}");
+        }
+        assert!(fits(&okp("o"), EdDSA));
+        assert!(!fits(&rsa("r"), EdDSA));
+        assert!(!fits(&ec("e", "P-256"), EdDSA));
+        for alg in DEFAULT_ALGORITHMS.iter().copied().chain([HS256]) {
+            assert!(
+                !fits(&oct("s"), alg),
+                "a symmetric key is never used: {alg:?}"
+            );
+        }
+        // A key that names its algorithm fits that one only.
+        let mut rs384 = rsa("r");
+        rs384.common.key_algorithm = Some(jsonwebtoken::jwk::KeyAlgorithm::RS384);
+        assert!(fits(&rs384, RS384));
+        assert!(!fits(&rs384, RS256));
+        assert!(!fits(&rs384, PS384));
+    }
+
+    #[test]
+    fn without_kid_the_only_key_of_the_family_is_used() {
+        let set = |keys: Vec<Jwk>| JwkSet { keys };
+        let keys = set(vec![rsa("r"), ec("e", "P-256"), okp("o")]);
+        let kid = |key: Option<&Jwk>| key.and_then(|k| k.common.key_id.clone());
+        assert_eq!(
+            kid(find_key(&keys, None, Algorithm::ES256)).as_deref(),
+            Some("e")
+        );
+        assert_eq!(
+            kid(find_key(&keys, None, Algorithm::RS256)).as_deref(),
+            Some("r")
+        );
+        assert_eq!(
+            kid(find_key(&keys, None, Algorithm::EdDSA)).as_deref(),
+            Some("o")
+        );
+        // A key of the wrong family is not used.
+        let only_rsa = set(vec![rsa("r")]);
+        assert!(find_key(&only_rsa, None, Algorithm::ES256).is_none());
+        // Two that fit: ambiguous, so none.
+        let two = set(vec![ec("e1", "P-256"), ec("e2", "P-256"), rsa("r")]);
+        assert!(find_key(&two, None, Algorithm::ES256).is_none());
+        assert_eq!(
+            kid(find_key(&two, None, Algorithm::RS256)).as_deref(),
+            Some("r")
+        );
+        // A named key is looked up by its id.
+        assert_eq!(
+            kid(find_key(&two, Some("e2"), Algorithm::ES256)).as_deref(),
+            Some("e2")
+        );
+        assert!(find_key(&two, Some("e3"), Algorithm::ES256).is_none());
+    }
 }

@@ -16,8 +16,9 @@ use actix_session::{
     config::CookieContentSecurity, storage::CookieSessionStore, SessionMiddleware,
 };
 use actix_web::{
+    body::MessageBody,
     cookie::Key,
-    dev::ServerHandle,
+    dev::{ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse},
     web::{self, Bytes},
     App, HttpRequest, HttpResponse, HttpServer,
 };
@@ -58,6 +59,81 @@ impl Running {
 impl Drop for Running {
     fn drop(&mut self) {
         drop(self.handle.stop(false));
+    }
+}
+
+/// How [`serve_with`] runs an app: worker threads, and TLS.
+pub struct Serve {
+    /// Worker threads (1 unless a test needs more).
+    pub workers: usize,
+    /// TLS with this configuration (the URL then is `https://`); plain HTTP without.
+    #[cfg(feature = "rustls")]
+    pub tls: Option<rustls::ServerConfig>,
+}
+
+impl Default for Serve {
+    fn default() -> Self {
+        Self {
+            workers: 1,
+            #[cfg(feature = "rustls")]
+            tls: None,
+        }
+    }
+}
+
+/// Serves the app that `factory` builds (one per worker) on `listener`, over plain HTTP with
+/// one worker, until the returned [`Running`] is dropped. Call it inside an actix runtime.
+pub fn serve<F, T, B>(listener: TcpListener, factory: F) -> Running
+where
+    F: Fn() -> App<T> + Send + Clone + 'static,
+    T: ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<B>,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
+    B: MessageBody + 'static,
+{
+    serve_with(Serve::default(), listener, factory)
+}
+
+/// As [`serve`], with these workers and TLS.
+pub fn serve_with<F, T, B>(how: Serve, listener: TcpListener, factory: F) -> Running
+where
+    F: Fn() -> App<T> + Send + Clone + 'static,
+    T: ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<B>,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
+    B: MessageBody + 'static,
+{
+    let port = listener.local_addr().expect("addr").port();
+    let server = HttpServer::new(factory)
+        .workers(how.workers)
+        .disable_signals()
+        .shutdown_timeout(1);
+    #[cfg(feature = "rustls")]
+    let (scheme, server) = match how.tls {
+        Some(config) => (
+            "https",
+            server
+                .listen_rustls_0_23(listener, config)
+                .expect("listen with TLS"),
+        ),
+        None => ("http", server.listen(listener).expect("listen")),
+    };
+    #[cfg(not(feature = "rustls"))]
+    let (scheme, server) = ("http", server.listen(listener).expect("listen"));
+    let server = server.run();
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    Running {
+        url: Url::parse(&format!("{scheme}://127.0.0.1:{port}/")).expect("url"),
+        handle,
     }
 }
 
@@ -152,9 +228,8 @@ pub fn start_app(oauth: OAuthExtension, listener: TcpListener) -> Running {
 
 /// As [`start_app`], optionally without [`OAuthMiddleware`].
 pub fn start_app_with(oauth: OAuthExtension, listener: TcpListener, middleware: bool) -> Running {
-    let port = listener.local_addr().expect("addr").port();
     let key = Key::generate();
-    let server = HttpServer::new(move || {
+    serve(listener, move || {
         App::new()
             .app_data(oauth.clone())
             .wrap(actix_web::middleware::Condition::new(
@@ -182,18 +257,6 @@ pub fn start_app_with(oauth: OAuthExtension, listener: TcpListener, middleware: 
             .route("/call/{provider}/{tail:.*}", web::get().to(call))
             .route("/call/{provider}/{tail:.*}", web::post().to(call))
     })
-    .workers(1)
-    .disable_signals()
-    .shutdown_timeout(1)
-    .listen(listener)
-    .expect("listen")
-    .run();
-    let handle = server.handle();
-    actix_rt::spawn(server);
-    Running {
-        url: Url::parse(&format!("http://127.0.0.1:{port}/")).expect("url"),
-        handle,
-    }
 }
 
 /// A cookie-keeping HTTP client that never follows redirects, like a browser driven step by step.
@@ -389,8 +452,8 @@ impl FakeEndpoint {
     pub fn start(answer: Answer) -> Self {
         let requests: Arc<Mutex<Vec<Recorded>>> = Arc::default();
         let seen = Arc::clone(&requests);
-        let (listener, url) = listener();
-        let server = HttpServer::new(move || {
+        let (listener, _) = listener();
+        let server = serve(listener, move || {
             let answer = answer.clone();
             let seen = Arc::clone(&seen);
             App::new().default_service(web::to(move |req: HttpRequest, body: Bytes| {
@@ -421,19 +484,8 @@ impl FakeEndpoint {
                     res.body(answer.body.clone())
                 }
             }))
-        })
-        .workers(1)
-        .disable_signals()
-        .shutdown_timeout(1)
-        .listen(listener)
-        .expect("listen")
-        .run();
-        let handle = server.handle();
-        actix_rt::spawn(server);
-        Self {
-            server: Running { url, handle },
-            requests,
-        }
+        });
+        Self { server, requests }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -13,9 +13,7 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use actix_web::{
-    dev::ServerHandle, http::StatusCode, web, App, HttpRequest, HttpResponse, HttpServer,
-};
+use actix_web::{http::StatusCode, web, App, HttpRequest, HttpResponse};
 use base64::{
     engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
     Engine as _,
@@ -26,28 +24,25 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest as _, Sha256};
 use url::{form_urlencoded, Url};
 
-use crate::common::{listener, Recorded};
+use crate::common::{listener, serve, Recorded, Running};
 
-/// A server started by a test, stopped when dropped.
+/// A server started by a test ([`crate::common::serve`]), stopped when dropped.
 pub struct Server {
     pub url: Url,
-    handle: ServerHandle,
+    _running: Running,
 }
 
 impl Server {
-    pub fn new(url: Url, handle: ServerHandle) -> Self {
-        Self { url, handle }
+    pub fn new(running: Running) -> Self {
+        Self {
+            url: running.url.clone(),
+            _running: running,
+        }
     }
 
     /// `path` (with its query) on this server.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", origin(&self.url), path)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        drop(self.handle.stop(false));
     }
 }
 
@@ -242,21 +237,13 @@ impl Fake {
             inner: Mutex::default(),
         });
         let data = web::Data::from(state.clone());
-        let server = HttpServer::new(move || {
+        let server = serve(listener, move || {
             App::new()
                 .app_data(data.clone())
                 .default_service(web::to(handle))
-        })
-        .workers(1)
-        .disable_signals()
-        .shutdown_timeout(1)
-        .listen(listener)
-        .expect("listen")
-        .run();
-        let handle = server.handle();
-        actix_rt::spawn(server);
+        });
         Self {
-            _server: Server::new(url, handle),
+            _server: Server::new(server),
             state,
         }
     }

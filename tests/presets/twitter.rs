@@ -12,14 +12,14 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpRequest, HttpResponse};
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use hmac::{Hmac, Mac as _};
 use serde_json::json;
 use url::form_urlencoded;
 
 use super::fake::{now, origin, random, Server};
-use crate::common::{listener, Recorded};
+use crate::common::{listener, serve, Recorded};
 
 pub const CONSUMER_KEY: &str = "xvz1evFS4wEEPTGEFPHBog";
 pub const CONSUMER_SECRET: &str = "kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw";
@@ -55,21 +55,13 @@ impl TwitterFake {
             inner: Mutex::default(),
         });
         let data = web::Data::from(state.clone());
-        let server = HttpServer::new(move || {
+        let server = serve(listener, move || {
             App::new()
                 .app_data(data.clone())
                 .default_service(web::to(handle))
-        })
-        .workers(1)
-        .disable_signals()
-        .shutdown_timeout(1)
-        .listen(listener)
-        .expect("listen")
-        .run();
-        let handle = server.handle();
-        actix_rt::spawn(server);
+        });
         Self {
-            _server: Server::new(url, handle),
+            _server: Server::new(server),
             state,
         }
     }
