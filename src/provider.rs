@@ -56,13 +56,10 @@ impl<P: Provider> CallbackProvider for P {
     const REMOTE_APP: Option<&'static str> = Some(P::NAME);
 }
 
-impl CallbackProvider for crate::providers::Any {
-    const REMOTE_APP: Option<&'static str> = None;
-}
-
-mod sealed {
-    /// Keeps [`CallbackProvider`](super::CallbackProvider) to the crate's two kinds.
+pub(crate) mod sealed {
+    /// Keeps [`CallbackProvider`](super::CallbackProvider) to the crate's two kinds: every
+    /// [`Provider`](super::Provider), and [`providers::Any`](crate::providers::Any) (whose impl
+    /// lives beside it).
     pub trait Sealed {}
     impl<P: super::Provider> Sealed for P {}
-    impl Sealed for crate::providers::Any {}
 }

@@ -341,6 +341,12 @@ impl Provider for Dev {
 #[derive(Debug)]
 pub struct Any;
 
+impl crate::provider::sealed::Sealed for Any {}
+
+impl crate::provider::CallbackProvider for Any {
+    const REMOTE_APP: Option<&'static str> = None;
+}
+
 /// A preset as a function, for providers chosen at run time (e.g. from a configuration file).
 pub type Preset = fn(RemoteAppBuilder) -> RemoteAppBuilder;
 
