@@ -31,6 +31,19 @@ fn provider(app: &Url) -> Option<OidcProvider> {
     }))
 }
 
+/// The provider and the app under test, signing in with it as remote app `op`; `None` when the
+/// provider cannot run here (see [`OidcProvider::start`]).
+fn start() -> Option<(OidcProvider, Running)> {
+    let (l, url) = listener();
+    let op = provider(&url)?;
+    let oauth = OAuth::new()
+        .remote_app(remote_app(&op))
+        .public_url(url.as_str())
+        .build()
+        .expect("config");
+    Some((op, start_app(oauth, l)))
+}
+
 fn remote_app(op: &OidcProvider) -> RemoteAppBuilder {
     RemoteApp::builder("op")
         .issuer(op.issuer())
@@ -73,14 +86,7 @@ async fn sign_in(browser: &Browser, app: &Running, start: &str) -> Page {
 
 #[actix_rt::test]
 async fn signs_in_against_a_certified_provider_and_reads_its_userinfo() {
-    let (l, url) = listener();
-    let Some(op) = provider(&url) else { return };
-    let oauth = OAuth::new()
-        .remote_app(remote_app(&op))
-        .public_url(url.as_str())
-        .build()
-        .expect("config");
-    let app = start_app(oauth, l);
+    let Some((_op, app)) = start() else { return };
     let browser = Browser::new();
 
     let callback = sign_in(&browser, &app, "/auth/op").await;
@@ -102,14 +108,7 @@ async fn signs_in_against_a_certified_provider_and_reads_its_userinfo() {
 
 #[actix_rt::test]
 async fn a_callback_replayed_against_a_certified_provider_is_refused() {
-    let (l, url) = listener();
-    let Some(op) = provider(&url) else { return };
-    let oauth = OAuth::new()
-        .remote_app(remote_app(&op))
-        .public_url(url.as_str())
-        .build()
-        .expect("config");
-    let app = start_app(oauth, l);
+    let Some((op, app)) = start() else { return };
     let browser = Browser::new();
 
     let at = Url::parse(&app.url("/auth/op")).expect("a URL");
