@@ -103,14 +103,14 @@ fn client(text: &str) -> Result<(&str, &str, &str), String> {
     let mut parts = text.splitn(3, ':');
     let (Some(id), Some(secret), Some(redirect_uri)) = (parts.next(), parts.next(), parts.next())
     else {
+        // Not the value itself: it may hold the secret.
+        let id = text.split(':').next().unwrap_or_default();
         return Err(format!(
-            "--client {text:?} is not ID:SECRET:REDIRECT_URI (the redirect URI is everything after the second colon)."
+            "--client {id:?}… is not ID:SECRET:REDIRECT_URI (the redirect URI is everything after the second colon)."
         ));
     };
     if id.is_empty() || secret.is_empty() {
-        return Err(format!(
-            "--client {text:?} has an empty client id or secret."
-        ));
+        return Err(format!("--client {id:?} has an empty client id or secret."));
     }
     let valid = Url::parse(redirect_uri).is_ok_and(|url| url.fragment().is_none());
     if !valid {
@@ -266,11 +266,11 @@ mod tests {
             (&[][..], "At least one --client"),
             (&["--client"][..], "--client needs a value"),
             (
-                &["--client", "app:secret"][..],
+                &["--client", "app:s3cr3t-value"][..],
                 "is not ID:SECRET:REDIRECT_URI",
             ),
             (
-                &["--client", ":secret:http://a/cb"][..],
+                &["--client", ":s3cr3t-value:http://a/cb"][..],
                 "empty client id or secret",
             ),
             (
@@ -296,6 +296,8 @@ mod tests {
         ] {
             let error = args(list).expect_err(needle);
             assert!(error.contains(needle), "{list:?}: {error}");
+            // A client secret given on the command line never comes back in a message.
+            assert!(!error.contains("s3cr3t"), "{list:?}: {error}");
             assert!(error.ends_with('.'), "{error}");
         }
     }
