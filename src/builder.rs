@@ -315,6 +315,9 @@ impl OAuth {
             oauth2_flow::push_form_encoded(&mut encoded, &uri);
             fixed_redirects.insert(app.name.clone(), (uri, encoded));
         }
+        // Back-channel logout can end sessions only of OpenID Connect apps: only then does the
+        // middleware ask the token store whether a request's session was ended.
+        let has_oidc = apps.values().any(|app| app.protocol.is_oidc());
         Ok(OAuthExtension {
             inner: Arc::new(Inner {
                 apps,
@@ -331,6 +334,9 @@ impl OAuth {
                 max_session_bytes: self.max_session_bytes,
                 cache: TokenCache::default(),
                 used_states: crate::replay::UsedStates::default(),
+                #[cfg(feature = "oidc")]
+                used_logout_tokens: crate::replay::UsedStates::default(),
+                watch_ended_sessions: has_oidc,
             }),
         })
     }

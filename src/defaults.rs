@@ -16,3 +16,6 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 /// The `User-Agent` the crate sends: `actix-oauth/` and its version.
 pub const USER_AGENT: &str = concat!("actix-oauth/", env!("CARGO_PKG_VERSION"));
+/// The oldest a back-channel logout token may be (its `iat`, beyond the clock skew): 5 minutes.
+/// Its `jti` is remembered as long, so a replay within it is refused.
+pub const LOGOUT_TOKEN_MAX_AGE: Duration = Duration::from_secs(300);

@@ -156,6 +156,13 @@ pub enum OAuthError {
         found: Option<String>,
     },
 
+    /// A back-channel logout token was refused for a rule of OpenID Connect Back-Channel Logout
+    /// 1.0 §2.6 that ID tokens do not have: no back-channel logout event, neither `sid` nor
+    /// `sub`, a `nonce`, no `jti` or one already used, or issued too long ago. (Its signature,
+    /// `iss` and `aud` are refused with the ID token kinds.)
+    #[error("The logout token was refused: {0}")]
+    LogoutToken(&'static str),
+
     /// The OpenID Connect `id_token` is missing or failed validation; [`IdTokenError`] says
     /// which check, and each has its own [`ErrorKind`].
     #[error("The provider's ID token was refused: {0}")]
@@ -278,6 +285,8 @@ pub enum ErrorKind {
     Discovery,
     /// See [`OAuthError::IssuerMismatch`].
     IssuerMismatch,
+    /// See [`OAuthError::LogoutToken`].
+    LogoutToken,
     /// See [`IdTokenError::Missing`].
     IdTokenMissing,
     /// See [`IdTokenError::Malformed`].
@@ -328,6 +337,7 @@ impl ErrorKind {
             Self::CsrfMismatch => "csrf_mismatch",
             Self::Discovery => "discovery",
             Self::IssuerMismatch => "issuer_mismatch",
+            Self::LogoutToken => "logout_token",
             Self::IdTokenMissing => "id_token_missing",
             Self::IdTokenMalformed => "id_token_malformed",
             Self::IdTokenAlgorithm => "id_token_algorithm",
@@ -375,6 +385,7 @@ impl OAuthError {
             Self::CsrfMismatch => ErrorKind::CsrfMismatch,
             Self::Discovery(_) => ErrorKind::Discovery,
             Self::IssuerMismatch { .. } => ErrorKind::IssuerMismatch,
+            Self::LogoutToken(_) => ErrorKind::LogoutToken,
             Self::IdToken(problem) => problem.kind(),
         }
     }
@@ -410,6 +421,7 @@ impl ResponseError for OAuthError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Denied | Self::CsrfMismatch => StatusCode::FORBIDDEN,
             Self::StateMissing(_)
+            | Self::LogoutToken(_)
             | Self::UrlRefused(_)
             | Self::StateMismatch
             | Self::IssuerMismatch { .. }

@@ -45,6 +45,12 @@ pub(crate) struct Inner {
     pub(crate) cache: TokenCache,
     /// Digests of the `state`s completed within their lifetime, with when each may be forgotten.
     pub(crate) used_states: UsedStates,
+    /// Digests of the back-channel logout tokens' `jti`s seen within their lifetime.
+    #[cfg(feature = "oidc")]
+    pub(crate) used_logout_tokens: UsedStates,
+    /// Whether requests' sessions are checked for having been ended by back-channel logout
+    /// (any remote app speaks OpenID Connect).
+    pub(crate) watch_ended_sessions: bool,
 }
 
 impl fmt::Debug for OAuthExtension {

@@ -66,7 +66,7 @@ impl OAuthExtension {
     }
 
     /// The origin a request came to, where it can be believed (see [`redirect_uri`](Self::redirect_uri)).
-    fn request_origin(&self, req: &HttpRequest) -> Result<String, OAuthError> {
+    pub(crate) fn request_origin(&self, req: &HttpRequest) -> Result<String, OAuthError> {
         let peer = req.peer_addr().map(|addr| addr.ip().to_canonical());
         if peer.is_some_and(|ip| self.inner.trusted_proxies.contains(&ip)) {
             let info = req.connection_info();
@@ -238,6 +238,15 @@ impl OAuthExtension {
         }
         session::remove_legacy_tokens(session);
         store.save(&handle, provider, token).await?;
+        self.index_sign_in(&handle, provider, token).await;
+        if link {
+            // The earlier sign-ins' tokens moved to the new handle: so do their index entries.
+            for name in self.inner.apps.keys().filter(|name| *name != provider) {
+                if let Ok(Some(earlier)) = store.load(&handle, name).await {
+                    self.index_sign_in(&handle, name, &earlier).await;
+                }
+            }
+        }
         session::replace_token_handle(session, &handle)?;
         session.renew();
         // A new CSRF token with the new session.

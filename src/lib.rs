@@ -69,6 +69,8 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+#[cfg(feature = "oidc")]
+mod backchannel;
 mod builder;
 mod callback_query;
 mod client;
@@ -78,6 +80,7 @@ mod error;
 mod extension;
 mod extract;
 mod handshake;
+mod logout;
 pub mod middleware;
 pub mod oauth1;
 mod oauth2;
@@ -90,6 +93,7 @@ pub mod providers;
 mod remote_app;
 mod replay;
 mod response;
+mod revocation;
 mod session;
 mod session_tokens;
 mod token;
@@ -120,6 +124,7 @@ pub use self::{
     provider::{CallbackProvider, Provider},
     remote_app::{RemoteApp, RemoteAppBuilder},
     response::{OAuthResponse, ResponseData, XmlElement},
+    revocation::Revocation,
     token::TokenResponse,
     token_store::{MemoryTokenStore, TokenStore},
     transport::AwcHttpClient,

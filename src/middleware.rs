@@ -91,6 +91,12 @@ where
                 _ => None,
             };
             let mut req = req;
+            if let Some(oauth) = oauth.as_ref().filter(|o| o.watches_ended_sessions()) {
+                // A session that back-channel logout ended is signed out before anything reads it.
+                let (http_req, payload) = req.into_parts();
+                oauth.purge_if_ended(&http_req).await;
+                req = ServiceRequest::from_parts(http_req, payload);
+            }
             if let (Some(oauth), Some(provider)) = (&oauth, callback) {
                 let (http_req, payload) = req.into_parts();
                 let result = oauth.complete_cached(&http_req, &provider).await;

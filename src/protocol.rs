@@ -79,6 +79,11 @@ impl Protocol {
         matches!(self, Self::OAuth1(_))
     }
 
+    /// Whether this is an OpenID Connect app (OAuth 2 with an issuer).
+    pub(crate) fn is_oidc(&self) -> bool {
+        self.oauth2().is_some_and(oauth2::Settings::is_oidc)
+    }
+
     /// The OAuth 2 settings, for an OAuth 2 app.
     pub(crate) fn oauth2(&self) -> Option<&oauth2::Settings> {
         match self {
@@ -202,6 +207,47 @@ impl Protocol {
             }
             Self::OAuth2(_) => Ok(oauth2::bearer(token)),
         }
+    }
+
+    /// Revokes `token` at the provider (OAuth 2: RFC 7009 or GitHub's grant deletion);
+    /// `Ok(false)` when the provider offers no revocation (always for OAuth 1.0a).
+    pub(crate) async fn revoke(
+        &self,
+        http: &AwcHttpClient,
+        credentials: &Credentials,
+        base_url: &Url,
+        token: &TokenResponse,
+    ) -> Result<bool, OAuthError> {
+        match self {
+            Self::OAuth1(_) => Ok(false),
+            Self::OAuth2(settings) => {
+                oauth2::revoke(http, credentials, settings, base_url, token).await
+            }
+        }
+    }
+
+    /// The RP-initiated logout endpoint: the configured one, else (OpenID Connect) the
+    /// discovered `end_session_endpoint`; `None` for OAuth 1.0a and providers without one.
+    pub(crate) async fn end_session_url(
+        &self,
+        http: &AwcHttpClient,
+    ) -> Result<Option<Url>, OAuthError> {
+        let Self::OAuth2(settings) = self else {
+            return Ok(None);
+        };
+        if settings.end_session_url.is_some() {
+            return Ok(settings.end_session_url.clone());
+        }
+        #[cfg(feature = "oidc")]
+        if settings.is_oidc() {
+            let endpoints = settings.endpoints(http).await?;
+            return Ok(endpoints
+                .metadata
+                .as_ref()
+                .and_then(|m| m.end_session_endpoint.clone()));
+        }
+        let _ = http;
+        Ok(None)
     }
 
     /// Whether tokens of this protocol expire and are refreshed (OAuth 2).

@@ -70,19 +70,76 @@ impl OAuthExtension {
         }
     }
 
-    /// Signs this browser out: deletes every token kept for its session from the token store
-    /// (server-side, so a copy of the session cookie reaches none of them afterwards) and ends
-    /// the session (`Session::purge`).
-    ///
-    /// # Errors
-    /// [`OAuthError::TokenStore`] when the store fails; the session is ended all the same.
-    pub async fn sign_out(&self, req: &HttpRequest) -> Result<(), OAuthError> {
+    /// Purges this request's session when back-channel logout ended it (its token handle is
+    /// marked ended in the token store), so that the handler sees nobody signed in. A store that
+    /// cannot answer leaves the session as it is (its tokens cannot be read either).
+    pub(crate) async fn purge_if_ended(&self, req: &HttpRequest) {
         let session = req.get_session();
-        let handle = session::token_handle(&session);
-        session.purge();
-        match handle {
-            Some(handle) => self.inner.token_store.remove_all(&handle).await,
-            None => Ok(()),
+        let Some(handle) = session::token_handle(&session) else {
+            return;
+        };
+        match self.inner.token_store.is_ended(&handle).await {
+            Ok(true) => {
+                log::debug!("actix-oauth: a session ended by back-channel logout is purged");
+                session.purge();
+            }
+            Ok(false) => {}
+            Err(e) => log::warn!(
+                "actix-oauth: whether a session was ended could not be read ({})",
+                e.kind()
+            ),
         }
     }
+
+    /// Whether the middleware checks sessions for back-channel logout.
+    pub(crate) fn watches_ended_sessions(&self) -> bool {
+        self.inner.watch_ended_sessions
+    }
+
+    /// Indexes the sign-in kept under `handle` for `provider` by its ID token's `sub` and `sid`
+    /// (claims validated at sign-in), for back-channel logout; a failure is logged.
+    pub(crate) async fn index_sign_in(&self, handle: &str, provider: &str, token: &TokenResponse) {
+        let claims = match token.id_token_claims() {
+            Some(claims) => Some((
+                claims
+                    .get("sub")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned),
+                claims
+                    .get("sid")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned),
+            )),
+            // A token carried over from an earlier sign-in keeps its raw ID token only, which
+            // was validated when that sign-in completed.
+            None => token.id_token().and_then(unverified_sub_and_sid),
+        };
+        let Some((Some(sub), sid)) = claims else {
+            return;
+        };
+        if let Err(e) = self
+            .inner
+            .token_store
+            .index_session(handle, provider, &sub, sid.as_deref())
+            .await
+        {
+            log::warn!(
+                "actix-oauth: the sign-in could not be indexed for back-channel logout ({})",
+                e.kind()
+            );
+        }
+    }
+}
+
+/// `sub` and `sid` of a JWT's payload, read without checking its signature: only for an ID
+/// token this app validated when it was issued.
+fn unverified_sub_and_sid(jwt: &str) -> Option<(Option<String>, Option<String>)> {
+    use base64::Engine as _;
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&bytes).ok()?;
+    let text = |name: &str| claims.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+    Some((text("sub"), text("sid")))
 }

@@ -19,10 +19,15 @@ use ::oauth2::{
 use base64::Engine as _;
 use url::{form_urlencoded, Url};
 
+mod revocation;
+
+pub(crate) use self::revocation::revoke;
+
 use crate::{
     callback_query::CallbackQuery,
     credentials::{Credentials, TokenMethod},
     error::OAuthError,
+    revocation::Revocation,
     token::TokenResponse,
     transport::AwcHttpClient,
     wire::random_token,
@@ -81,6 +86,11 @@ pub(crate) struct Config {
     pub(crate) authorize_params: Vec<(String, String)>,
     pub(crate) access_token_params: Vec<(String, String)>,
     pub(crate) token_request_headers: Vec<(String, String)>,
+    /// How tokens are revoked, and the RFC 7009 endpoint when one is configured.
+    pub(crate) revocation: Revocation,
+    pub(crate) revocation_url: Option<Url>,
+    /// The configured RP-initiated logout endpoint (else the discovered one).
+    pub(crate) end_session_url: Option<Url>,
 }
 
 /// An OAuth 2 remote app's own settings, checked when the app is built.
@@ -98,6 +108,9 @@ pub(crate) struct Settings {
     access_token_params: Vec<(String, String)>,
     token_request_headers: Vec<(String, String)>,
     access_token_method: TokenMethod,
+    pub(crate) revocation: Revocation,
+    pub(crate) revocation_url: Option<Url>,
+    pub(crate) end_session_url: Option<Url>,
     /// The client id, form-encoded once for authorization URLs.
     encoded_client_id: String,
     /// `&scope=…` and the extra authorization parameters, form-encoded once.
@@ -220,6 +233,9 @@ impl Settings {
             access_token_params: config.access_token_params,
             token_request_headers: config.token_request_headers,
             access_token_method: config.access_token_method,
+            revocation: config.revocation,
+            revocation_url: config.revocation_url,
+            end_session_url: config.end_session_url,
             encoded_client_id,
             authorize_query_tail,
             #[cfg(feature = "oidc")]
@@ -600,6 +616,33 @@ pub(crate) const RESERVED_AUTHORIZE_PARAMS: &[&str] = &[
     "nonce",
 ];
 
+/// Adds the client authentication of `auth` (RFC 6749 §2.3.1) to a request to the token
+/// endpoint or another endpoint that authenticates the client the same way (revocation,
+/// RFC 7009 §2.1): an `Authorization: Basic` header, or the id and secret among `params`.
+pub(crate) fn authenticate<'a>(
+    builder: http::request::Builder,
+    params: &mut Vec<(&'a str, &'a str)>,
+    credentials: &'a Credentials,
+    auth: ClientAuth,
+) -> http::request::Builder {
+    match auth {
+        ClientAuth::Basic => {
+            // RFC 6749 §2.3.1: both parts form-urlencoded before Basic encoding.
+            let id: String = form_urlencoded::byte_serialize(credentials.id.as_bytes()).collect();
+            let secret: String =
+                form_urlencoded::byte_serialize(credentials.secret.secret().as_bytes()).collect();
+            let credentials =
+                base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+            builder.header(header::AUTHORIZATION, format!("Basic {credentials}"))
+        }
+        ClientAuth::RequestBody => {
+            params.push(("client_id", credentials.id.as_str()));
+            params.push(("client_secret", credentials.secret.secret()));
+            builder
+        }
+    }
+}
+
 /// Sends a token request with the app's client authentication, extra parameters and headers,
 /// and reads the answer.
 async fn token_request(
@@ -614,22 +657,12 @@ async fn token_request(
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str())),
     );
-    let mut builder = http::Request::builder();
-    match settings.client_auth {
-        ClientAuth::Basic => {
-            // RFC 6749 §2.3.1: both parts form-urlencoded before Basic encoding.
-            let id: String = form_urlencoded::byte_serialize(credentials.id.as_bytes()).collect();
-            let secret: String =
-                form_urlencoded::byte_serialize(credentials.secret.secret().as_bytes()).collect();
-            let credentials =
-                base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
-            builder = builder.header(header::AUTHORIZATION, format!("Basic {credentials}"));
-        }
-        ClientAuth::RequestBody => {
-            params.push(("client_id", credentials.id.as_str()));
-            params.push(("client_secret", credentials.secret.secret()));
-        }
-    }
+    let mut builder = authenticate(
+        http::Request::builder(),
+        &mut params,
+        credentials,
+        settings.client_auth,
+    );
     if !settings
         .token_request_headers
         .iter()

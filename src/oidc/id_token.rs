@@ -120,12 +120,28 @@ pub(crate) async fn validate(
     token: &str,
     expect: &Expectations<'_>,
 ) -> Result<Map<String, Value>, OAuthError> {
+    let claims = verified_claims(oidc, http, metadata, token, expect.algorithms).await?;
+    check_registered_claims(oidc, &claims, expect)?;
+    check_claims(oidc, metadata, &claims, expect)?;
+    Ok(claims)
+}
+
+/// The claims of a JWS signed by one of the provider's keys (from its JWKS, refetched once for
+/// an unknown key id) with one of `algorithms`: the signature is checked before anything of the
+/// payload is read. Shared by ID tokens and logout tokens.
+pub(crate) async fn verified_claims(
+    oidc: &Oidc,
+    http: &AwcHttpClient,
+    metadata: &ProviderMetadata,
+    token: &str,
+    algorithms: &[Algorithm],
+) -> Result<Map<String, Value>, OAuthError> {
     let header = header(token)?;
     let alg: Algorithm = header
         .alg
         .parse()
         .ok()
-        .filter(|alg| expect.algorithms.contains(alg))
+        .filter(|alg| algorithms.contains(alg))
         .filter(|_| {
             let advertised = &metadata.id_token_signing_alg_values_supported;
             advertised.is_empty() || advertised.iter().any(|a| a == &header.alg)
@@ -172,8 +188,6 @@ pub(crate) async fn validate(
     let claims = serde_json::from_slice::<Claims>(&payload)
         .map_err(|_| malformed("its claims are not a JSON object with unique names"))?
         .0;
-    check_registered_claims(oidc, &claims, expect)?;
-    check_claims(oidc, metadata, &claims, expect)?;
     Ok(claims)
 }
 
@@ -212,7 +226,7 @@ impl<'de> Deserialize<'de> for Claims {
 /// A NumericDate ([RFC 7519 §2]): whole or fractional seconds since the epoch, not negative.
 ///
 /// [RFC 7519 §2]: https://www.rfc-editor.org/rfc/rfc7519#section-2
-fn numeric_date(value: &Value) -> Option<u64> {
+pub(crate) fn numeric_date(value: &Value) -> Option<u64> {
     value.as_u64().or_else(|| {
         value
             .as_f64()
@@ -222,7 +236,7 @@ fn numeric_date(value: &Value) -> Option<u64> {
 }
 
 /// A string, or an array of strings (RFC 7519 §4.1.3 for `aud`).
-fn strings(value: &Value) -> Option<Vec<&str>> {
+pub(crate) fn strings(value: &Value) -> Option<Vec<&str>> {
     match value {
         Value::String(one) => Some(vec![one.as_str()]),
         Value::Array(many) => many.iter().map(Value::as_str).collect(),

@@ -33,6 +33,7 @@
 
 mod id_token;
 pub(crate) mod jws;
+pub(crate) mod logout_token;
 
 use std::{
     sync::{Arc, Mutex},
@@ -92,6 +93,18 @@ pub struct ProviderMetadata {
     /// with another value, is refused.
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    /// The token revocation endpoint (RFC 7009, advertised as RFC 8414 §2 says).
+    #[serde(default)]
+    pub revocation_endpoint: Option<Url>,
+    /// The RP-initiated logout endpoint (OpenID Connect RP-Initiated Logout 1.0 §2.1).
+    #[serde(default)]
+    pub end_session_endpoint: Option<Url>,
+    /// Whether the provider sends back-channel logout tokens (Back-Channel Logout 1.0 §2.1).
+    #[serde(default)]
+    pub backchannel_logout_supported: bool,
+    /// Whether those logout tokens carry the `sid` of the provider's session.
+    #[serde(default)]
+    pub backchannel_logout_session_supported: bool,
 }
 
 /// A remote app's OpenID Connect settings and caches.

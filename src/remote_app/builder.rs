@@ -14,6 +14,7 @@ use crate::{
     oauth2::{self, ClientAuth},
     profile::ProfileMap,
     protocol::{self, Protocol},
+    revocation::Revocation,
     urls::{check_scheme, origin_root, resolve_under},
 };
 
@@ -55,6 +56,9 @@ impl RemoteApp {
             signature_method: SignatureMethod::default(),
             rsa_private_key_pem: None,
             root_certificates_pem: Vec::new(),
+            revocation: Revocation::default(),
+            end_session_url: None,
+            post_logout_redirect: None,
         }
     }
 }
@@ -97,6 +101,9 @@ pub struct RemoteAppBuilder {
     signature_method: SignatureMethod,
     rsa_private_key_pem: Option<String>,
     root_certificates_pem: Vec<String>,
+    revocation: Revocation,
+    end_session_url: Option<String>,
+    post_logout_redirect: Option<String>,
 }
 
 impl fmt::Debug for RemoteAppBuilder {
@@ -419,6 +426,36 @@ impl RemoteAppBuilder {
         self
     }
 
+    /// How this app's tokens are revoked at sign-out, unlink and user deletion. Default:
+    /// [`Revocation::Discovered`] (the discovery document's `revocation_endpoint`, else none);
+    /// presets set what their provider offers.
+    pub fn revocation(mut self, revocation: Revocation) -> Self {
+        self.revocation = revocation;
+        self
+    }
+
+    /// An RFC 7009 revocation endpoint (absolute, or relative to `base_url`): shorthand for
+    /// [`revocation`](Self::revocation)`(Revocation::Endpoint(url))`. Default: none.
+    pub fn revocation_url(self, url: impl Into<String>) -> Self {
+        self.revocation(Revocation::Endpoint(url.into()))
+    }
+
+    /// The provider's RP-initiated logout endpoint (OpenID Connect RP-Initiated Logout 1.0),
+    /// for [`OAuthExtension::end_session`](crate::OAuthExtension::end_session). Default: the
+    /// discovery document's `end_session_endpoint`, if any.
+    pub fn end_session_url(mut self, url: impl Into<String>) -> Self {
+        self.end_session_url = Some(url.into());
+        self
+    }
+
+    /// Where the provider's logout page sends the browser back (`post_logout_redirect_uri`): a
+    /// path on this app, joined like the [`callback`](Self::callback), or an absolute URL;
+    /// register it at the provider exactly as sent. Default: `/auth/{name}/logged-out`.
+    pub fn post_logout_redirect_uri(mut self, path_or_url: impl Into<String>) -> Self {
+        self.post_logout_redirect = Some(path_or_url.into());
+        self
+    }
+
     /// Where the provider sends the browser back: a path on this app (joined to the public URL
     /// set with [`OAuth::public_url`](crate::OAuth::public_url), or to the request's origin where
     /// it can be believed: see [`OAuthExtension::redirect_uri`](crate::OAuthExtension::redirect_uri)) or
@@ -481,6 +518,11 @@ impl RemoteAppBuilder {
         let request_token_url = endpoint("request_token_url", self.request_token_url)?;
         let userinfo_url = endpoint("userinfo_url", self.userinfo_url)?;
         let emails_url = endpoint("emails_url", self.emails_url)?;
+        let revocation_url = match &self.revocation {
+            Revocation::Endpoint(url) => endpoint("revocation_url", Some(url.clone()))?,
+            _ => None,
+        };
+        let end_session_url = endpoint("end_session_url", self.end_session_url)?;
         let issuer_url = parse("issuer", self.issuer.clone())?;
         let credentials = Credentials {
             id: match self.consumer_key {
@@ -538,6 +580,9 @@ impl RemoteAppBuilder {
                 authorize_params: self.authorize_params,
                 access_token_params: self.access_token_params,
                 token_request_headers: self.token_request_headers,
+                revocation: self.revocation,
+                revocation_url,
+                end_session_url,
             }),
         };
         let protocol = Protocol::build(config, &credentials, &err)?;
@@ -565,18 +610,25 @@ impl RemoteAppBuilder {
             }
             api_origins.push(url.origin());
         }
-        let callback = if self.callback.starts_with('/') && !self.callback.starts_with("//") {
-            Callback::Path(self.callback)
-        } else {
-            let url = Url::parse(&self.callback).map_err(|_| {
+        let return_to = |field: &str, value: String| -> Result<Callback, OAuthError> {
+            if value.starts_with('/') && !value.starts_with("//") {
+                return Ok(Callback::Path(value));
+            }
+            let url = Url::parse(&value).map_err(|_| {
                 err(
-                    "callback",
+                    field,
                     "must be an absolute path like `/auth/x/callback` or an absolute URL",
                 )
             })?;
-            check_scheme(&url).map_err(|why| err("callback", why))?;
-            Callback::Absolute(url)
+            check_scheme(&url).map_err(|why| err(field, why))?;
+            Ok(Callback::Absolute(url))
         };
+        let callback = return_to("callback", self.callback)?;
+        let post_logout = return_to(
+            "post_logout_redirect_uri",
+            self.post_logout_redirect
+                .unwrap_or_else(|| format!("/auth/{name}/logged-out")),
+        )?;
         if let Some(name) = &self.client_id_header {
             if awc::http::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
                 return Err(err("client_id_header", "is not a valid header name"));
@@ -598,6 +650,7 @@ impl RemoteAppBuilder {
             client_id_header: self.client_id_header,
             credentials,
             callback,
+            post_logout,
             protocol,
             root_certificates,
             http: None,

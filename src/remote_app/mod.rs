@@ -68,6 +68,8 @@ pub struct RemoteApp {
     pub(crate) client_id_header: Option<String>,
     pub(crate) credentials: Credentials,
     pub(crate) callback: Callback,
+    /// Where the provider's logout page returns to (`post_logout_redirect_uri`).
+    pub(crate) post_logout: Callback,
     /// The protocol spoken, with its own settings.
     pub(crate) protocol: Protocol,
     /// Certificate authorities (DER) this app trusts beyond the extension's.

@@ -1,13 +1,13 @@
 //! [`MemoryTokenStore`]: tokens in this process's memory, bounded in count and age.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     fmt,
     sync::{Arc, Mutex, MutexGuard},
     time::Duration,
 };
 
-use super::{StoreFuture, TokenStore};
+use super::{index_key, StoreFuture, TokenStore};
 use crate::{token::TokenResponse, wire::now_unix};
 
 /// The default most sessions whose tokens are kept.
@@ -35,6 +35,28 @@ struct Inner {
     sessions: HashMap<String, (HashMap<String, TokenResponse>, u64)>,
     /// Not before this second does a full store look for expired sessions again.
     next_sweep: u64,
+    /// Per remote app and provider session (`sid:…`) or user (`sub:…`): the handles of its
+    /// sign-ins.
+    index: HashMap<(String, String), HashSet<String>>,
+    /// Per handle: the index entries naming it, so that they go with its tokens.
+    indexed: HashMap<String, Vec<(String, String)>>,
+    /// Handles that back-channel logout ended, with when they were ended.
+    ended: HashMap<String, u64>,
+}
+
+impl Inner {
+    /// Forgets a handle's tokens and its index entries.
+    fn forget(&mut self, handle: &str) {
+        self.sessions.remove(handle);
+        for key in self.indexed.remove(handle).unwrap_or_default() {
+            if let Some(handles) = self.index.get_mut(&key) {
+                handles.remove(handle);
+                if handles.is_empty() {
+                    self.index.remove(&key);
+                }
+            }
+        }
+    }
 }
 
 impl Default for MemoryTokenStore {
@@ -101,9 +123,17 @@ impl MemoryTokenStore {
             return;
         }
         if now >= inner.next_sweep {
-            inner
+            let ttl = self.ttl.as_secs();
+            let expired: Vec<String> = inner
                 .sessions
-                .retain(|_, (_, written)| now.saturating_sub(*written) <= self.ttl.as_secs());
+                .iter()
+                .filter(|(_, (_, written))| now.saturating_sub(*written) > ttl)
+                .map(|(handle, _)| handle.clone())
+                .collect();
+            for handle in expired {
+                inner.forget(&handle);
+            }
+            inner.ended.retain(|_, at| now.saturating_sub(*at) <= ttl);
             inner.next_sweep = now + 1;
         }
         if inner.sessions.len() >= self.max_sessions {
@@ -120,7 +150,7 @@ impl MemoryTokenStore {
                 by_age.select_nth_unstable(count);
             }
             for (_, handle) in by_age.into_iter().take(count) {
-                inner.sessions.remove(&handle);
+                inner.forget(&handle);
             }
             log::warn!(
                 "actix-oauth: the memory token store is full; the tokens of {count} least recently \
@@ -140,7 +170,7 @@ impl TokenStore for MemoryTokenStore {
         let mut inner = self.lock();
         let found = match inner.sessions.get(handle) {
             Some((_, written)) if self.expired(*written, now) => {
-                inner.sessions.remove(handle);
+                inner.forget(handle);
                 None
             }
             Some((tokens, _)) => tokens.get(provider).cloned(),
@@ -174,14 +204,14 @@ impl TokenStore for MemoryTokenStore {
         if let Some((tokens, _)) = inner.sessions.get_mut(handle) {
             tokens.remove(provider);
             if tokens.is_empty() {
-                inner.sessions.remove(handle);
+                inner.forget(handle);
             }
         }
         Box::pin(std::future::ready(Ok(())))
     }
 
     fn remove_all<'a>(&'a self, handle: &'a str) -> StoreFuture<'a, ()> {
-        self.lock().sessions.remove(handle);
+        self.lock().forget(handle);
         Box::pin(std::future::ready(Ok(())))
     }
 
@@ -190,7 +220,71 @@ impl TokenStore for MemoryTokenStore {
         if let Some(entry) = inner.sessions.remove(from) {
             inner.sessions.insert(to.to_owned(), entry);
         }
+        // The index follows the tokens.
+        if let Some(keys) = inner.indexed.remove(from) {
+            for key in &keys {
+                if let Some(handles) = inner.index.get_mut(key) {
+                    handles.remove(from);
+                    handles.insert(to.to_owned());
+                }
+            }
+            inner.indexed.insert(to.to_owned(), keys);
+        }
         Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn index_session<'a>(
+        &'a self,
+        handle: &'a str,
+        provider: &'a str,
+        sub: &'a str,
+        sid: Option<&'a str>,
+    ) -> StoreFuture<'a, ()> {
+        let mut inner = self.lock();
+        if inner.sessions.contains_key(handle) {
+            let keys: Vec<(String, String)> = [index_key(Some(sub), None), index_key(None, sid)]
+                .into_iter()
+                .flatten()
+                .map(|key| (provider.to_owned(), key))
+                .collect();
+            for key in &keys {
+                inner
+                    .index
+                    .entry(key.clone())
+                    .or_default()
+                    .insert(handle.to_owned());
+            }
+            inner
+                .indexed
+                .entry(handle.to_owned())
+                .or_default()
+                .extend(keys);
+        }
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn end_sessions<'a>(
+        &'a self,
+        provider: &'a str,
+        sub: Option<&'a str>,
+        sid: Option<&'a str>,
+    ) -> StoreFuture<'a, usize> {
+        let now = now_unix();
+        let mut inner = self.lock();
+        let handles: Vec<String> = index_key(sub, sid)
+            .and_then(|key| inner.index.get(&(provider.to_owned(), key)))
+            .map(|handles| handles.iter().cloned().collect())
+            .unwrap_or_default();
+        for handle in &handles {
+            inner.forget(handle);
+            inner.ended.insert(handle.clone(), now);
+        }
+        Box::pin(std::future::ready(Ok(handles.len())))
+    }
+
+    fn is_ended<'a>(&'a self, handle: &'a str) -> StoreFuture<'a, bool> {
+        let ended = self.lock().ended.contains_key(handle);
+        Box::pin(std::future::ready(Ok(ended)))
     }
 }
 
@@ -228,6 +322,33 @@ mod tests {
         assert!(now(store.load("h2", "a")).is_none());
         now(store.remove_all("h2"));
         assert!(store.is_empty());
+    }
+
+    #[test]
+    fn back_channel_logout_ends_the_indexed_handles_only() {
+        let store = MemoryTokenStore::new();
+        now(store.save("h1", "op", &token("one")));
+        now(store.index_session("h1", "op", "alice", Some("s1")));
+        now(store.save("h2", "op", &token("two")));
+        now(store.index_session("h2", "op", "alice", Some("s2")));
+        now(store.save("h3", "other", &token("three")));
+        now(store.index_session("h3", "other", "alice", Some("s1")));
+        // A `sid` ends that provider session only; another provider's same `sid` is another.
+        assert_eq!(now(store.end_sessions("op", Some("alice"), Some("s1"))), 1);
+        assert!(now(store.is_ended("h1")));
+        assert!(now(store.load("h1", "op")).is_none());
+        assert!(!now(store.is_ended("h2")));
+        assert!(!now(store.is_ended("h3")));
+        // The index follows a renamed handle; `sub` alone ends every session of the user.
+        now(store.rename("h2", "h2b"));
+        assert_eq!(now(store.end_sessions("op", Some("alice"), None)), 1);
+        assert!(now(store.is_ended("h2b")));
+        assert!(!now(store.is_ended("h2")));
+        assert_eq!(now(store.end_sessions("op", Some("nobody"), None)), 0);
+        // Signing out removes the index entries with the tokens.
+        now(store.remove_all("h3"));
+        assert_eq!(now(store.end_sessions("other", None, Some("s1"))), 0);
+        assert!(store.lock().index.is_empty() && store.lock().indexed.is_empty());
     }
 
     #[test]

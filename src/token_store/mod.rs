@@ -63,6 +63,58 @@ pub trait TokenStore: Send + Sync + 'static {
 
     /// Moves every token kept under `from` to `to` (a new handle at sign-in).
     fn rename<'a>(&'a self, from: &'a str, to: &'a str) -> StoreFuture<'a, ()>;
+
+    /// Records that the sign-in kept under `handle` for `provider` belongs to the provider's
+    /// user `sub` and, when the provider names one, its session `sid` (the ID token's claims):
+    /// the index that [back-channel logout](crate::OAuthExtension::backchannel_logout) reads.
+    /// Entries live as long as the handle's tokens.
+    ///
+    /// The default keeps no index (and [`end_sessions`](Self::end_sessions) then fails): the
+    /// crate's stores implement all three methods.
+    fn index_session<'a>(
+        &'a self,
+        handle: &'a str,
+        provider: &'a str,
+        sub: &'a str,
+        sid: Option<&'a str>,
+    ) -> StoreFuture<'a, ()> {
+        let _ = (handle, provider, sub, sid);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// Ends the app sessions of `provider`'s session `sid` or, without a `sid`, of every session
+    /// of its user `sub` (OpenID Connect Back-Channel Logout 1.0 §2.6): deletes their tokens and
+    /// marks their handles ended, so that [`is_ended`](Self::is_ended) says so on every instance
+    /// sharing the store. Returns how many handles were ended.
+    fn end_sessions<'a>(
+        &'a self,
+        provider: &'a str,
+        sub: Option<&'a str>,
+        sid: Option<&'a str>,
+    ) -> StoreFuture<'a, usize> {
+        let _ = (provider, sub, sid);
+        Box::pin(std::future::ready(Err(OAuthError::TokenStore(
+            "this token store keeps no index of provider sessions, so back-channel logout cannot \
+             end sessions."
+                .to_owned(),
+        ))))
+    }
+
+    /// Whether [`end_sessions`](Self::end_sessions) ended `handle`: the session holding it is
+    /// signed out ([`OAuthMiddleware`](crate::OAuthMiddleware) purges it on its next request).
+    fn is_ended<'a>(&'a self, handle: &'a str) -> StoreFuture<'a, bool> {
+        let _ = handle;
+        Box::pin(std::future::ready(Ok(false)))
+    }
+}
+
+/// The index key of a provider session (`sid`) or user (`sub`), for the crate's stores.
+pub(crate) fn index_key(sub: Option<&str>, sid: Option<&str>) -> Option<String> {
+    match (sid, sub) {
+        (Some(sid), _) => Some(format!("sid:{sid}")),
+        (None, Some(sub)) => Some(format!("sub:{sub}")),
+        (None, None) => None,
+    }
 }
 
 /// What the crate's stores keep of a [`TokenResponse`], as JSON: the accounts database's format

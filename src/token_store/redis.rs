@@ -4,7 +4,7 @@ use std::{fmt, time::Duration};
 
 use redis::{aio::ConnectionManager, AsyncCommands as _};
 
-use super::{StoreFuture, StoredToken, TokenStore};
+use super::{index_key, StoreFuture, StoredToken, TokenStore};
 use crate::{error::OAuthError, token::TokenResponse};
 
 /// The default time a session's tokens are kept after they were last written.
@@ -17,6 +17,17 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   return 1
 end
 return 0";
+
+/// Ends the sessions an index set names: each handle's tokens deleted, the handle marked ended
+/// (ARGV: the key prefix, the ended mark's lifetime in seconds); returns how many.
+const END_SESSIONS: &str = r"
+local handles = redis.call('SMEMBERS', KEYS[1])
+for _, handle in ipairs(handles) do
+  redis.call('DEL', ARGV[1] .. handle)
+  redis.call('SET', ARGV[1] .. 'ended:' .. handle, '1', 'EX', ARGV[2])
+end
+redis.call('DEL', KEYS[1])
+return #handles";
 
 /// Tokens in Redis: one hash per session handle (`actix_oauth:tokens:HANDLE`, a field per remote
 /// app), expiring [`ttl`](Self::ttl) after its last write. Use it when several instances of the
@@ -111,6 +122,16 @@ impl RedisTokenStore {
     fn key(&self, handle: &str) -> String {
         format!("{}{handle}", self.prefix)
     }
+
+    /// The set of handles of a provider session or user (`PREFIXidx:PROVIDER:sid:…`); handles
+    /// never hold `:`, so these keys never meet a handle's.
+    fn index_key(&self, provider: &str, key: &str) -> String {
+        format!("{}idx:{provider}:{key}", self.prefix)
+    }
+
+    fn ttl_secs(&self) -> i64 {
+        i64::try_from(self.ttl.as_secs().max(1)).unwrap_or(i64::MAX)
+    }
 }
 
 impl TokenStore for RedisTokenStore {
@@ -186,6 +207,64 @@ impl TokenStore for RedisTokenStore {
                 .invoke_async::<i64>(&mut connection)
                 .await
                 .map(drop)
+                .map_err(failed)
+        })
+    }
+
+    fn index_session<'a>(
+        &'a self,
+        handle: &'a str,
+        provider: &'a str,
+        sub: &'a str,
+        sid: Option<&'a str>,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut pipe = redis::pipe();
+            for key in [index_key(Some(sub), None), index_key(None, sid)]
+                .into_iter()
+                .flatten()
+            {
+                let key = self.index_key(provider, &key);
+                pipe.sadd(&key, handle)
+                    .ignore()
+                    .expire(&key, self.ttl_secs())
+                    .ignore();
+            }
+            let mut connection = self.connection.clone();
+            pipe.query_async::<()>(&mut connection)
+                .await
+                .map_err(failed)
+        })
+    }
+
+    fn end_sessions<'a>(
+        &'a self,
+        provider: &'a str,
+        sub: Option<&'a str>,
+        sid: Option<&'a str>,
+    ) -> StoreFuture<'a, usize> {
+        Box::pin(async move {
+            let Some(key) = index_key(sub, sid) else {
+                return Ok(0);
+            };
+            let mut connection = self.connection.clone();
+            let ended: i64 = redis::Script::new(END_SESSIONS)
+                .key(self.index_key(provider, &key))
+                .arg(&self.prefix)
+                .arg(self.ttl_secs())
+                .invoke_async(&mut connection)
+                .await
+                .map_err(failed)?;
+            Ok(usize::try_from(ended).unwrap_or(0))
+        })
+    }
+
+    fn is_ended<'a>(&'a self, handle: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            connection
+                .exists(format!("{}ended:{handle}", self.prefix))
+                .await
                 .map_err(failed)
         })
     }

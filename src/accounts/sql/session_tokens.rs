@@ -8,7 +8,7 @@
 use super::{storage, Pool, SqlStore};
 use crate::{
     accounts::token,
-    token_store::{StoreFuture, TokenStore},
+    token_store::{index_key, StoreFuture, TokenStore},
     wire::now_unix,
     TokenResponse,
 };
@@ -25,6 +25,19 @@ const SAVE: &str = "INSERT INTO accounts_session_tokens (handle, provider, token
 const REMOVE: &str = "DELETE FROM accounts_session_tokens WHERE handle = $1 AND provider = $2";
 const REMOVE_ALL: &str = "DELETE FROM accounts_session_tokens WHERE handle = $1";
 const LIST: &str = "SELECT provider, token FROM accounts_session_tokens WHERE handle = $1";
+const INDEX: &str =
+    "INSERT INTO accounts_session_index (provider, session_key, handle, updated_at) \
+     VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (provider, session_key, handle) DO UPDATE SET updated_at = excluded.updated_at";
+const INDEXED: &str = "SELECT handle FROM accounts_session_index \
+     WHERE provider = $1 AND session_key = $2 AND updated_at >= $3";
+const UNINDEX: &str = "DELETE FROM accounts_session_index WHERE provider = $1 AND session_key = $2";
+const END: &str = "INSERT INTO accounts_ended_sessions (handle, ended_at) VALUES ($1, $2) \
+     ON CONFLICT (handle) DO UPDATE SET ended_at = excluded.ended_at";
+const IS_ENDED: &str =
+    "SELECT COUNT(*) FROM accounts_ended_sessions WHERE handle = $1 AND ended_at >= $2";
+const PURGE_INDEX: &str = "DELETE FROM accounts_session_index WHERE updated_at < $1";
+const PURGE_ENDED: &str = "DELETE FROM accounts_ended_sessions WHERE ended_at < $1";
 
 /// What the sealed token is bound to: its handle, so a row copied under another handle does not
 /// open.
@@ -140,15 +153,105 @@ impl TokenStore for SqlStore {
                 }
             }
             self.execute(REMOVE_ALL, &[from]).await?;
-            // Sign-ins are when the table is swept of abandoned sessions' tokens.
+            // Sign-ins are when the tables are swept of abandoned sessions' rows.
             on_pool!(self, pool => {
-                sqlx::query(PURGE)
-                    .bind(cutoff())
-                    .execute(pool)
-                    .await
-                    .map_err(storage)?;
+                for purge in [PURGE, PURGE_INDEX, PURGE_ENDED] {
+                    sqlx::query(purge)
+                        .bind(cutoff())
+                        .execute(pool)
+                        .await
+                        .map_err(storage)?;
+                }
             });
             Ok(())
+        })
+    }
+
+    fn index_session<'a>(
+        &'a self,
+        handle: &'a str,
+        provider: &'a str,
+        sub: &'a str,
+        sid: Option<&'a str>,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let now = i64::try_from(now_unix()).unwrap_or(i64::MAX);
+            for key in [index_key(Some(sub), None), index_key(None, sid)]
+                .into_iter()
+                .flatten()
+            {
+                on_pool!(self, pool => {
+                    sqlx::query(INDEX)
+                        .bind(provider)
+                        .bind(&key)
+                        .bind(handle)
+                        .bind(now)
+                        .execute(pool)
+                        .await
+                        .map_err(storage)?;
+                });
+            }
+            Ok(())
+        })
+    }
+
+    fn end_sessions<'a>(
+        &'a self,
+        provider: &'a str,
+        sub: Option<&'a str>,
+        sid: Option<&'a str>,
+    ) -> StoreFuture<'a, usize> {
+        Box::pin(async move {
+            let Some(key) = index_key(sub, sid) else {
+                return Ok(0);
+            };
+            let now = i64::try_from(now_unix()).unwrap_or(i64::MAX);
+            // One transaction: every instance sees all of these sessions ended, or none.
+            let ended = in_write_tx!(self, tx => {
+                let handles: Vec<String> = sqlx::query_scalar(INDEXED)
+                    .bind(provider)
+                    .bind(&key)
+                    .bind(cutoff())
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(storage)?;
+                for handle in &handles {
+                    sqlx::query(REMOVE_ALL)
+                        .bind(handle)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(storage)?;
+                    sqlx::query(END)
+                        .bind(handle)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(storage)?;
+                }
+                sqlx::query(UNINDEX)
+                    .bind(provider)
+                    .bind(&key)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(storage)?;
+                tx.commit().await.map_err(storage)?;
+                handles.len()
+            });
+            Ok(ended)
+        })
+    }
+
+    fn is_ended<'a>(&'a self, handle: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let count: i64 = on_pool!(self, pool => {
+                sqlx::query_scalar(IS_ENDED)
+                    .bind(handle)
+                    .bind(cutoff())
+                    .fetch_one(pool)
+                    .await
+                    .map_err(storage)?
+            });
+            Ok(count > 0)
         })
     }
 }
