@@ -43,7 +43,7 @@ impl DevAlgorithm {
         }
     }
 
-    fn jose(self) -> Algorithm {
+    pub(super) fn jose(self) -> Algorithm {
         match self {
             Self::Rs256 => Algorithm::RS256,
             Self::Es256 => Algorithm::ES256,
@@ -137,7 +137,17 @@ impl SigningKey {
 
     /// A compact JWS of `claims`, its header naming `alg`, `typ: JWT` and this key's `kid`.
     pub(super) fn sign(&self, claims: &impl Serialize) -> jsonwebtoken::errors::Result<String> {
+        self.sign_typed(claims, "JWT")
+    }
+
+    /// A compact JWS of `claims` whose header's `typ` is `typ` (`logout+jwt` for logout tokens).
+    pub(super) fn sign_typed(
+        &self,
+        claims: &impl Serialize,
+        typ: &str,
+    ) -> jsonwebtoken::errors::Result<String> {
         let mut header = Header::new(self.algorithm.jose());
+        header.typ = Some(typ.to_owned());
         header.kid = Some(self.kid().to_owned());
         jsonwebtoken::encode(&header, claims, &self.private)
     }

@@ -99,6 +99,7 @@ struct ReadmeDoctests;
 mod api;
 mod authorize;
 mod keys;
+mod logout;
 mod oauth1;
 mod oidc;
 mod pages;
@@ -228,6 +229,22 @@ impl DevProviderBuilder {
         self
     }
 
+    /// Registers `uri` as client `client_id`'s `backchannel_logout_uri` ([OpenID Connect
+    /// Back-Channel Logout 1.0 §2.2]): when one of its provider sessions ends (its user signs out
+    /// at the `end_session_endpoint`, or a test calls
+    /// [`DevProvider::backchannel_logout`]), a logout token is POSTed there. Call it after
+    /// [`client`](Self::client). Default: none.
+    ///
+    /// [OpenID Connect Back-Channel Logout 1.0 §2.2]: https://openid.net/specs/openid-connect-backchannel-1_0.html#BCRegistration
+    #[must_use]
+    pub fn backchannel_logout_uri(mut self, client_id: &str, uri: impl Into<String>) -> Self {
+        let uri = uri.into();
+        if let Some(client) = self.clients.iter_mut().find(|c| c.id == client_id) {
+            client.backchannel_logout_uri = Some(uri);
+        }
+        self
+    }
+
     /// Adds a user to sign in as; the first one is preselected on the consent page. May be
     /// called several times; adding a username again replaces the earlier user. Default: one
     /// user, `alice` ("Alice Example", `alice@example.test`, verified).
@@ -308,6 +325,17 @@ impl DevProviderBuilder {
             ));
         }
         for client in &self.clients {
+            if let Some(uri) = &client.backchannel_logout_uri {
+                if Url::parse(uri).is_err() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!(
+                            "The backchannel_logout_uri {uri:?} of client {:?} is not an absolute URL.",
+                            client.id
+                        ),
+                    ));
+                }
+            }
             for uri in &client.redirect_uris {
                 let valid = Url::parse(uri).is_ok_and(|url| url.fragment().is_none());
                 if !valid {
@@ -422,6 +450,13 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(authorize::decide)),
         )
         .service(web::resource("/oauth2/token").to(token::token))
+        .service(web::resource("/oauth2/revoke").to(token::revoke))
+        .service(
+            web::resource("/oauth2/logout")
+                .route(web::get().to(logout::end_session))
+                .route(web::post().to(logout::end_session)),
+        )
+        .route("/dev/backchannel-logout", web::post().to(logout::trigger))
         .service(
             web::resource("/oauth2/userinfo")
                 .route(web::get().to(api::userinfo))
@@ -517,6 +552,58 @@ impl DevProvider {
     /// the token credentials speak for, and `echo` what a signed `POST` carried.
     pub fn oauth1_api_url(&self) -> Url {
         self.join("/oauth1/api/")
+    }
+
+    /// The token revocation endpoint ([RFC 7009]), `{base}oauth2/revoke`: the discovery
+    /// document's `revocation_endpoint`. Revoking a refresh token revokes every token of its
+    /// grant; an access token, itself.
+    ///
+    /// [RFC 7009]: https://www.rfc-editor.org/rfc/rfc7009
+    pub fn revocation_url(&self) -> Url {
+        self.join("/oauth2/revoke")
+    }
+
+    /// The RP-initiated logout endpoint, `{base}oauth2/logout`: the discovery document's
+    /// `end_session_endpoint`. It ends the provider session its `id_token_hint` names at once
+    /// (no confirmation page), sends the back-channel logouts, and returns the browser to a
+    /// `post_logout_redirect_uri` with the origin of one of the client's redirect URIs.
+    pub fn end_session_url(&self) -> Url {
+        self.join("/oauth2/logout")
+    }
+
+    /// How many tokens the revocation endpoint has revoked.
+    pub fn revocations(&self) -> usize {
+        self.shared.store().revocations
+    }
+
+    /// Ends every provider session of user `username` (each sign-in is one, with its own `sid`
+    /// in its ID tokens): every token issued in them is revoked, and a logout token is POSTed
+    /// to each client's [`backchannel_logout_uri`](DevProviderBuilder::backchannel_logout_uri).
+    /// Returns the HTTP status of each delivery (0 when it failed). The same as `POST
+    /// /dev/backchannel-logout` with `username=…`. Needs an actix (or Tokio) runtime.
+    pub async fn backchannel_logout(&self, username: &str) -> Vec<u16> {
+        let ended = self
+            .shared
+            .store()
+            .end_sessions(|session| session.username == username);
+        logout::notify(&self.shared, &ended).await
+    }
+
+    /// The claims of a valid logout token for user `username`'s most recent live provider
+    /// session (`iss`, `aud`, `iat`, `exp`, `jti`, `sub`, `sid`, `events`), without ending it:
+    /// tests change them and sign them with [`sign_logout_token`](Self::sign_logout_token)
+    /// to see what a client refuses. `None` when the user has no live session.
+    pub fn logout_token_claims(&self, username: &str) -> Option<serde_json::Value> {
+        let session = self.shared.store().latest_session(username)?;
+        Some(logout::logout_token_claims(&self.shared, &session))
+    }
+
+    /// `claims` signed as a logout token (`typ: logout+jwt`) with the current signing key.
+    ///
+    /// # Errors
+    /// When signing fails (it does not with a working key).
+    pub fn sign_logout_token(&self, claims: &serde_json::Value) -> io::Result<String> {
+        logout::sign(&self.shared, claims)
     }
 
     /// How many requests the token endpoint has received, whatever their outcome.

@@ -74,6 +74,10 @@ pub(super) struct Authentication {
     pub(super) nonce: Option<String>,
     /// When the user approved, in seconds since the Unix epoch.
     pub(super) auth_time: u64,
+    /// The provider session ([OpenID Connect Back-Channel Logout 1.0 §2.1]: `sid`).
+    ///
+    /// [OpenID Connect Back-Channel Logout 1.0 §2.1]: https://openid.net/specs/openid-connect-backchannel-1_0.html#Indicating
+    pub(super) sid: String,
 }
 
 /// Whether `scope` contains `token`.
@@ -98,6 +102,7 @@ struct Claims<'a> {
     exp: u64,
     iat: u64,
     auth_time: u64,
+    sid: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     nonce: Option<String>,
     /// [OpenID Connect Core 1.0 §3.1.3.6]: left half of the access token's SHA-256, base64url.
@@ -144,6 +149,7 @@ pub(super) fn id_token(
         exp: now.saturating_add(lifetime),
         iat: now,
         auth_time: authentication.auth_time.min(now),
+        sid: &authentication.sid,
         nonce: authentication.nonce.clone(),
         at_hash: URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2]),
         name: profile.then_some(user.name.as_str()),
@@ -268,12 +274,18 @@ pub(super) async fn discovery(shared: web::Data<Shared>) -> HttpResponse {
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "code_challenge_methods_supported": ["S256"],
             "claims_supported": [
-                "iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "at_hash",
+                "iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "sid", "nonce", "at_hash",
                 "name", "preferred_username", "picture", "email", "email_verified",
             ],
             "request_parameter_supported": false,
             "request_uri_parameter_supported": false,
             "authorization_response_iss_parameter_supported": true,
+            "revocation_endpoint": endpoint("/oauth2/revoke"),
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "end_session_endpoint": endpoint("/oauth2/logout"),
+            "backchannel_logout_supported": true,
+            "backchannel_logout_session_supported": true,
+            "frontchannel_logout_supported": false,
         }))
 }
 

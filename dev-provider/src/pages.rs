@@ -66,6 +66,15 @@ pub(super) fn bad_request(message: &str) -> HttpResponse {
     )
 }
 
+/// A page with a heading and one sentence, with `status`.
+pub(super) fn message(status: StatusCode, title: &str, text: &str) -> HttpResponse {
+    page(
+        status,
+        title,
+        &format!("<h1>{}</h1>\n<p>{}</p>", escape(title), escape(text)),
+    )
+}
+
 /// What the consent page shows.
 pub(super) struct Consent<'a> {
     /// Where the form is posted, such as `/oauth2/authorize`.

@@ -34,6 +34,8 @@ pub(super) struct Client {
     pub(super) id: String,
     secret: String,
     pub(super) redirect_uris: Vec<String>,
+    /// Where back-channel logout tokens are POSTed, if the client registered it.
+    pub(super) backchannel_logout_uri: Option<String>,
 }
 
 impl Client {
@@ -42,7 +44,16 @@ impl Client {
             id,
             secret,
             redirect_uris,
+            backchannel_logout_uri: None,
         }
+    }
+
+    /// Whether `uri` may be a `post_logout_redirect_uri` of this client: it has the origin of
+    /// one of its redirect URIs (the development provider's registration rule).
+    pub(super) fn allows_post_logout_redirect(&self, uri: &url::Url) -> bool {
+        self.redirect_uris
+            .iter()
+            .any(|registered| url::Url::parse(registered).is_ok_and(|r| r.origin() == uri.origin()))
     }
 
     /// Whether `candidate` is this client's secret, compared in constant time.
@@ -73,6 +84,7 @@ impl fmt::Debug for Client {
             .field("id", &self.id)
             .field("secret", &"[redacted]")
             .field("redirect_uris", &self.redirect_uris)
+            .field("backchannel_logout_uri", &self.backchannel_logout_uri)
             .finish()
     }
 }
@@ -266,6 +278,8 @@ pub(super) struct CodeRequest {
 
 struct CodeGrant {
     request: CodeRequest,
+    /// The provider session this sign-in starts (`sid` in its ID tokens).
+    sid: String,
     expires_at: Instant,
     used: bool,
     /// Kept until then (past expiry once used) so that a replay can still be detected.
@@ -296,6 +310,7 @@ struct RefreshGrant {
     scope: String,
     family: u64,
     auth_time: u64,
+    sid: String,
 }
 
 /// Where user tokens come from: the authorization code they descend from, and the user's
@@ -304,6 +319,16 @@ struct Origin {
     family: u64,
     auth_time: u64,
     nonce: Option<String>,
+    sid: String,
+}
+
+/// A provider session: one user's sign-in at one client, from its authorization code on.
+#[derive(Clone)]
+pub(super) struct ProviderSession {
+    pub(super) sid: String,
+    pub(super) client_id: String,
+    pub(super) username: String,
+    family: u64,
 }
 
 /// Tokens handed to a client by the token endpoint.
@@ -338,6 +363,10 @@ pub(super) struct Store {
     access_tokens: HashMap<String, AccessGrant>,
     refresh_tokens: HashMap<String, RefreshGrant>,
     next_family: u64,
+    /// Live provider sessions by `sid`.
+    sessions: HashMap<String, ProviderSession>,
+    /// How many tokens the revocation endpoint revoked.
+    pub(super) revocations: usize,
 }
 
 impl Store {
@@ -362,6 +391,7 @@ impl Store {
             code.clone(),
             CodeGrant {
                 request,
+                sid: random_token(),
                 expires_at,
                 used: false,
                 keep_until: expires_at,
@@ -445,7 +475,17 @@ impl Store {
             family: grant.family,
             auth_time: request.auth_time,
             nonce: request.nonce.clone(),
+            sid: grant.sid.clone(),
         };
+        self.sessions.insert(
+            grant.sid.clone(),
+            ProviderSession {
+                sid: grant.sid.clone(),
+                client_id: client_id.to_owned(),
+                username: request.username.clone(),
+                family: grant.family,
+            },
+        );
         Ok(self.issue_user_tokens(
             client_id,
             username,
@@ -496,6 +536,7 @@ impl Store {
             family: grant.family,
             auth_time: grant.auth_time,
             nonce: None,
+            sid: grant.sid,
         };
         Ok(self.issue_user_tokens(
             client_id,
@@ -566,6 +607,7 @@ impl Store {
             scope: access_scope.clone(),
             nonce: origin.nonce,
             auth_time: origin.auth_time,
+            sid: origin.sid.clone(),
         });
         self.refresh_tokens.insert(
             refresh_token.clone(),
@@ -575,6 +617,7 @@ impl Store {
                 scope: refresh_scope,
                 family,
                 auth_time: origin.auth_time,
+                sid: origin.sid,
             },
         );
         Issued {
@@ -595,6 +638,83 @@ impl Store {
         }
         self.refresh_tokens
             .retain(|_, token| token.family != family);
+    }
+
+    /// Revokes `token` for `client_id` ([RFC 7009 §2.1]): a refresh token takes its whole grant
+    /// with it (every token of its authorization code), an access token only itself. A token
+    /// this provider does not know, or knows as revoked, is no error (§2.2). `Err` when the
+    /// token was issued to another client.
+    ///
+    /// [RFC 7009 §2.1]: https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+    pub(super) fn revoke(&mut self, token: &str, client_id: &str) -> Result<(), Refused> {
+        if let Some(grant) = self.refresh_tokens.get(token) {
+            if grant.client_id != client_id {
+                return Err(invalid_grant("The token was issued to another client."));
+            }
+            let family = grant.family;
+            self.revoke_family(family);
+            self.sessions.retain(|_, session| session.family != family);
+            self.revocations += 1;
+            return Ok(());
+        }
+        let owner = self.family_client(token);
+        if let Some(grant) = self.access_tokens.get_mut(token) {
+            let mine = match &grant.subject {
+                Subject::Client(id) => id == client_id,
+                Subject::User(_) => owner.as_deref() == Some(client_id),
+            };
+            if !mine {
+                return Err(invalid_grant("The token was issued to another client."));
+            }
+            if !grant.revoked {
+                grant.revoked = true;
+                self.revocations += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The client a user access token was issued to, through its provider session.
+    fn family_client(&self, access_token: &str) -> Option<String> {
+        let family = self.access_tokens.get(access_token)?.family?;
+        self.sessions
+            .values()
+            .find(|session| session.family == family)
+            .map(|session| session.client_id.clone())
+            .or_else(|| {
+                self.refresh_tokens
+                    .values()
+                    .find(|grant| grant.family == family)
+                    .map(|grant| grant.client_id.clone())
+            })
+    }
+
+    /// Ends the provider sessions `which` selects, revoking every token issued in them; returns
+    /// them (for back-channel logout).
+    pub(super) fn end_sessions(
+        &mut self,
+        which: impl Fn(&ProviderSession) -> bool,
+    ) -> Vec<ProviderSession> {
+        let ended: Vec<ProviderSession> = self
+            .sessions
+            .values()
+            .filter(|s| which(s))
+            .cloned()
+            .collect();
+        for session in &ended {
+            self.sessions.remove(&session.sid);
+            self.revoke_family(session.family);
+        }
+        ended
+    }
+
+    /// User `username`'s most recently started live provider session, if any.
+    pub(super) fn latest_session(&self, username: &str) -> Option<ProviderSession> {
+        self.sessions
+            .values()
+            .filter(|s| s.username == username)
+            .max_by_key(|s| s.family)
+            .cloned()
     }
 
     /// Who a live access token speaks for; `None` when it is unknown, expired or revoked.

@@ -201,6 +201,60 @@ fn handle(
     }
 }
 
+/// `POST /oauth2/revoke` ([RFC 7009 §2]): the client authenticates as at the token endpoint and
+/// names a token; `200` whether or not the provider knew it (§2.2).
+///
+/// [RFC 7009 §2]: https://www.rfc-editor.org/rfc/rfc7009#section-2
+pub(super) async fn revoke(
+    req: HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
+    match revoke_request(&req, body, &shared) {
+        Ok(()) => no_store(HttpResponse::Ok()).finish(),
+        Err(error) => error.into_response(),
+    }
+}
+
+fn revoke_request(
+    req: &HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
+    shared: &Shared,
+) -> Result<(), TokenError> {
+    if req.method() != Method::POST {
+        return Err(TokenError {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            ..TokenError::invalid_request("The revocation endpoint only accepts POST.")
+        });
+    }
+    if !super::params::is_form(req) {
+        return Err(TokenError::invalid_request(
+            "The body must be application/x-www-form-urlencoded.",
+        ));
+    }
+    let body = body.map_err(|_| TokenError::invalid_request("The body could not be read."))?;
+    let params = Params::parse(&body)
+        .ok_or_else(|| TokenError::invalid_request("The body is not form-urlencoded."))?;
+    let client = authenticate(req, &params, &shared.config)?;
+    let repeated = |_| TokenError::invalid_request("A parameter is repeated.");
+    let token = params
+        .get("token")
+        .map_err(repeated)?
+        .ok_or(TokenError::invalid_request(
+            "The token parameter is missing.",
+        ))?;
+    match params.get("token_type_hint").map_err(repeated)? {
+        None | Some("access_token" | "refresh_token") => {}
+        Some(_) => {
+            return Err(TokenError {
+                error: "unsupported_token_type",
+                ..TokenError::invalid_request("Supported token types: access_token, refresh_token.")
+            })
+        }
+    }
+    Ok(shared.store().revoke(token, &client.id)?)
+}
+
 fn requested_scope(scope: Option<&str>) -> Result<Option<&str>, TokenError> {
     match scope {
         Some(scope) if !is_valid_scope(scope) => Err(TokenError {
