@@ -57,6 +57,7 @@
 //! [`OAuthError::Conflict`]: crate::OAuthError::Conflict
 
 mod model;
+mod remove;
 mod sign_in;
 mod sql;
 mod store;
@@ -64,6 +65,7 @@ mod token;
 
 pub use self::{
     model::{normalize_email, Identity, Outcome, SignIn, User, UserId},
+    remove::{delete_user, unlink},
     sign_in::sign_in,
     sql::{Backend, SqlStore},
     store::{AccountStore, Insert},

@@ -28,6 +28,7 @@ use crate::{
     profile::{EmailVerified, ProfileMap},
     provider::Provider,
     remote_app::RemoteAppBuilder,
+    revocation::Revocation,
 };
 
 /// GitHub (OAuth 2). Its token endpoint answers form-encoded unless asked for JSON
@@ -67,6 +68,8 @@ impl Provider for GitHub {
             .scope(["read:user", "user:email"])
             .client_auth(ClientAuth::RequestBody)
             .token_request_header("Accept", "application/json")
+            // No RFC 7009 endpoint; deleting the grant revokes every token the user gave the app.
+            .revocation(Revocation::GitHubGrant)
             .profile_map(
                 ProfileMap::standard()
                     .subject(["/id"])
@@ -115,6 +118,7 @@ impl Provider for Google {
         builder
             .issuer("https://accounts.google.com")
             .alternate_issuer("accounts.google.com")
+            // Revocation: the discovery document's `https://oauth2.googleapis.com/revoke`.
             .base_url("https://www.googleapis.com/")
             .scope(["openid", "email", "profile"])
     }
@@ -137,6 +141,8 @@ impl Provider for Facebook {
             .access_token_url("oauth/access_token")
             .userinfo_url("me?fields=id,name,email,picture")
             .scope(["email", "public_profile"])
+            // Only the Graph API's own `DELETE /me/permissions`, not RFC 7009.
+            .revocation(Revocation::None)
             .client_auth(ClientAuth::RequestBody)
             .profile_map(
                 ProfileMap::standard()
@@ -167,6 +173,8 @@ impl Microsoft {
         builder
             .issuer(format!("https://login.microsoftonline.com/{tenant}/v2.0"))
             .issuer_from_discovery(true)
+            // The Microsoft identity platform has no revocation endpoint for clients.
+            .revocation(Revocation::None)
             .base_url("https://graph.microsoft.com/v1.0/")
             .scope(["openid", "email", "profile"])
             .profile_map(
@@ -202,6 +210,7 @@ impl GitLab {
     fn at(builder: RemoteAppBuilder, root: &str) -> RemoteAppBuilder {
         builder
             .issuer(root)
+            // Revocation: the discovery document's `{root}/oauth/revoke`.
             .base_url(format!("{root}/api/v4/"))
             .scope(["openid", "profile", "email"])
             .profile_map(
@@ -235,6 +244,7 @@ impl Provider for Discord {
             .access_token_url("oauth2/token")
             .userinfo_url("users/@me")
             .scope(["identify", "email"])
+            .revocation_url("oauth2/token/revoke")
             .profile_map(
                 ProfileMap::standard()
                     .subject(["/id"])
@@ -265,6 +275,7 @@ impl Provider for LinkedIn {
     fn preset(builder: RemoteAppBuilder) -> RemoteAppBuilder {
         builder
             .issuer("https://www.linkedin.com/oauth")
+            .revocation_url("https://www.linkedin.com/oauth/v2/revoke")
             .base_url("https://api.linkedin.com/v2/")
             .scope(["openid", "profile", "email"])
             .client_auth(ClientAuth::RequestBody)
@@ -285,6 +296,8 @@ impl Provider for Slack {
     fn preset(builder: RemoteAppBuilder) -> RemoteAppBuilder {
         builder
             .issuer("https://slack.com")
+            // Only the Web API's own `auth.revoke`, not RFC 7009.
+            .revocation(Revocation::None)
             .base_url("https://slack.com/api/")
             .scope(["openid", "profile", "email"])
             .client_auth(ClientAuth::RequestBody)
@@ -304,6 +317,7 @@ impl Provider for Twitch {
     fn preset(builder: RemoteAppBuilder) -> RemoteAppBuilder {
         builder
             .issuer("https://id.twitch.tv/oauth2")
+            .revocation_url("https://id.twitch.tv/oauth2/revoke")
             .base_url("https://api.twitch.tv/helix/")
             .scope(["openid", "user:read:email"])
             .client_auth(ClientAuth::RequestBody)
