@@ -6,7 +6,8 @@
 //! ```
 //!
 //! Routes: `GET /`, `GET /auth/{provider}?next=/path`, `GET /auth/{provider}/callback`,
-//! `GET /me`, `GET|POST /api/{provider}/{path…}`, `POST /unlink`, `POST /logout`, `GET /healthz`.
+//! `GET /me`, `GET|POST /api/{provider}/{path…}`, `POST /unlink`, `POST /logout`,
+//! `GET /auth/{provider}/logged-out`, `POST /auth/{provider}/backchannel-logout`, `GET /healthz`.
 //! Its pages come from askama templates in `examples/server/templates/`, which escape every value
 //! they show.
 //!
@@ -50,6 +51,9 @@ use serde_json::json;
 
 /// The session key of the signed-in user's id.
 const USER_ID: &str = "user_id";
+/// The session key of the remote app the user last signed in with (where `POST /logout` ends
+/// the provider's session too).
+const SIGNED_IN_WITH: &str = "signed_in_with";
 
 fn signed_in(session: &Session) -> Option<UserId> {
     session.get(USER_ID).ok().flatten()
@@ -238,6 +242,9 @@ async fn callback(
     session
         .insert(USER_ID, result.user.id)
         .map_err(|e| OAuthError::Session(e.to_string()))?;
+    session
+        .insert(SIGNED_IN_WITH, &provider)
+        .map_err(|e| OAuthError::Session(e.to_string()))?;
     Ok(resp.redirect_next())
 }
 
@@ -316,7 +323,16 @@ async fn unlink(
         return Ok(HttpResponse::Unauthorized().json(json!({ "error": "not_signed_in" })));
     };
     oauth.verify_csrf(&req, &form.csrf)?;
-    let message = match store.unlink(user, &form.provider, &form.subject).await {
+    // The identity's tokens are revoked at its provider first.
+    let message = match accounts::unlink(
+        &oauth,
+        store.get_ref(),
+        user,
+        &form.provider,
+        &form.subject,
+    )
+    .await
+    {
         Ok(true) => format!("Unlinked {}.", form.provider),
         Ok(false) => "There was no such identity.".to_owned(),
         Err(OAuthError::Conflict(_)) => "You cannot unlink your only identity.".to_owned(),
@@ -328,16 +344,49 @@ async fn unlink(
         .finish())
 }
 
-/// `POST /logout`: deletes this session's tokens from the server-side token store and ends the
-/// session.
-async fn logout(req: HttpRequest, oauth: OAuthExtension) -> HttpResponse {
-    if let Err(e) = oauth.sign_out(&req).await {
+/// `POST /logout`: revokes this session's tokens at their providers, deletes them from the
+/// server-side token store and ends the session; for an OpenID Connect provider with an
+/// `end_session_endpoint`, answers the redirect there (RP-initiated logout), whose return is
+/// `/auth/{provider}/logged-out`; else back to `/`.
+async fn logout(req: HttpRequest, oauth: OAuthExtension, session: Session) -> HttpResponse {
+    let provider = session.get::<String>(SIGNED_IN_WITH).ok().flatten();
+    if let Some(provider) = provider.filter(|p| oauth.remote_app(p).is_ok()) {
+        match oauth.end_session(&req, &provider, "/").await {
+            Ok(response) => return response,
+            // Signed out here all the same; the kind says what failed.
+            Err(e) => log::warn!("sign-out: the provider's logout failed ({})", e.kind()),
+        }
+    } else if let Err(e) = oauth.sign_out(&req).await {
         // Signed out all the same: the session is gone; the kind says what failed.
         log::warn!("sign-out: the token store failed ({})", e.kind());
     }
     HttpResponse::SeeOther()
         .insert_header((LOCATION, "/"))
         .finish()
+}
+
+/// `GET /auth/{provider}/logged-out`: the return from the provider's logout page; its `state`
+/// must be the one this browser's logout sent (single use). Then to `/`.
+async fn logged_out(
+    req: HttpRequest,
+    oauth: OAuthExtension,
+    provider: web::Path<String>,
+) -> Result<HttpResponse, OAuthError> {
+    oauth.logged_out(&req, &provider)?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((LOCATION, "/?message=You+are+signed+out."))
+        .finish())
+}
+
+/// `POST /auth/{provider}/backchannel-logout`: OpenID Connect back-channel logout; every session
+/// of the provider session (or user) the logout token names ends, on every instance sharing the
+/// accounts database.
+async fn backchannel_logout(
+    oauth: OAuthExtension,
+    provider: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    oauth.backchannel_logout(&provider, &body).await
 }
 
 fn arg(name: &str) -> Option<String> {
@@ -420,6 +469,10 @@ struct ProviderConfig {
     scope: Option<Scope>,
     userinfo_url: Option<String>,
     emails_url: Option<String>,
+    /// An RFC 7009 revocation endpoint (else the preset's or the discovered one).
+    revocation_url: Option<String>,
+    /// An RP-initiated logout endpoint (else the discovered `end_session_endpoint`).
+    end_session_url: Option<String>,
     /// The instance or tenant of a preset that has one (GitHub Enterprise Server, self-managed
     /// GitLab, a Microsoft tenant): every preset URL derives from it.
     #[serde(alias = "tenant")]
@@ -478,6 +531,8 @@ fn remote_app(name: &str, c: ProviderConfig) -> Result<RemoteAppBuilder, String>
     b = set(b, c.base_url, |b, v| b.base_url(v));
     b = set(b, c.userinfo_url, |b, v| b.userinfo_url(v));
     b = set(b, c.emails_url, |b, v| b.emails_url(v));
+    b = set(b, c.revocation_url, |b, v| b.revocation_url(v));
+    b = set(b, c.end_session_url, |b, v| b.end_session_url(v));
     if let Some(pkce) = c.pkce {
         b = b.pkce(pkce);
     }
@@ -557,6 +612,10 @@ async fn main() -> std::io::Result<()> {
                     format!("{public_url}/auth/dev/callback"),
                     format!("{public_url}/auth/dev-oauth1/callback"),
                 ],
+            )
+            .backchannel_logout_uri(
+                "example",
+                format!("{public_url}/auth/dev/backchannel-logout"),
             )
             .user(
                 DevUser::new("alice")
@@ -882,6 +941,11 @@ async fn serve<S: SessionStore + 'static>(
             .route("/api/{provider}/{tail:.*}", web::post().to(api))
             .route("/unlink", web::post().to(unlink))
             .route("/logout", web::post().to(logout))
+            .route("/auth/{provider}/logged-out", web::get().to(logged_out))
+            .route(
+                "/auth/{provider}/backchannel-logout",
+                web::post().to(backchannel_logout),
+            )
             .route(
                 "/healthz",
                 web::get().to(|| async { HttpResponse::Ok().body("ok") }),
