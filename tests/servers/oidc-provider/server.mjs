@@ -50,9 +50,17 @@ const provider = new Provider(issuer, {
   features: {
     devInteractions: { enabled: false },
     revocation: { enabled: true },
+    introspection: { enabled: true },
     rpInitiatedLogout: { enabled: true },
     backchannelLogout: { enabled: true },
     claimsParameter: { enabled: true },
+  },
+  // oidc-provider 9 refuses its own outgoing requests to special-use addresses (loopback
+  // included) by handing `fetch` a guarded dispatcher; the apps under test listen on loopback,
+  // so back-channel logout POSTs go out without it.
+  fetch: (url, options) => {
+    delete options.dispatcher;
+    return globalThis.fetch(url, options);
   },
   // Deterministic keys are not needed: the provider generates its signing keys at start, and a
   // test discovers them through its JWKS as it would any real provider's.
@@ -110,6 +118,9 @@ for (const event of ['backchannel.error', 'server_error', 'grant.error']) {
     process.stderr.write(`oidc-provider ${event}: ${err?.stack ?? err}\n`);
   });
 }
+provider.on('backchannel.error', (client, err, accountId, sid) => {
+  process.stdout.write(`${JSON.stringify({ event: 'backchannel.error', client: client?.clientId, sid, error: String(err) })}\n`);
+});
 provider.on('backchannel.success', (client, accountId, sid) => {
   process.stdout.write(`${JSON.stringify({ event: 'backchannel.success', client: client.clientId, sid })}\n`);
 });
