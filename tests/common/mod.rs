@@ -895,6 +895,9 @@ pub fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
+/// The scriptable fake provider: personalities, faults, recorded requests.
+pub mod fake;
+
 /// Providers in Python's standard library, run as subprocesses.
 pub mod oidc_provider;
 pub mod python;
