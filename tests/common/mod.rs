@@ -1,5 +1,5 @@
-//! Test helpers: an app under test on a real loopback port, a cookie-keeping browser, and fake
-//! provider endpoints.
+//! Test helpers: an app under test on a real loopback port, a cookie-keeping browser, and the
+//! scriptable fake provider (`fake/`).
 #![allow(dead_code)]
 
 use std::{
@@ -400,103 +400,6 @@ impl Browser {
     }
 }
 
-/// A request a fake endpoint received.
-#[derive(Debug, Clone)]
-pub struct Recorded {
-    pub method: String,
-    pub path: String,
-    pub query: String,
-    pub headers: BTreeMap<String, String>,
-    pub body: String,
-}
-
-impl Recorded {
-    pub fn form(&self) -> BTreeMap<String, String> {
-        serde_urlencoded::from_str(&self.body).expect("form body")
-    }
-}
-
-/// How a fake endpoint answers.
-#[derive(Clone)]
-pub struct Answer {
-    pub status: u16,
-    pub content_type: &'static str,
-    pub body: Vec<u8>,
-    pub delay: Duration,
-    pub headers: Vec<(&'static str, String)>,
-}
-
-impl Answer {
-    pub fn new(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Self {
-        Self {
-            status,
-            content_type,
-            body: body.into(),
-            delay: Duration::ZERO,
-            headers: Vec::new(),
-        }
-    }
-
-    pub fn json(body: &str) -> Self {
-        Self::new(200, "application/json", body)
-    }
-}
-
-/// A fake provider endpoint answering every request with one [`Answer`] and recording requests.
-pub struct FakeEndpoint {
-    pub server: Running,
-    pub requests: Arc<Mutex<Vec<Recorded>>>,
-}
-
-impl FakeEndpoint {
-    pub fn start(answer: Answer) -> Self {
-        let requests: Arc<Mutex<Vec<Recorded>>> = Arc::default();
-        let seen = Arc::clone(&requests);
-        let (listener, _) = listener();
-        let server = serve(listener, move || {
-            let answer = answer.clone();
-            let seen = Arc::clone(&seen);
-            App::new().default_service(web::to(move |req: HttpRequest, body: Bytes| {
-                let answer = answer.clone();
-                let seen = Arc::clone(&seen);
-                async move {
-                    seen.lock().unwrap().push(Recorded {
-                        method: req.method().to_string(),
-                        path: req.path().to_owned(),
-                        query: req.query_string().to_owned(),
-                        headers: req
-                            .headers()
-                            .iter()
-                            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
-                            .collect(),
-                        body: String::from_utf8_lossy(&body).into_owned(),
-                    });
-                    if !answer.delay.is_zero() {
-                        actix_rt::time::sleep(answer.delay).await;
-                    }
-                    let mut res = HttpResponse::build(
-                        actix_web::http::StatusCode::from_u16(answer.status).expect("status"),
-                    );
-                    res.content_type(answer.content_type);
-                    for (k, v) in &answer.headers {
-                        res.insert_header((*k, v.clone()));
-                    }
-                    res.body(answer.body.clone())
-                }
-            }))
-        });
-        Self { server, requests }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        self.server.url(path)
-    }
-
-    pub fn recorded(&self) -> Vec<Recorded> {
-        self.requests.lock().unwrap().clone()
-    }
-}
-
 /// Says that a test skipped its work, on the terminal itself: the test harness captures
 /// `eprintln!`, so a plain print would hide why a test passed without running.
 pub fn say_skipped(why: &str) {
@@ -526,6 +429,9 @@ pub fn reset_peak_rss() -> bool {
 
 /// The scriptable fake provider: personalities, faults, recorded requests.
 pub mod fake;
+// Not every test binary names all three.
+#[allow(unused_imports)]
+pub use fake::{Answer, FakeProvider, Recorded};
 
 /// Providers in Python's standard library, run as subprocesses.
 pub mod oidc_provider;
