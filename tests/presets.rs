@@ -28,6 +28,7 @@ use common::{
     fake::{
         oauth1::{self as twitter, TwitterFake},
         oauth2::{Fake, Kind},
+        Answer, Fault,
     },
     listener, serve, Browser, Page, Running as Server,
 };
@@ -459,6 +460,35 @@ async fn userinfo_for_another_subject_is_refused() {
         let app = app_with(vec![preset::<Google>(Kind::Google, fake.origin())]);
         let run = sign_in(&Browser::new(), &app, "google").await;
         assert_eq!(error_kind(&run.page), "id_token_subject", "{other}");
+    }
+}
+
+/// A fault at one endpoint of a provider that otherwise answers as documented: Google's keys
+/// answering a 500, or hanging up mid-answer, sign no one in (the `id_token` cannot be
+/// verified); mended, the same fake signs in again (an app of its own: a failed key fetch is
+/// remembered for a while).
+#[actix_rt::test]
+async fn google_keys_endpoint_down_signs_no_one_in() {
+    let fake = Fake::start(Kind::Google);
+    let keys = Kind::Google.paths().jwks;
+    let down = Answer::new(500, "text/html", "<h1>down</h1>");
+    let cut = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"keys\":";
+    // A keys answer that is an error is a discovery failure; a broken connection stays one.
+    for (fault, kind) in [
+        (Fault::Answer(down), "discovery"),
+        (Fault::Raw(cut.to_vec()), "transport"),
+    ] {
+        fake.fail_at(keys, fault);
+        let app = app_with(vec![preset::<Google>(Kind::Google, fake.origin())]);
+        let run = sign_in(&Browser::new(), &app, "google").await;
+        assert_eq!(run.page.status, 502, "{kind}: {}", run.page.text());
+        assert_eq!(error_kind(&run.page), kind, "{}", run.page.text());
+        assert_eq!(fake.requests_to(keys).len(), 1, "{kind}");
+        fake.mend();
+        let app = app_with(vec![preset::<Google>(Kind::Google, fake.origin())]);
+        let profile = sign_in(&Browser::new(), &app, "google").await.profile();
+        assert_eq!(profile["subject"], "10769150350006150715113082367");
+        fake.clear_requests();
     }
 }
 
