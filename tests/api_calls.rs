@@ -275,10 +275,10 @@ fn fake_app_with(remote: RemoteAppBuilder, timeout: Duration) -> Running {
 
 #[actix_rt::test]
 async fn api_faults_garbage_slow_and_errors() {
-    use common::{Answer, FakeEndpoint};
+    use common::{Answer, FakeProvider};
 
     // Garbage with a JSON content type is still a response: its bytes are kept as text.
-    let garbage = FakeEndpoint::start(Answer::new(200, "application/json", "{not json"));
+    let garbage = FakeProvider::answering(Answer::new(200, "application/json", "{not json"));
     let app = fake_api_app(&garbage.url("v1/"), Duration::from_secs(5));
     let json = Browser::new()
         .get(&app.url("/call/fake/thing?a=b"))
@@ -286,13 +286,13 @@ async fn api_faults_garbage_slow_and_errors() {
         .json();
     assert_eq!(json["status"], 200, "{json}");
     assert_eq!(json["data"], "{not json");
-    let sent = &garbage.recorded()[0];
+    let sent = &garbage.requests()[0];
     assert_eq!(sent.path, "/v1/thing");
     assert_eq!(sent.query, "a=b");
     assert_eq!(sent.headers["authorization"], "Bearer valid-token");
 
     // An error status with an OAuth error body is a response too.
-    let refused = FakeEndpoint::start(Answer::new(
+    let refused = FakeProvider::answering(Answer::new(
         403,
         "application/json",
         r#"{"error":"insufficient_scope"}"#,
@@ -304,7 +304,7 @@ async fn api_faults_garbage_slow_and_errors() {
 
     let mut slow = Answer::json("{}");
     slow.delay = Duration::from_secs(30);
-    let slow = FakeEndpoint::start(slow);
+    let slow = FakeProvider::answering(slow);
     let app = fake_api_app(&slow.url(""), Duration::from_millis(300));
     let page = Browser::new().get(&app.url("/call/fake/x")).await;
     assert_eq!(page.status, 504, "{}", page.text());
@@ -313,10 +313,10 @@ async fn api_faults_garbage_slow_and_errors() {
 
 #[actix_rt::test]
 async fn the_token_never_leaves_the_base_url() {
-    use common::{Answer, FakeEndpoint};
+    use common::{Answer, FakeProvider};
 
-    let api = FakeEndpoint::start(Answer::json("{}"));
-    let evil = FakeEndpoint::start(Answer::json(r#"{"stolen":true}"#));
+    let api = FakeProvider::answering(Answer::json("{}"));
+    let evil = FakeProvider::answering(Answer::json(r#"{"stolen":true}"#));
     let app = fake_api_app(&api.url("v1/"), Duration::from_secs(5));
     let browser = Browser::new();
     // An absolute URL to another origin, one on the same origin outside the base path, and
@@ -332,11 +332,11 @@ async fn the_token_never_leaves_the_base_url() {
         assert_eq!(page.status, 400, "{target}: {}", page.text());
         assert_eq!(page.json()["error"], "url_refused", "{target}");
     }
-    assert!(evil.recorded().is_empty(), "the token went to another host");
+    assert!(evil.requests().is_empty(), "the token went to another host");
     assert!(
-        api.recorded().iter().all(|r| r.path.starts_with("/v1/")),
+        api.requests().iter().all(|r| r.path.starts_with("/v1/")),
         "{:?}",
-        api.recorded()
+        api.requests()
     );
     // Under the base, calls go through.
     let ok = browser.get(&app.url("/call/fake/users/1")).await.json();
@@ -348,11 +348,11 @@ async fn the_token_never_leaves_the_base_url() {
 /// any request, for bearer and OAuth 1.0a signed calls alike; `api_origin` adds an origin.
 #[actix_rt::test]
 async fn without_base_url_the_token_travels_only_to_the_providers_origins() {
-    use common::{Answer, FakeEndpoint};
+    use common::{Answer, FakeProvider};
 
-    let api = FakeEndpoint::start(Answer::json(r#"{"ok":true}"#));
-    let uploads = FakeEndpoint::start(Answer::json(r#"{"uploaded":true}"#));
-    let evil = FakeEndpoint::start(Answer::json(r#"{"stolen":true}"#));
+    let api = FakeProvider::answering(Answer::json(r#"{"ok":true}"#));
+    let uploads = FakeProvider::answering(Answer::json(r#"{"uploaded":true}"#));
+    let evil = FakeProvider::answering(Answer::json(r#"{"stolen":true}"#));
     let oauth2 = RemoteApp::builder("fake")
         .authorize_url("http://127.0.0.1:9/authorize")
         .access_token_url("http://127.0.0.1:9/token")
@@ -383,8 +383,8 @@ async fn without_base_url_the_token_travels_only_to_the_providers_origins() {
             .json();
         assert_eq!(page["status"], 200, "{protocol}: {page}");
     }
-    assert!(evil.recorded().is_empty(), "the token went to another host");
-    let sent = api.recorded();
+    assert!(evil.requests().is_empty(), "the token went to another host");
+    let sent = api.requests();
     assert_eq!(sent.len(), 4, "{sent:?}");
     assert_eq!(sent[0].headers["authorization"], "Bearer valid-token");
     assert!(sent[2].headers["authorization"].starts_with("OAuth "));
@@ -405,7 +405,7 @@ async fn without_base_url_the_token_travels_only_to_the_providers_origins() {
         .await
         .json();
     assert_eq!(page["data"]["uploaded"], true, "{page}");
-    assert_eq!(uploads.recorded().len(), 1);
+    assert_eq!(uploads.requests().len(), 1);
 
     // An `api_origin` with a path is a configuration error naming the field.
     let err = OAuth::new()

@@ -352,14 +352,14 @@ async fn offline_defaults_sign_in_link_unlink_and_call() {
     let api = browser.get(&server.url("/api/dev/me")).await.json();
     assert_eq!(api["data"]["preferred_username"], "bob", "{api}");
     // One link to an absolute URL elsewhere must not carry the user's token there (issue 13.1).
-    let evil = common::FakeEndpoint::start(common::Answer::json("{}"));
+    let evil = common::FakeProvider::answering(common::Answer::json("{}"));
     for provider in ["dev", "dev-oauth1"] {
         let url = server.url(&format!("/api/{provider}/{}", evil.url("steal")));
         let page = browser.get(&url).await;
         assert_eq!(page.status, 400, "{provider}: {}", page.text());
         assert!(page.text().contains("url_refused"), "{}", page.text());
     }
-    assert!(evil.recorded().is_empty(), "a token went to another host");
+    assert!(evil.requests().is_empty(), "a token went to another host");
 
     let csrf = csrf_of(&browser.get(&server.url("/")).await.text());
     let unlink = |subject: &str, provider: &str| {

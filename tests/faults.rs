@@ -21,6 +21,10 @@
 //! | `wrong_content_type`       | 502 `malformed` (a form under a JSON type); JSON under `text/html` accepted | the app gets the body as text | accepted (OAuth 1.0a answers are forms whatever their type) |
 //! | `redirect_loop`            | 502 `unexpected_status`, one request | the app gets the 302, one request | 502 `unexpected_status`, one request |
 //!
+//! The provider is the scriptable fake of `tests/common/fake/` with its healthy personality,
+//! each fault scripted for every request it gets (`FakeProvider::fail_everywhere`);
+//! `a_fault_at_one_endpoint_leaves_the_others_working` scripts one at a single path.
+//!
 //! `tests/token_endpoint.rs` and `tests/oauth1_fake.rs` hold the answers real providers give
 //! (quirks and OAuth errors), and a peer that speaks no HTTP at all; `tests/api_calls.rs` keeps
 //! API calls inside the remote app's `base_url`.
@@ -35,7 +39,8 @@ use std::{
 
 use actix_oauth::{OAuth, RemoteApp};
 use common::{
-    listener, reset_peak_rss, rss_kib, start_app, Behaviour, Browser, Page, RawProvider, Running,
+    fake::{FakeProvider, Fault, Healthy, Recorded, Streamed},
+    listener, reset_peak_rss, rss_kib, start_app, Browser, Page, Running,
 };
 use url::Url;
 
@@ -66,11 +71,11 @@ enum Endpoint {
 
 /// What the provider does.
 #[derive(Clone, Debug)]
-enum Fault {
+enum Breakage {
     /// Nothing listens on its port.
     Refused,
-    /// It listens and behaves so.
-    Acts(Behaviour),
+    /// It listens, and every request meets this fault.
+    Acts(Fault),
 }
 
 /// How the app's request must end.
@@ -89,12 +94,12 @@ enum Outcome {
 struct Harness {
     app: Running,
     port: u16,
-    provider: std::cell::RefCell<Option<RawProvider>>,
+    provider: std::cell::RefCell<Option<FakeProvider<Healthy>>>,
 }
 
 impl Harness {
     fn start() -> Self {
-        let provider = RawProvider::start(Behaviour::Healthy);
+        let provider = FakeProvider::serve(Healthy);
         let port = provider.url.port().expect("port");
         let base = provider.url.clone();
         let (l, url) = listener();
@@ -130,32 +135,40 @@ impl Harness {
         self.app.url(path)
     }
 
-    /// Makes the provider behave so, starting it again on its port if it was down.
-    fn set(&self, behaviour: Behaviour) {
-        let mut provider = self.provider.borrow_mut();
-        match provider.as_ref() {
-            Some(running) => running.set(behaviour),
-            None => {
-                let listener = std::net::TcpListener::bind(("127.0.0.1", self.port))
-                    .expect("the provider's port is free again");
-                *provider = Some(RawProvider::start_on(listener, behaviour));
-            }
+    /// The provider, started again on its port if it was down.
+    fn provider(&self) -> std::cell::Ref<'_, FakeProvider<Healthy>> {
+        if self.provider.borrow().is_none() {
+            let listener = std::net::TcpListener::bind(("127.0.0.1", self.port))
+                .expect("the provider's port is free again");
+            *self.provider.borrow_mut() = Some(FakeProvider::serve_on(listener, Healthy));
         }
+        std::cell::Ref::map(self.provider.borrow(), |p| p.as_ref().expect("running"))
     }
 
-    fn break_with(&self, fault: &Fault) {
-        match fault {
+    /// Every request from now on meets `fault`.
+    fn set(&self, fault: Fault) {
+        self.provider().fail_everywhere(fault);
+    }
+
+    /// The provider answers as a healthy one again (up, no fault).
+    fn mend(&self) {
+        self.provider().mend();
+    }
+
+    fn break_with(&self, breakage: &Breakage) {
+        match breakage {
             // Dropping the provider closes its port and every connection.
-            Fault::Refused => drop(self.provider.borrow_mut().take()),
-            Fault::Acts(behaviour) => self.set(behaviour.clone()),
+            Breakage::Refused => drop(self.provider.borrow_mut().take()),
+            Breakage::Acts(fault) => self.set(fault.clone()),
         }
     }
 
+    /// The request lines the provider received (`POST /token`).
     fn requests(&self) -> Vec<String> {
         self.provider
             .borrow()
             .as_ref()
-            .map(RawProvider::requests)
+            .map(|p| p.requests().iter().map(Recorded::line).collect())
             .unwrap_or_default()
     }
 
@@ -165,15 +178,15 @@ impl Harness {
         }
     }
 
-    /// The provider's `n`th [`Behaviour::Huge`] stream, once it has ended (a bounded wait).
-    async fn stream(&self, n: usize) -> Option<common::Streamed> {
+    /// The provider's `n`th [`Fault::Huge`] stream, once it has ended (a bounded wait).
+    async fn stream(&self, n: usize) -> Option<Streamed> {
         let deadline = std::time::Instant::now() + CEILING;
         loop {
             let streams = self
                 .provider
                 .borrow()
                 .as_ref()
-                .map(RawProvider::streams)
+                .map(FakeProvider::streams)
                 .unwrap_or_default();
             if let Some(stream) = streams.get(n) {
                 return Some(stream.clone());
@@ -240,7 +253,7 @@ impl Harness {
     /// Meets `fault` at `endpoint`, checks the outcome and the worker's health, mends the
     /// provider and checks that everything works again. Returns the request lines the provider
     /// received during the fault.
-    async fn check(&self, endpoint: Endpoint, fault: Fault, expected: Outcome) -> Vec<String> {
+    async fn check(&self, endpoint: Endpoint, fault: Breakage, expected: Outcome) -> Vec<String> {
         let cell = format!("{} at {endpoint:?}", describe(&fault));
         let (browser, target) = match endpoint {
             Endpoint::Token => self.begin_oauth2().await,
@@ -264,20 +277,20 @@ impl Harness {
         assert_outcome(&cell, &page, endpoint, expected);
         self.healthz().await;
 
-        self.set(Behaviour::Healthy);
+        self.mend();
         self.everything_works().await;
         seen
     }
 }
 
 /// A fault in a line: raw answers by their status line.
-fn describe(fault: &Fault) -> String {
+fn describe(fault: &Breakage) -> String {
     match fault {
-        Fault::Acts(Behaviour::Raw(bytes)) => {
+        Breakage::Acts(Fault::Raw(bytes)) => {
             let text = String::from_utf8_lossy(bytes);
             format!("Raw({:?})", text.lines().next().unwrap_or(""))
         }
-        Fault::Acts(Behaviour::Drip { prefix, .. }) => {
+        Breakage::Acts(Fault::Drip { prefix, .. }) => {
             format!("Drip(after {} bytes at once)", prefix.len())
         }
         other => format!("{other:?}"),
@@ -322,18 +335,18 @@ fn assert_outcome(cell: &str, page: &Page, endpoint: Endpoint, expected: Outcome
 }
 
 /// A whole answer: status line, `content-type`, `content-length`, body; the connection closes.
-fn answer(status: &str, content_type: &str, body: &[u8]) -> Behaviour {
+fn answer(status: &str, content_type: &str, body: &[u8]) -> Fault {
     let mut bytes = format!(
         "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
         body.len()
     )
     .into_bytes();
     bytes.extend_from_slice(body);
-    Behaviour::Raw(bytes)
+    Fault::Raw(bytes)
 }
 
-fn acts(behaviour: Behaviour) -> Fault {
-    Fault::Acts(behaviour)
+fn acts(fault: Fault) -> Breakage {
+    Breakage::Acts(fault)
 }
 
 #[test]
@@ -341,9 +354,9 @@ fn refused_connection() {
     run(async {
         let h = Harness::start();
         let refused = Outcome::Error(502, "transport");
-        h.check(Endpoint::Token, Fault::Refused, refused).await;
-        h.check(Endpoint::Api, Fault::Refused, refused).await;
-        h.check(Endpoint::RequestToken, Fault::Refused, refused)
+        h.check(Endpoint::Token, Breakage::Refused, refused).await;
+        h.check(Endpoint::Api, Breakage::Refused, refused).await;
+        h.check(Endpoint::RequestToken, Breakage::Refused, refused)
             .await;
     });
 }
@@ -352,7 +365,7 @@ fn refused_connection() {
 fn accept_then_silence() {
     run(async {
         let h = Harness::start();
-        let silent = acts(Behaviour::Silent);
+        let silent = acts(Fault::Silent);
         let timeout = Outcome::Error(504, "timeout");
         h.check(Endpoint::Token, silent.clone(), timeout).await;
         h.check(Endpoint::Api, silent.clone(), timeout).await;
@@ -374,7 +387,7 @@ fn slow_drip() {
             body.len()
         );
         let drip = |prefix: &str, rest: String| {
-            acts(Behaviour::Drip {
+            acts(Fault::Drip {
                 prefix: prefix.as_bytes().to_vec(),
                 rest: rest.into_bytes(),
                 chunk: 4,
@@ -401,7 +414,7 @@ fn hang_up_mid_answer() {
     run(async {
         let h = Harness::start();
         let cut = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"access_token\":";
-        let cut = acts(Behaviour::Raw(cut.as_bytes().to_vec()));
+        let cut = acts(Fault::Raw(cut.as_bytes().to_vec()));
         let broken = Outcome::Error(502, "transport");
         h.check(Endpoint::Token, cut.clone(), broken).await;
         h.check(Endpoint::Api, cut.clone(), broken).await;
@@ -419,7 +432,7 @@ fn hang_up_mid_chunk() {
     run(async {
         let h = Harness::start();
         let cut = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n40\r\n{\"access_token\":\"cut";
-        let cut = acts(Behaviour::Raw(cut.as_bytes().to_vec()));
+        let cut = acts(Fault::Raw(cut.as_bytes().to_vec()));
         let broken = Outcome::Error(502, "transport");
         h.check(Endpoint::Token, cut.clone(), broken).await;
         h.check(Endpoint::Api, cut.clone(), broken).await;
@@ -474,7 +487,7 @@ fn body_of_50_mib() {
         let mut streams = 0;
         for chunked in [true, false] {
             for endpoint in [Endpoint::Token, Endpoint::Api, Endpoint::RequestToken] {
-                let huge = acts(Behaviour::Huge { len: LEN, chunked });
+                let huge = acts(Fault::Huge { len: LEN, chunked });
                 h.check(endpoint, huge, too_large).await;
                 streams += 1;
                 // The provider's side: the client hung up or stopped reading long before 50 MiB.
@@ -553,7 +566,7 @@ fn wrong_content_type() {
 fn redirect_loop() {
     run(async {
         let h = Harness::start();
-        let loop_ = acts(Behaviour::RedirectToSelf);
+        let loop_ = acts(Fault::RedirectToSelf);
         let failed = Outcome::Error(502, "unexpected_status");
         // Redirects are never followed: the provider sees the one request.
         let seen = h.check(Endpoint::Token, loop_.clone(), failed).await;
@@ -564,5 +577,56 @@ fn redirect_loop() {
         assert_eq!(seen, ["GET /api/thing"], "{seen:?}");
         let seen = h.check(Endpoint::RequestToken, loop_, failed).await;
         assert_eq!(seen, ["POST /request_token"], "{seen:?}");
+    });
+}
+
+/// A fault scripted at one path breaks that endpoint only: with the token endpoint answering a
+/// 500, the code exchange fails, while an API call and an OAuth 1.0a sign-in against the same
+/// provider go through; every request is recorded, the faulty one too.
+#[test]
+fn a_fault_at_one_endpoint_leaves_the_others_working() {
+    run(async {
+        let h = Harness::start();
+        let signed_in = h.signed_in().await;
+        h.provider().fail_at(
+            "/token",
+            answer(
+                "500 Internal Server Error",
+                "text/html; charset=utf-8",
+                b"<!doctype html><h1>Internal Server Error</h1>",
+            ),
+        );
+        h.clear_requests();
+        let cell = "500 at /token only";
+        let (browser, callback) = h.begin_oauth2().await;
+        let page = browser.get(&callback).await;
+        assert_outcome(
+            cell,
+            &page,
+            Endpoint::Token,
+            Outcome::Error(502, "unexpected_status"),
+        );
+        let call = signed_in.get(&h.url("/call/fake/thing")).await;
+        assert_eq!(call.status, 200, "{cell}: {}", call.text());
+        assert_eq!(call.json()["data"]["ok"], true, "{cell}: {}", call.text());
+        let oauth1 = Browser::new();
+        let start = oauth1.get(&h.url("/auth/fake1")).await;
+        assert_eq!(start.status, 302, "{cell}: {}", start.text());
+        let done = oauth1
+            .get(&h.url("/auth/fake1/callback?oauth_token=tmp-token&oauth_verifier=the-verifier"))
+            .await;
+        assert_eq!(done.status, 200, "{cell}: {}", done.text());
+        assert_eq!(
+            h.requests(),
+            [
+                "POST /token",
+                "GET /api/thing",
+                "POST /request_token",
+                "POST /access_token"
+            ],
+            "{cell}"
+        );
+        h.mend();
+        h.everything_works().await;
     });
 }

@@ -9,7 +9,7 @@ use actix_oauth::{
     oauth1::{sign, signature_base_string, SignatureMethod},
     OAuth, RemoteApp,
 };
-use common::{listener, start_app, Answer, Browser, FakeEndpoint, Page, Recorded, Running};
+use common::{listener, start_app, Answer, Browser, FakeProvider, Page, Recorded, Running};
 
 const CREDENTIALS: &str = "oauth_token=tmp-token&oauth_token_secret=tmp%2Bsecret&oauth_callback_confirmed=true&user_id=42&screen_name=jack";
 
@@ -94,13 +94,13 @@ fn assert_signed(req: &Recorded, url: &str, token_secret: &str) {
 
 #[actix_rt::test]
 async fn three_legged_flow_is_signed() {
-    let fake = FakeEndpoint::start(Answer::new(200, "text/html", CREDENTIALS));
+    let fake = FakeProvider::answering(Answer::new(200, "text/html", CREDENTIALS));
     let run = begin(&fake.url("")).await;
     assert_eq!(run.start.status, 302, "{}", run.start.text());
     let location = run.start.location_query();
     assert_eq!(location["oauth_token"], "tmp-token");
 
-    let requests = fake.recorded();
+    let requests = fake.requests();
     assert_eq!(requests.len(), 1);
     let request_token = &requests[0];
     assert_eq!(request_token.method, "POST");
@@ -125,7 +125,7 @@ async fn three_legged_flow_is_signed() {
     assert_eq!(body["next"], "/home");
     assert_eq!(body["extra"]["screen_name"], "jack");
 
-    let requests = fake.recorded();
+    let requests = fake.requests();
     let access = &requests[1];
     let params = oauth_params(access);
     assert_eq!(params["oauth_verifier"], "v 123");
@@ -145,7 +145,7 @@ async fn three_legged_flow_is_signed() {
 
 #[actix_rt::test]
 async fn callback_with_another_token_is_refused() {
-    let fake = FakeEndpoint::start(Answer::new(200, "text/html", CREDENTIALS));
+    let fake = FakeProvider::answering(Answer::new(200, "text/html", CREDENTIALS));
     let run = begin(&fake.url("")).await;
     let page = run
         .browser
@@ -160,12 +160,12 @@ async fn callback_with_another_token_is_refused() {
         "{}",
         page.text()
     );
-    assert_eq!(fake.recorded().len(), 1, "no access token request was made");
+    assert_eq!(fake.requests().len(), 1, "no access token request was made");
 }
 
 #[actix_rt::test]
 async fn twitter_style_denial_gives_none() {
-    let fake = FakeEndpoint::start(Answer::new(200, "text/html", CREDENTIALS));
+    let fake = FakeProvider::answering(Answer::new(200, "text/html", CREDENTIALS));
     let run = begin(&fake.url("")).await;
     let page = run
         .browser
@@ -182,7 +182,7 @@ async fn twitter_style_denial_gives_none() {
 }
 
 async fn assert_start_fails(answer: Answer, status: u16, kind: &str) {
-    let fake = FakeEndpoint::start(answer);
+    let fake = FakeProvider::answering(answer);
     let run = begin(&fake.url("")).await;
     assert_eq!(run.start.status, status, "{}", run.start.text());
     assert!(
@@ -224,7 +224,7 @@ async fn request_token_faults() {
     .await;
     let mut slow = Answer::new(200, "text/plain", CREDENTIALS);
     slow.delay = Duration::from_secs(30);
-    let fake = FakeEndpoint::start(slow);
+    let fake = FakeProvider::answering(slow);
     let (l, url) = listener();
     let oauth = OAuth::new()
         .remote_app(

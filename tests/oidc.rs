@@ -16,7 +16,7 @@ use actix_oauth::{
 use actix_oauth_dev::{DevAlgorithm, DevProvider, DevUser, IdTokenFault};
 use actix_session::{storage::CookieSessionStore, SessionMiddleware};
 use actix_web::{cookie::Key, web, App, HttpRequest, HttpResponse};
-use common::{listener, serve, Answer, Browser, FakeEndpoint, Page, Running};
+use common::{listener, serve, Answer, Browser, FakeProvider, Page, Running};
 use serde_json::{json, Value};
 
 async fn login(
@@ -431,7 +431,7 @@ async fn a_repeated_iss_is_refused() {
 
 #[actix_rt::test]
 async fn a_provider_that_is_down_is_not_asked_again_on_every_sign_in() {
-    let down = FakeEndpoint::start(Answer::new(500, "text/html", "<h1>down</h1>"));
+    let down = FakeProvider::answering(Answer::new(500, "text/html", "<h1>down</h1>"));
     let interval = Duration::from_millis(400);
     let oauth = OAuth::new()
         .remote_app(
@@ -453,8 +453,8 @@ async fn a_provider_that_is_down_is_not_asked_again_on_every_sign_in() {
         assert_eq!(again.kind().as_str(), "discovery", "{again}");
         assert!(again.to_string().contains("failed less than"), "{again}");
     }
-    assert_eq!(down.recorded().len(), 1, "one fetch within the interval");
+    assert_eq!(down.requests().len(), 1, "one fetch within the interval");
     actix_rt::time::sleep(interval + Duration::from_millis(100)).await;
     oauth.discover("down").await.expect_err("still down");
-    assert_eq!(down.recorded().len(), 2, "asked again after the interval");
+    assert_eq!(down.requests().len(), 2, "asked again after the interval");
 }

@@ -1,4 +1,4 @@
-//! Each preset against a fake of its provider over loopback (`tests/presets/`): a full sign-in
+//! Each preset against a fake of its provider over loopback (`tests/common/fake/`): a full sign-in
 //! through the public API — `GET /auth/{name}` on the app, the provider's authorization endpoint,
 //! back to the callback, and a handler that answers `OAuthExtension::profile` — then the
 //! normalized [`Profile`] and the quirk the preset exists for.
@@ -9,10 +9,6 @@
 #![cfg(feature = "oidc")]
 
 mod common;
-#[path = "presets/fake.rs"]
-mod fake;
-#[path = "presets/twitter.rs"]
-mod twitter;
 
 use std::{collections::BTreeMap, time::Duration};
 
@@ -28,8 +24,14 @@ use actix_session::{
     config::CookieContentSecurity, storage::CookieSessionStore, SessionMiddleware,
 };
 use actix_web::{cookie::Key, web, App, HttpRequest, HttpResponse, ResponseError as _};
-use common::{listener, serve, Browser, Page};
-use fake::{Fake, Kind, Server};
+use common::{
+    fake::{
+        oauth1::{self as twitter, TwitterFake},
+        oauth2::{Fake, Kind},
+        Answer, Fault,
+    },
+    listener, serve, Browser, Page, Running as Server,
+};
 use serde_json::{json, Value};
 use url::Url;
 
@@ -94,7 +96,7 @@ fn app_with(apps: Vec<RemoteAppBuilder>) -> Server {
     }
     let oauth = oauth.build().expect("valid configuration");
     let key = Key::generate();
-    let server = serve(listener, move || {
+    serve(listener, move || {
         App::new()
             .app_data(oauth.clone())
             .wrap(OAuthMiddleware::new())
@@ -107,8 +109,7 @@ fn app_with(apps: Vec<RemoteAppBuilder>) -> Server {
             .route("/auth/{provider}", web::get().to(login))
             .route("/auth/{provider}/callback", web::get().to(callback))
             .route("/call/{provider}/{tail:.*}", web::get().to(call))
-    });
-    Server::new(server)
+    })
 }
 
 /// `url` moved to `origin`, its path and query kept (`https://github.com/login/oauth/authorize`
@@ -293,7 +294,7 @@ fn by_name_knows_all_ten_presets() {
 async fn github() {
     let fake = Fake::start(Kind::GitHub);
     // The preset's `emails_url` is relative to its base, so it moved with it.
-    let app = app_with(vec![preset::<GitHub>(Kind::GitHub, &fake.state.origin)]);
+    let app = app_with(vec![preset::<GitHub>(Kind::GitHub, fake.origin())]);
     let run = sign_in(&Browser::new(), &app, "github").await;
     assert_eq!(run.authorize.path(), "/login/oauth/authorize");
     assert_eq!(run.authorize_query()["scope"], "read:user user:email");
@@ -338,7 +339,7 @@ async fn github_unverified_primary_email_is_not_verified() {
         ]);
         s.user["email"] = json!("octocat@github.com");
     });
-    let app = app_with(vec![preset::<GitHub>(Kind::GitHub, &fake.state.origin)]);
+    let app = app_with(vec![preset::<GitHub>(Kind::GitHub, fake.origin())]);
     let profile = sign_in(&Browser::new(), &app, "github").await.profile();
     assert_eq!(profile["email"], "octocat@github.com");
     assert_eq!(
@@ -351,7 +352,7 @@ async fn github_unverified_primary_email_is_not_verified() {
 #[actix_rt::test]
 async fn github_error_with_status_200_is_a_provider_error() {
     let fake = Fake::start_with(Kind::GitHub, |s| s.token_error = true);
-    let app = app_with(vec![preset::<GitHub>(Kind::GitHub, &fake.state.origin)]);
+    let app = app_with(vec![preset::<GitHub>(Kind::GitHub, fake.origin())]);
     let run = sign_in(&Browser::new(), &app, "github").await;
     assert_eq!(error_kind(&run.page), "provider");
     assert_eq!(run.page.status, 502, "{}", run.page.text());
@@ -367,7 +368,7 @@ async fn github_error_with_status_200_is_a_provider_error() {
 #[actix_rt::test]
 async fn google() {
     let fake = Fake::start(Kind::Google);
-    let app = app_with(vec![preset::<Google>(Kind::Google, &fake.state.origin)]);
+    let app = app_with(vec![preset::<Google>(Kind::Google, fake.origin())]);
     let browser = Browser::new();
     let run = sign_in(&browser, &app, "google").await;
     assert_eq!(run.authorize.path(), "/o/oauth2/v2/auth");
@@ -427,7 +428,7 @@ async fn google_legacy_issuer_and_string_email_verified() {
         s.string_booleans = true;
     });
     let app = app_with(vec![
-        preset::<Google>(Kind::Google, &fake.state.origin),
+        preset::<Google>(Kind::Google, fake.origin()),
         // The same provider without the preset's alternate issuer.
         RemoteApp::builder("google-strict")
             .issuer(fake.issuer())
@@ -456,9 +457,38 @@ async fn userinfo_for_another_subject_is_refused() {
         Value::Null,
     ] {
         let fake = Fake::start_with(Kind::Google, |s| s.userinfo_sub = Some(other.clone()));
-        let app = app_with(vec![preset::<Google>(Kind::Google, &fake.state.origin)]);
+        let app = app_with(vec![preset::<Google>(Kind::Google, fake.origin())]);
         let run = sign_in(&Browser::new(), &app, "google").await;
         assert_eq!(error_kind(&run.page), "id_token_subject", "{other}");
+    }
+}
+
+/// A fault at one endpoint of a provider that otherwise answers as documented: Google's keys
+/// answering a 500, or hanging up mid-answer, sign no one in (the `id_token` cannot be
+/// verified); mended, the same fake signs in again (an app of its own: a failed key fetch is
+/// remembered for a while).
+#[actix_rt::test]
+async fn google_keys_endpoint_down_signs_no_one_in() {
+    let fake = Fake::start(Kind::Google);
+    let keys = Kind::Google.paths().jwks;
+    let down = Answer::new(500, "text/html", "<h1>down</h1>");
+    let cut = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"keys\":";
+    // A keys answer that is an error is a discovery failure; a broken connection stays one.
+    for (fault, kind) in [
+        (Fault::Answer(down), "discovery"),
+        (Fault::Raw(cut.to_vec()), "transport"),
+    ] {
+        fake.fail_at(keys, fault);
+        let app = app_with(vec![preset::<Google>(Kind::Google, fake.origin())]);
+        let run = sign_in(&Browser::new(), &app, "google").await;
+        assert_eq!(run.page.status, 502, "{kind}: {}", run.page.text());
+        assert_eq!(error_kind(&run.page), kind, "{}", run.page.text());
+        assert_eq!(fake.requests_to(keys).len(), 1, "{kind}");
+        fake.mend();
+        let app = app_with(vec![preset::<Google>(Kind::Google, fake.origin())]);
+        let profile = sign_in(&Browser::new(), &app, "google").await.profile();
+        assert_eq!(profile["subject"], "10769150350006150715113082367");
+        fake.clear_requests();
     }
 }
 
@@ -467,7 +497,7 @@ async fn userinfo_for_another_subject_is_refused() {
 #[actix_rt::test]
 async fn facebook() {
     let fake = Fake::start(Kind::Facebook);
-    let app = app_with(vec![preset::<Facebook>(Kind::Facebook, &fake.state.origin)]);
+    let app = app_with(vec![preset::<Facebook>(Kind::Facebook, fake.origin())]);
     let run = sign_in(&Browser::new(), &app, "facebook").await;
     assert_eq!(run.authorize.path(), "/v19.0/dialog/oauth");
     assert_eq!(run.authorize_query()["scope"], "email public_profile");
@@ -515,10 +545,7 @@ fn microsoft_org_user() -> Value {
 #[actix_rt::test]
 async fn microsoft() {
     let fake = Fake::start(Kind::Microsoft);
-    let app = app_with(vec![preset::<Microsoft>(
-        Kind::Microsoft,
-        &fake.state.origin,
-    )]);
+    let app = app_with(vec![preset::<Microsoft>(Kind::Microsoft, fake.origin())]);
     let run = sign_in(&Browser::new(), &app, "microsoft").await;
     assert_eq!(run.authorize.path(), "/common/oauth2/v2.0/authorize");
     assert_eq!(run.authorize_query()["scope"], "openid email profile");
@@ -543,7 +570,7 @@ async fn microsoft() {
         profile["raw"]["iss"],
         format!(
             "{}/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0",
-            fake.state.origin
+            fake.origin()
         )
     );
     assert!(
@@ -564,7 +591,7 @@ async fn microsoft() {
         profile["raw"]["iss"],
         format!(
             "{}/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0",
-            fake.state.origin
+            fake.origin()
         )
     );
 
@@ -572,7 +599,7 @@ async fn microsoft() {
     fake.set(|s| {
         s.id_token_issuer = Some(format!(
             "{}/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0",
-            fake.state.origin
+            fake.origin()
         ));
     });
     let run = sign_in(&Browser::new(), &app, "microsoft").await;
@@ -604,7 +631,7 @@ async fn microsoft_consumers_tenant() {
 #[actix_rt::test]
 async fn gitlab() {
     let fake = Fake::start(Kind::GitLab);
-    let app = app_with(vec![preset::<GitLab>(Kind::GitLab, &fake.state.origin)]);
+    let app = app_with(vec![preset::<GitLab>(Kind::GitLab, fake.origin())]);
     let run = sign_in(&Browser::new(), &app, "gitlab").await;
     assert_eq!(run.authorize.path(), "/oauth/authorize");
     assert_eq!(run.authorize_query()["scope"], "openid profile email");
@@ -630,7 +657,7 @@ async fn gitlab() {
 #[actix_rt::test]
 async fn discord() {
     let fake = Fake::start(Kind::Discord);
-    let app = app_with(vec![preset::<Discord>(Kind::Discord, &fake.state.origin)]);
+    let app = app_with(vec![preset::<Discord>(Kind::Discord, fake.origin())]);
     let run = sign_in(&Browser::new(), &app, "discord").await;
     assert_eq!(run.authorize.path(), "/oauth2/authorize");
     assert_eq!(run.authorize_query()["scope"], "identify email");
@@ -667,9 +694,9 @@ async fn discord() {
 #[actix_rt::test]
 async fn linkedin() {
     let fake = Fake::start(Kind::LinkedIn);
-    let app =
-        app_with(vec![preset::<LinkedIn>(Kind::LinkedIn, &fake.state.origin)
-            .insecure_allow_code_injection(true)]);
+    let app = app_with(vec![
+        preset::<LinkedIn>(Kind::LinkedIn, fake.origin()).insecure_allow_code_injection(true)
+    ]);
     let profile = sign_in(&Browser::new(), &app, "linkedin").await.profile();
     assert_eq!(profile["subject"], "782bbtaQ");
     assert_eq!(profile["email_verified"], true);
@@ -684,7 +711,7 @@ async fn linkedin_token_and_profile() {
         s.checks_pkce = true;
     });
     let app = app_with(vec![
-        preset::<LinkedIn>(Kind::LinkedIn, &fake.state.origin).pkce(true)
+        preset::<LinkedIn>(Kind::LinkedIn, fake.origin()).pkce(true)
     ]);
     let run = sign_in(&Browser::new(), &app, "linkedin").await;
     assert_eq!(run.authorize.path(), "/oauth/v2/authorization");
@@ -718,7 +745,7 @@ async fn linkedin_token_and_profile() {
 #[actix_rt::test]
 async fn slack() {
     let fake = Fake::start(Kind::Slack);
-    let app = app_with(vec![preset::<Slack>(Kind::Slack, &fake.state.origin)]);
+    let app = app_with(vec![preset::<Slack>(Kind::Slack, fake.origin())]);
     let run = sign_in(&Browser::new(), &app, "slack").await;
     assert_eq!(run.authorize.path(), "/openid/connect/authorize");
     assert_eq!(run.authorize_query()["scope"], "openid profile email");
@@ -746,7 +773,7 @@ async fn slack() {
 #[actix_rt::test]
 async fn slack_ok_false_is_a_provider_error() {
     let fake = Fake::start_with(Kind::Slack, |s| s.token_error = true);
-    let app = app_with(vec![preset::<Slack>(Kind::Slack, &fake.state.origin)]);
+    let app = app_with(vec![preset::<Slack>(Kind::Slack, fake.origin())]);
     let run = sign_in(&Browser::new(), &app, "slack").await;
     assert_eq!(error_kind(&run.page), "provider");
     assert!(
@@ -761,7 +788,7 @@ async fn slack_ok_false_is_a_provider_error() {
 #[actix_rt::test]
 async fn slack_userinfo_ok_false_is_a_provider_error() {
     let fake = Fake::start_with(Kind::Slack, |s| s.userinfo_error = true);
-    let app = app_with(vec![preset::<Slack>(Kind::Slack, &fake.state.origin)]);
+    let app = app_with(vec![preset::<Slack>(Kind::Slack, fake.origin())]);
     let run = sign_in(&Browser::new(), &app, "slack").await;
     assert_eq!(error_kind(&run.page), "provider", "{}", run.page.text());
 }
@@ -772,7 +799,7 @@ async fn slack_userinfo_ok_false_is_a_provider_error() {
 #[actix_rt::test]
 async fn twitch() {
     let fake = Fake::start(Kind::Twitch);
-    let app = app_with(vec![preset::<Twitch>(Kind::Twitch, &fake.state.origin)]);
+    let app = app_with(vec![preset::<Twitch>(Kind::Twitch, fake.origin())]);
     let browser = Browser::new();
     let run = sign_in(&browser, &app, "twitch").await;
     assert_eq!(run.authorize.path(), "/oauth2/authorize");
@@ -814,7 +841,7 @@ async fn twitch() {
 
     // The body credentials mattered: with HTTP Basic, Twitch refuses the exchange.
     let basic = app_with(vec![
-        preset::<Twitch>(Kind::Twitch, &fake.state.origin).client_auth(ClientAuth::Basic)
+        preset::<Twitch>(Kind::Twitch, fake.origin()).client_auth(ClientAuth::Basic)
     ]);
     let run = sign_in(&Browser::new(), &basic, "twitch").await;
     // Twitch's `{"status": 400, "message": "missing client id"}` is read as the provider's error.
@@ -832,8 +859,8 @@ async fn twitch() {
 /// says nothing about the email.
 #[actix_rt::test]
 async fn twitter() {
-    let fake = twitter::TwitterFake::start();
-    let origin = fake.url("");
+    let fake = TwitterFake::start();
+    let origin = fake.origin().to_owned();
     let twitter_app = |secret: &str| preset_with::<Twitter>(twitter::CONSUMER_KEY, secret, &origin);
     let app = app_with(vec![twitter_app(twitter::CONSUMER_SECRET)]);
     let browser = Browser::new();
@@ -935,7 +962,7 @@ fn assert_all_at(urls: &[String], origin: &str, not: &str) {
 #[actix_rt::test]
 async fn github_enterprise_server_signs_in_on_its_host_only() {
     let fake = Fake::start_with(Kind::GitHub, |s| s.api_prefix = "/api/v3");
-    let o = fake.state.origin.clone();
+    let o = fake.origin().to_owned();
     let ghe = |host: &str| {
         GitHub::enterprise(RemoteApp::builder("github"), host)
             .client_id(Kind::GitHub.client_id())
@@ -985,7 +1012,7 @@ async fn github_enterprise_server_signs_in_on_its_host_only() {
 #[actix_rt::test]
 async fn github_base_url_override_moves_the_urls_under_it() {
     let fake = Fake::start_with(Kind::GitHub, |s| s.api_prefix = "/api/v3");
-    let o = fake.state.origin.clone();
+    let o = fake.origin().to_owned();
     let github =
         RemoteApp::from_provider::<GitHub>(Kind::GitHub.client_id(), Kind::GitHub.client_secret())
             .authorize_url(format!("{o}/login/oauth/authorize"))
@@ -1012,7 +1039,7 @@ async fn github_base_url_override_moves_the_urls_under_it() {
 #[actix_rt::test]
 async fn gitlab_self_managed_derives_issuer_and_api() {
     let fake = Fake::start(Kind::GitLab);
-    let o = fake.state.origin.clone();
+    let o = fake.origin().to_owned();
     let gitlab = || {
         GitLab::self_managed(RemoteApp::builder("gitlab"), &format!("{o}/"))
             .client_id(Kind::GitLab.client_id())
@@ -1070,7 +1097,7 @@ async fn microsoft_tenant_derives_issuer_and_endpoints() {
     assert_eq!(format!("{by_name:?}"), format!("{built:?}"));
 
     let fake = Fake::start_with(Kind::Microsoft, |s| s.user = microsoft_org_user());
-    let o = &fake.state.origin;
+    let o = fake.origin();
     let app = app_with(vec![
         microsoft().issuer(rebase(built.issuer().expect("issuer"), o))
     ]);
@@ -1175,7 +1202,7 @@ async fn code_injection_is_refused_by_every_oauth2_preset() {
                 s.checks_pkce = true;
             }
         });
-        let app = app_with(vec![build(kind, &fake.state.origin)]);
+        let app = app_with(vec![build(kind, fake.origin())]);
         let (page, code) = inject(&app, name).await;
         assert_eq!(error_kind(&page), refused_by, "{name}: {}", page.text());
         let exchanges: Vec<_> = fake
@@ -1231,9 +1258,9 @@ fn linkedin_preset_needs_pkce_or_the_loud_opt_in() {
 #[actix_rt::test]
 async fn linkedin_code_injection_with_the_opt_in_succeeds_and_the_nonce_stops_it() {
     let fake = Fake::start(Kind::LinkedIn);
-    let app =
-        app_with(vec![preset::<LinkedIn>(Kind::LinkedIn, &fake.state.origin)
-            .insecure_allow_code_injection(true)]);
+    let app = app_with(vec![
+        preset::<LinkedIn>(Kind::LinkedIn, fake.origin()).insecure_allow_code_injection(true)
+    ]);
     let (page, code) = inject(&app, "linkedin").await;
     assert_eq!(page.status, 200, "{}", page.text());
     assert_eq!(page.json()["profile"]["subject"], "782bbtaQ");
@@ -1245,7 +1272,7 @@ async fn linkedin_code_injection_with_the_opt_in_succeeds_and_the_nonce_stops_it
 
     let fake = Fake::start_with(Kind::LinkedIn, |s| s.echo_nonce = true);
     let app = app_with(vec![
-        preset::<LinkedIn>(Kind::LinkedIn, &fake.state.origin).require_nonce(true)
+        preset::<LinkedIn>(Kind::LinkedIn, fake.origin()).require_nonce(true)
     ]);
     assert!(sign_in(&Browser::new(), &app, "linkedin").await.page.status == 200);
     let (page, _) = inject(&app, "linkedin").await;

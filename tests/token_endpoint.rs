@@ -6,7 +6,7 @@ mod common;
 use std::{io::Write as _, time::Duration};
 
 use actix_oauth::{ClientAuth, OAuth, RemoteApp, RemoteAppBuilder, TokenMethod};
-use common::{listener, start_app, Answer, Browser, FakeEndpoint, Page, Running};
+use common::{listener, start_app, Answer, Browser, FakeProvider, Page, Running};
 
 struct Run {
     browser: Browser,
@@ -46,8 +46,8 @@ async fn sign_in(app: RemoteAppBuilder, timeout: Duration) -> Run {
     }
 }
 
-async fn sign_in_against(answer: Answer) -> (Run, FakeEndpoint) {
-    let fake = FakeEndpoint::start(answer);
+async fn sign_in_against(answer: Answer) -> (Run, FakeProvider) {
+    let fake = FakeProvider::answering(answer);
     let run = sign_in(fake_app(&fake.url("token")), Duration::from_secs(5)).await;
     (run, fake)
 }
@@ -84,7 +84,7 @@ async fn json_answer_basic_auth_pkce_and_user_agent() {
     assert_eq!(body["has_refresh_token"], true);
     assert!(body["expires_in"].as_u64().unwrap() > 3500);
 
-    let requests = fake.recorded();
+    let requests = fake.requests();
     assert_eq!(requests.len(), 1);
     let req = &requests[0];
     assert_eq!(req.method, "POST");
@@ -169,7 +169,7 @@ async fn status_201() {
 
 #[actix_rt::test]
 async fn get_token_method_keeps_the_secret_out_of_the_url() {
-    let fake = FakeEndpoint::start(Answer::json(
+    let fake = FakeProvider::answering(Answer::json(
         r#"{"access_token":"fb","token_type":"bearer","expires_in":5183944}"#,
     ));
     let app = fake_app(&fake.url("token"))
@@ -177,7 +177,7 @@ async fn get_token_method_keeps_the_secret_out_of_the_url() {
         .access_token_param("extra", "1");
     let run = sign_in(app, Duration::from_secs(5)).await;
     assert_eq!(run.callback.status, 200, "{}", run.callback.text());
-    let req = &fake.recorded()[0];
+    let req = &fake.requests()[0];
     assert_eq!(req.method, "GET");
     assert!(req.headers["authorization"].starts_with("Basic "));
     let query: std::collections::BTreeMap<String, String> =
@@ -200,13 +200,13 @@ async fn get_token_method_keeps_the_secret_out_of_the_url() {
 
 #[actix_rt::test]
 async fn client_secret_in_the_body_like_facebook() {
-    let fake = FakeEndpoint::start(Answer::json(
+    let fake = FakeProvider::answering(Answer::json(
         r#"{"access_token":"fb","token_type":"bearer"}"#,
     ));
     let app = fake_app(&fake.url("token")).client_auth(ClientAuth::RequestBody);
     let run = sign_in(app, Duration::from_secs(5)).await;
     assert_eq!(run.callback.status, 200, "{}", run.callback.text());
-    let req = &fake.recorded()[0];
+    let req = &fake.requests()[0];
     assert!(!req.headers.contains_key("authorization"));
     let form = req.form();
     assert_eq!(form["client_id"], "client id");
@@ -300,7 +300,7 @@ async fn provider_down() {
 async fn provider_too_slow_times_out_promptly() {
     let mut answer = Answer::json(r#"{"access_token":"late"}"#);
     answer.delay = Duration::from_secs(30);
-    let fake = FakeEndpoint::start(answer);
+    let fake = FakeProvider::answering(answer);
     let started = std::time::Instant::now();
     let run = sign_in(fake_app(&fake.url("token")), Duration::from_millis(300)).await;
     assert_failed(&run.callback, 504, "timeout");
@@ -321,10 +321,10 @@ async fn answer_over_the_size_cap() {
 
 #[actix_rt::test]
 async fn redirects_on_the_token_endpoint_are_not_followed() {
-    let target = FakeEndpoint::start(Answer::json(r#"{"access_token":"stolen"}"#));
+    let target = FakeProvider::answering(Answer::json(r#"{"access_token":"stolen"}"#));
     let mut answer = Answer::new(302, "text/plain", "");
     answer.headers.push(("location", target.url("token")));
     let (run, _fake) = sign_in_against(answer).await;
     assert_failed(&run.callback, 502, "unexpected_status");
-    assert!(target.recorded().is_empty(), "the redirect was followed");
+    assert!(target.requests().is_empty(), "the redirect was followed");
 }

@@ -15,15 +15,15 @@ use actix_session::{
     config::CookieContentSecurity, storage::CookieSessionStore, Session, SessionMiddleware,
 };
 use actix_web::{cookie::Key, web, App, HttpRequest, HttpResponse};
-use common::{listener, say_skipped, Answer, Browser, FakeEndpoint, Running};
+use common::{listener, say_skipped, Answer, Browser, FakeProvider, Running};
 use serde_json::json;
 
 /// A token endpoint issuing an access and a refresh token of the given sizes.
-fn token_endpoint(access_bytes: usize, refresh_bytes: usize) -> FakeEndpoint {
+fn token_endpoint(access_bytes: usize, refresh_bytes: usize) -> FakeProvider {
     // A JWT-shaped access token (base64url characters and dots), as Microsoft issues them.
     let access = format!("eyJ0eXAiOiJKV1QifQ.{}.sig", "A".repeat(access_bytes - 23));
     let refresh = "R".repeat(refresh_bytes);
-    FakeEndpoint::start(Answer::json(
+    FakeProvider::answering(Answer::json(
         &json!({
             "access_token": access,
             "refresh_token": refresh,
@@ -34,7 +34,7 @@ fn token_endpoint(access_bytes: usize, refresh_bytes: usize) -> FakeEndpoint {
     ))
 }
 
-fn remote(name: &str, tokens: &FakeEndpoint, api: &FakeEndpoint) -> actix_oauth::RemoteAppBuilder {
+fn remote(name: &str, tokens: &FakeProvider, api: &FakeProvider) -> actix_oauth::RemoteAppBuilder {
     RemoteApp::builder(name)
         .authorize_url(tokens.url("authorize"))
         .access_token_url(tokens.url("token"))
@@ -179,7 +179,7 @@ fn oauth(apps: Vec<actix_oauth::RemoteAppBuilder>, app_url: &url::Url) -> OAuth 
 #[actix_rt::test]
 async fn microsoft_sized_tokens_sign_in_and_stay_out_of_the_cookie() {
     let tokens = token_endpoint(3000, 1800);
-    let api = FakeEndpoint::start(Answer::json(r#"{"ok":true}"#));
+    let api = FakeProvider::answering(Answer::json(r#"{"ok":true}"#));
     let app = serve(vec![remote("ms", &tokens, &api)], |o| o);
     let browser = Browser::new();
     let state = begin(&browser, &app, "ms", "/home").await;
@@ -191,7 +191,7 @@ async fn microsoft_sized_tokens_sign_in_and_stay_out_of_the_cookie() {
     );
     let page = browser.get(&app.url("/call/ms")).await;
     assert_eq!(page.json()["status"], 200, "{}", page.text());
-    let sent = api.recorded();
+    let sent = api.requests();
     let bearer = &sent[0].headers["authorization"];
     assert_eq!(
         bearer.len(),
@@ -205,7 +205,7 @@ async fn worst_case_session_fits_a_cookie() {
     // Two providers with 8 KB tokens each, and every handshake a browser may hold pending, each
     // with the longest `next` the crate keeps.
     let (first, second) = (token_endpoint(8192, 8192), token_endpoint(8192, 8192));
-    let api = FakeEndpoint::start(Answer::json(r#"{"ok":true}"#));
+    let api = FakeProvider::answering(Answer::json(r#"{"ok":true}"#));
     let app = serve(
         vec![
             remote("first-provider-with-a-long-name", &first, &api),
@@ -245,7 +245,7 @@ async fn worst_case_session_fits_a_cookie() {
 #[actix_rt::test]
 async fn an_oversized_session_is_a_clear_page_not_a_blank_500() {
     let tokens = token_endpoint(100, 100);
-    let api = FakeEndpoint::start(Answer::json("{}"));
+    let api = FakeProvider::answering(Answer::json("{}"));
     let app = serve(vec![remote("p", &tokens, &api)], |o| o);
     let browser = Browser::new();
     let page = browser.post_form(&app.url("/stuff"), &[]).await;
@@ -263,7 +263,7 @@ async fn an_oversized_session_is_a_clear_page_not_a_blank_500() {
 #[actix_rt::test]
 async fn signing_out_makes_a_copied_cookie_worthless() {
     let tokens = token_endpoint(200, 200);
-    let api = FakeEndpoint::start(Answer::json("{}"));
+    let api = FakeProvider::answering(Answer::json("{}"));
     let store = actix_oauth::MemoryTokenStore::new();
     let app = serve(vec![remote("p", &tokens, &api)], |o| {
         o.token_store(store.clone())
@@ -295,7 +295,7 @@ async fn redis_token_store_serves_every_instance() {
         return;
     };
     let tokens = token_endpoint(3000, 1800);
-    let api = FakeEndpoint::start(Answer::json("{}"));
+    let api = FakeProvider::answering(Answer::json("{}"));
     let key = Key::generate();
     let prefix = format!("actix_oauth_test:{}:", rand_suffix());
     let mut apps = Vec::new();
@@ -372,7 +372,7 @@ async fn accounts_database_as_the_token_store() {
         .token_key(TokenKey::generate());
     store.migrate().await.unwrap();
     let tokens = token_endpoint(3000, 1800);
-    let api = FakeEndpoint::start(Answer::json("{}"));
+    let api = FakeProvider::answering(Answer::json("{}"));
     let app = serve(vec![remote("p", &tokens, &api)], |o| {
         o.token_store(store.clone())
     });
@@ -395,7 +395,7 @@ async fn accounts_database_as_the_token_store() {
 #[actix_rt::test]
 async fn a_planted_sessions_tokens_never_become_the_users() {
     let (tokens_p, tokens_q) = (token_endpoint(200, 200), token_endpoint(200, 200));
-    let api = FakeEndpoint::start(Answer::json("{}"));
+    let api = FakeProvider::answering(Answer::json("{}"));
     let app = serve(
         vec![remote("p", &tokens_p, &api), remote("q", &tokens_q, &api)],
         |o| o,

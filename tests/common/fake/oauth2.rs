@@ -1,70 +1,29 @@
-//! Fakes of the OAuth 2 / OpenID Connect providers the crate has presets for, served by actix on
-//! loopback. Each answers the way its provider documents: the same paths, the same client
-//! authentication rules, the same token answer (format, status, field types), the same user
-//! descriptions, and the same error bodies. Sources are named beside each provider's data.
+//! The personalities of the OAuth 2 / OpenID Connect providers the crate has presets for
+//! ([`Preset`], served by a [`FakeProvider`]). Each answers the way its provider documents: the
+//! same paths, the same client authentication rules, the same token answer (format, status,
+//! field types), the same user descriptions, and the same error bodies. Sources are named beside
+//! each provider's data.
 //!
 //! A fake keeps the codes and tokens it issued, checks `redirect_uri`, PKCE (where the provider
-//! supports it) and the client credentials, signs `id_token`s with RS256 and publishes the key,
-//! and records every request it receives.
+//! supports it) and the client credentials, signs `id_token`s with RS256 and publishes the key
+//! (`jwt.rs`), and records every request it receives. What a test changes about a provider —
+//! its user, its paths, its quirks, a refusal — is [`Settings`]; a fault at any of its endpoints
+//! is scripted on the [`FakeProvider`].
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex, OnceLock},
-    time::{SystemTime, UNIX_EPOCH},
-};
+use std::{collections::HashMap, sync::Mutex};
 
-use actix_web::{http::StatusCode, web, App, HttpRequest, HttpResponse};
 use base64::{
     engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
     Engine as _,
 };
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use rand::{distributions::Alphanumeric, Rng as _};
 use serde_json::{json, Map, Value};
 use sha2::{Digest as _, Sha256};
 use url::{form_urlencoded, Url};
 
-use crate::common::{listener, serve, Recorded, Running};
-
-/// A server started by a test ([`crate::common::serve`]), stopped when dropped.
-pub struct Server {
-    pub url: Url,
-    _running: Running,
-}
-
-impl Server {
-    pub fn new(running: Running) -> Self {
-        Self {
-            url: running.url.clone(),
-            _running: running,
-        }
-    }
-
-    /// `path` (with its query) on this server.
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", origin(&self.url), path)
-    }
-}
-
-/// `http://127.0.0.1:PORT`, without a trailing slash.
-pub fn origin(url: &Url) -> String {
-    url.as_str().trim_end_matches('/').to_owned()
-}
-
-pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs()
-}
-
-pub fn random(len: usize) -> String {
-    rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(len)
-        .map(char::from)
-        .collect()
-}
+use super::{
+    jwt::{at_hash, jwk, sign},
+    now, random, Answer, FakeProvider, Personality, Recorded,
+};
 
 /// The providers faked here (Twitter's OAuth 1.0a fake is in `twitter.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +93,8 @@ pub struct Settings {
     pub user: Value,
     /// GitHub's `/user/emails` list.
     pub emails: Value,
+    /// Where the provider serves its endpoints.
+    pub paths: Paths,
     /// The token endpoint refuses the code (the provider's own error body).
     pub token_error: bool,
     /// The user info endpoint answers an error (Slack: `{"ok": false}` with status 200).
@@ -184,40 +145,30 @@ impl Grant {
 
 #[derive(Default)]
 struct Inner {
-    requests: Vec<Recorded>,
     codes: HashMap<String, Grant>,
     tokens: HashMap<String, Grant>,
     /// Content types of the token endpoint's answers, in order.
     token_answers: Vec<String>,
 }
 
-pub struct State {
-    pub kind: Kind,
-    /// `http://127.0.0.1:PORT`.
-    pub origin: String,
+/// The personality of one of the providers faked here: its [`Kind`], the [`Settings`] a test
+/// gave it, and what it issued.
+pub struct Preset {
+    kind: Kind,
     settings: Mutex<Settings>,
     inner: Mutex<Inner>,
 }
 
-/// A running fake provider.
-pub struct Fake {
-    /// Kept to keep the server running; stopped when the fake is dropped.
-    _server: Server,
-    pub state: Arc<State>,
-}
-
-impl Fake {
-    pub fn start(kind: Kind) -> Self {
-        Self::start_with(kind, |_| {})
-    }
-
-    pub fn start_with(kind: Kind, tweak: impl FnOnce(&mut Settings)) -> Self {
+impl Preset {
+    /// `kind` as it documents itself, changed by `tweak`.
+    pub fn new(kind: Kind, tweak: impl FnOnce(&mut Settings)) -> Self {
         let mut settings = Settings {
             user: default_user(kind),
             emails: json!([
                 {"email": "octocat@github.com", "verified": true, "primary": true, "visibility": "public"},
                 {"email": "octocat@users.noreply.github.com", "verified": true, "primary": false, "visibility": null}
             ]),
+            paths: kind.paths(),
             token_error: false,
             userinfo_error: false,
             id_token_issuer: None,
@@ -229,55 +180,71 @@ impl Fake {
             api_prefix: "",
         };
         tweak(&mut settings);
-        let (listener, url) = listener();
-        let state = Arc::new(State {
+        Self {
             kind,
-            origin: origin(&url),
             settings: Mutex::new(settings),
             inner: Mutex::default(),
-        });
-        let data = web::Data::from(state.clone());
-        let server = serve(listener, move || {
-            App::new()
-                .app_data(data.clone())
-                .default_service(web::to(handle))
-        });
-        Self {
-            _server: Server::new(server),
-            state,
         }
     }
+}
 
-    /// `path` on the fake.
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.state.origin)
+impl Personality for Preset {
+    fn answer(&self, req: &Recorded, origin: &str) -> Answer {
+        handle(
+            &State {
+                kind: self.kind,
+                origin,
+                settings: &self.settings,
+                inner: &self.inner,
+            },
+            req,
+        )
+    }
+}
+
+/// A preset's provider, running.
+pub type Fake = FakeProvider<Preset>;
+
+impl FakeProvider<Preset> {
+    pub fn start(kind: Kind) -> Self {
+        Self::start_with(kind, |_| {})
+    }
+
+    pub fn start_with(kind: Kind, tweak: impl FnOnce(&mut Settings)) -> Self {
+        Self::serve(Preset::new(kind, tweak))
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.personality().kind
     }
 
     /// The issuer the fake's `id_token`s and discovery document name.
     pub fn issuer(&self) -> String {
-        format!("{}{}", self.state.origin, self.state.kind.issuer_path())
-    }
-
-    pub fn requests(&self) -> Vec<Recorded> {
-        self.state.inner.lock().unwrap().requests.clone()
-    }
-
-    /// The requests to `path`.
-    pub fn requests_to(&self, path: &str) -> Vec<Recorded> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.path == path)
-            .collect()
+        format!("{}{}", self.origin(), self.kind().issuer_path())
     }
 
     /// The content types of the token endpoint's answers.
     pub fn token_answers(&self) -> Vec<String> {
-        self.state.inner.lock().unwrap().token_answers.clone()
+        self.personality()
+            .inner
+            .lock()
+            .unwrap()
+            .token_answers
+            .clone()
     }
 
     pub fn set(&self, tweak: impl FnOnce(&mut Settings)) {
-        tweak(&mut self.state.settings.lock().unwrap());
+        tweak(&mut self.personality().settings.lock().unwrap());
     }
+}
+
+/// A preset answering one request: what it is, where it runs.
+struct State<'a> {
+    kind: Kind,
+    /// `http://127.0.0.1:PORT`.
+    origin: &'a str,
+    settings: &'a Mutex<Settings>,
+    inner: &'a Mutex<Inner>,
 }
 
 fn settings(state: &State) -> Settings {
@@ -367,47 +334,6 @@ fn default_user(kind: Kind) -> Value {
     }
 }
 
-/// The RS256 key every fake signs with: generated once per test process.
-struct SigningKey {
-    private: EncodingKey,
-    kid: String,
-    n: String,
-    e: String,
-}
-
-fn signing_key() -> &'static SigningKey {
-    static KEY: OnceLock<SigningKey> = OnceLock::new();
-    KEY.get_or_init(|| {
-        use rsa::{pkcs1::EncodeRsaPrivateKey as _, traits::PublicKeyParts as _};
-        let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).expect("RSA key");
-        let der = key.to_pkcs1_der().expect("DER");
-        let n = URL_SAFE_NO_PAD.encode(key.n().to_bytes_be());
-        let kid = hex(&Sha256::digest(n.as_bytes())[..10]);
-        SigningKey {
-            private: EncodingKey::from_rsa_der(der.as_bytes()),
-            kid,
-            n,
-            e: URL_SAFE_NO_PAD.encode(key.e().to_bytes_be()),
-        }
-    })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn sign(claims: &Value) -> String {
-    let key = signing_key();
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some(key.kid.clone());
-    jsonwebtoken::encode(&header, claims, &key.private).expect("sign id_token")
-}
-
-/// OpenID Connect Core §3.1.3.6: the left half of the SHA-256 of the access token.
-fn at_hash(access_token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(&Sha256::digest(access_token.as_bytes())[..16])
-}
-
 fn pairs(text: &str) -> Vec<(String, String)> {
     form_urlencoded::parse(text.as_bytes())
         .into_owned()
@@ -421,113 +347,114 @@ fn get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn json_answer(status: u16, content_type: &str, body: &Value) -> HttpResponse {
-    HttpResponse::build(StatusCode::from_u16(status).expect("status"))
-        .content_type(content_type)
-        .body(body.to_string())
+fn json_answer(status: u16, content_type: &str, body: &Value) -> Answer {
+    Answer::value(status, content_type, body)
 }
 
 const JSON: &str = "application/json; charset=utf-8";
 
-async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<State>) -> HttpResponse {
-    let recorded = Recorded {
-        method: req.method().to_string(),
-        path: req.path().to_owned(),
-        query: req.query_string().to_owned(),
-        headers: req
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
-            .collect(),
-        body: String::from_utf8_lossy(&body).into_owned(),
-    };
-    state.inner.lock().unwrap().requests.push(recorded.clone());
+fn handle(state: &State, recorded: &Recorded) -> Answer {
     let kind = state.kind;
-    let path = req.path();
-    if path == authorize_path(kind)
+    let paths = settings(state).paths;
+    let path = recorded.path.as_str();
+    if path == paths.authorize
         || (kind == Kind::Microsoft && path.ends_with("/oauth2/v2.0/authorize"))
     {
-        return authorize(&state, &recorded);
+        return authorize(state, recorded);
     }
-    if path == token_path(kind) || (kind == Kind::Microsoft && path.ends_with("/oauth2/v2.0/token"))
-    {
-        let answer = token(&state, &recorded);
-        let content_type = answer
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
+    if path == paths.token || (kind == Kind::Microsoft && path.ends_with("/oauth2/v2.0/token")) {
+        let answer = token(state, recorded);
+        let content_type = answer.content_type.clone();
         state.inner.lock().unwrap().token_answers.push(content_type);
         return answer;
     }
     if kind.is_oidc() && path.ends_with("/.well-known/openid-configuration") {
-        return match discovery(&state, path) {
+        return match discovery(state, path) {
             Some(doc) => json_answer(200, JSON, &doc),
-            None => HttpResponse::NotFound().finish(),
+            None => Answer::new(404, "", ""),
         };
     }
-    if kind.is_oidc() && path == jwks_path(kind) {
-        return json_answer(200, JSON, &jwks(&state));
+    if kind.is_oidc() && path == paths.jwks {
+        return json_answer(200, JSON, &jwks(state));
     }
-    api(&state, &recorded)
+    api(state, recorded)
 }
 
-fn authorize_path(kind: Kind) -> &'static str {
-    match kind {
-        Kind::GitHub => "/login/oauth/authorize",
-        Kind::Google => "/o/oauth2/v2/auth",
-        Kind::Facebook => "/v19.0/dialog/oauth",
-        Kind::Microsoft => "/common/oauth2/v2.0/authorize",
-        Kind::GitLab => "/oauth/authorize",
-        Kind::Discord => "/oauth2/authorize",
-        Kind::LinkedIn => "/oauth/v2/authorization",
-        Kind::Slack => "/openid/connect/authorize",
-        Kind::Twitch => "/oauth2/authorize",
-    }
+/// Where a provider serves its endpoints (`-` where it has none).
+#[derive(Clone, Debug)]
+pub struct Paths {
+    pub authorize: &'static str,
+    pub token: &'static str,
+    pub jwks: &'static str,
+    pub userinfo: &'static str,
 }
 
-fn token_path(kind: Kind) -> &'static str {
-    match kind {
-        Kind::GitHub => "/login/oauth/access_token",
-        Kind::Google => "/token",
-        Kind::Facebook => "/v19.0/oauth/access_token",
-        Kind::Microsoft => "/common/oauth2/v2.0/token",
-        Kind::GitLab => "/oauth/token",
-        Kind::Discord => "/api/oauth2/token",
-        Kind::LinkedIn => "/oauth/v2/accessToken",
-        Kind::Slack => "/api/openid.connect.token",
-        Kind::Twitch => "/oauth2/token",
-    }
-}
-
-fn jwks_path(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Google => "/oauth2/v3/certs",
-        Kind::Microsoft => "/common/discovery/v2.0/keys",
-        Kind::GitLab => "/oauth/discovery/keys",
-        Kind::LinkedIn => "/oauth/openid/jwks",
-        Kind::Slack => "/openid/connect/keys",
-        Kind::Twitch => "/oauth2/keys",
-        _ => "/-",
-    }
-}
-
-fn userinfo_path(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Google => "/v1/userinfo",
-        Kind::Microsoft => "/oidc/userinfo",
-        Kind::GitLab => "/oauth/userinfo",
-        Kind::LinkedIn => "/v2/userinfo",
-        Kind::Slack => "/api/openid.connect.userInfo",
-        Kind::Twitch => "/oauth2/userinfo",
-        _ => "/-",
+impl Kind {
+    /// The provider's own paths.
+    pub fn paths(self) -> Paths {
+        let (authorize, token, jwks, userinfo) = match self {
+            Kind::GitHub => (
+                "/login/oauth/authorize",
+                "/login/oauth/access_token",
+                "/-",
+                "/-",
+            ),
+            Kind::Google => (
+                "/o/oauth2/v2/auth",
+                "/token",
+                "/oauth2/v3/certs",
+                "/v1/userinfo",
+            ),
+            Kind::Facebook => (
+                "/v19.0/dialog/oauth",
+                "/v19.0/oauth/access_token",
+                "/-",
+                "/-",
+            ),
+            Kind::Microsoft => (
+                "/common/oauth2/v2.0/authorize",
+                "/common/oauth2/v2.0/token",
+                "/common/discovery/v2.0/keys",
+                "/oidc/userinfo",
+            ),
+            Kind::GitLab => (
+                "/oauth/authorize",
+                "/oauth/token",
+                "/oauth/discovery/keys",
+                "/oauth/userinfo",
+            ),
+            Kind::Discord => ("/oauth2/authorize", "/api/oauth2/token", "/-", "/-"),
+            Kind::LinkedIn => (
+                "/oauth/v2/authorization",
+                "/oauth/v2/accessToken",
+                "/oauth/openid/jwks",
+                "/v2/userinfo",
+            ),
+            Kind::Slack => (
+                "/openid/connect/authorize",
+                "/api/openid.connect.token",
+                "/openid/connect/keys",
+                "/api/openid.connect.userInfo",
+            ),
+            Kind::Twitch => (
+                "/oauth2/authorize",
+                "/oauth2/token",
+                "/oauth2/keys",
+                "/oauth2/userinfo",
+            ),
+        };
+        Paths {
+            authorize,
+            token,
+            jwks,
+            userinfo,
+        }
     }
 }
 
 /// The discovery documents, as each provider publishes them (trimmed to what matters).
 fn discovery(state: &State, path: &str) -> Option<Value> {
-    let o = &state.origin;
+    let o = state.origin;
     Some(match state.kind {
         // https://accounts.google.com/.well-known/openid-configuration
         Kind::Google if path == "/.well-known/openid-configuration" => json!({
@@ -664,26 +591,23 @@ fn discovery(state: &State, path: &str) -> Option<Value> {
 }
 
 fn jwks(state: &State) -> Value {
-    let key = signing_key();
+    let kid = super::jwt::signing_key().kid.clone();
     match state.kind {
         // Microsoft's keys carry `x5t` and an `issuer` member (and no `alg`).
-        Kind::Microsoft => json!({"keys": [{
-            "kty": "RSA", "use": "sig", "kid": key.kid, "x5t": key.kid, "n": key.n, "e": key.e,
+        Kind::Microsoft => json!({"keys": [jwk(json!({
+            "use": "sig", "x5t": kid,
             "issuer": format!("{}/{{tenantid}}/v2.0", state.origin)
-        }]}),
-        _ => json!({"keys": [{
-            "e": key.e, "kty": "RSA", "n": key.n, "alg": "RS256", "use": "sig", "kid": key.kid
-        }]}),
+        }))]}),
+        _ => json!({"keys": [jwk(json!({"alg": "RS256", "use": "sig"}))]}),
     }
 }
 
 /// The authorization endpoint: checks the request, then (the user consenting at once) sends the
 /// browser back with a code, as each provider words it.
-fn authorize(state: &State, req: &Recorded) -> HttpResponse {
+fn authorize(state: &State, req: &Recorded) -> Answer {
     let kind = state.kind;
     let q = pairs(&req.query);
-    let refuse =
-        |why: &str| HttpResponse::BadRequest().body(format!("fake {kind:?} authorize: {why}"));
+    let refuse = |why: &str| Answer::new(400, "", format!("fake {kind:?} authorize: {why}"));
     if get(&q, "response_type") != Some("code") {
         return refuse("response_type must be `code`");
     }
@@ -744,7 +668,7 @@ fn authorize(state: &State, req: &Recorded) -> HttpResponse {
             Kind::Google => {
                 query
                     .append_pair("state", state_param)
-                    .append_pair("iss", &state.origin)
+                    .append_pair("iss", state.origin)
                     .append_pair("code", &code)
                     .append_pair("scope", &google_scopes(&scope).join(" "))
                     .append_pair("authuser", "0")
@@ -776,9 +700,7 @@ fn authorize(state: &State, req: &Recorded) -> HttpResponse {
         // Facebook appends this fragment to its redirects; browsers never send it.
         location.push_str("#_=_");
     }
-    HttpResponse::Found()
-        .insert_header(("location", location))
-        .finish()
+    Answer::redirect(location)
 }
 
 /// The scopes Google reports back: `email` and `profile` as their long names.
@@ -824,7 +746,7 @@ fn credentials(req: &Recorded, form: &[(String, String)]) -> Credentials {
 }
 
 /// The token endpoint.
-fn token(state: &State, req: &Recorded) -> HttpResponse {
+fn token(state: &State, req: &Recorded) -> Answer {
     let kind = state.kind;
     let s = settings(state);
     let form_ok = req
@@ -923,7 +845,7 @@ fn token_answer(
     grant: &Grant,
     access_token: &str,
     id_token: Option<String>,
-) -> HttpResponse {
+) -> Answer {
     let id_token = id_token.unwrap_or_default();
     match kind {
         // "Authorizing OAuth apps": form-encoded by default, JSON only when asked for.
@@ -940,15 +862,15 @@ fn token_answer(
                     &json!({"access_token": access_token, "token_type": "bearer", "scope": scope}),
                 )
             } else {
-                HttpResponse::Ok()
-                    .content_type("application/x-www-form-urlencoded; charset=utf-8")
-                    .body(
-                        form_urlencoded::Serializer::new(String::new())
-                            .append_pair("access_token", access_token)
-                            .append_pair("scope", &scope)
-                            .append_pair("token_type", "bearer")
-                            .finish(),
-                    )
+                Answer::new(
+                    200,
+                    "application/x-www-form-urlencoded; charset=utf-8",
+                    form_urlencoded::Serializer::new(String::new())
+                        .append_pair("access_token", access_token)
+                        .append_pair("scope", &scope)
+                        .append_pair("token_type", "bearer")
+                        .finish(),
+                )
             }
         }
         Kind::Google => json_answer(
@@ -1030,7 +952,7 @@ enum ErrorCase {
 }
 
 /// Token endpoint errors, each provider's way.
-fn error(kind: Kind, case: ErrorCase, why: &str) -> HttpResponse {
+fn error(kind: Kind, case: ErrorCase, why: &str) -> Answer {
     use ErrorCase::*;
     match kind {
         // GitHub: status 200, an `error` field ("Troubleshooting OAuth app access token request
@@ -1273,22 +1195,22 @@ fn bearer(state: &State, req: &Recorded) -> Option<Grant> {
 }
 
 /// The providers' APIs: user descriptions, and Twitch's Helix.
-fn api(state: &State, req: &Recorded) -> HttpResponse {
+fn api(state: &State, req: &Recorded) -> Answer {
     let kind = state.kind;
     let s = settings(state);
     let Some(path) = req.path.strip_prefix(s.api_prefix) else {
-        return HttpResponse::NotFound().body(format!("fake {kind:?}: no {}", req.path));
+        return Answer::new(404, "", format!("fake {kind:?}: no {}", req.path));
     };
     let known = match kind {
         Kind::GitHub => ["/user", "/user/emails"].contains(&path),
-        Kind::GitLab => path == userinfo_path(kind) || path == "/api/v4/user",
+        Kind::GitLab => path == s.paths.userinfo || path == "/api/v4/user",
         Kind::Facebook => path == "/v19.0/me",
         Kind::Discord => path == "/api/users/@me",
-        Kind::Twitch => path == userinfo_path(kind) || path == "/helix/users",
-        _ => path == userinfo_path(kind),
+        Kind::Twitch => path == s.paths.userinfo || path == "/helix/users",
+        _ => path == s.paths.userinfo,
     };
     if !known {
-        return HttpResponse::NotFound().body(format!("fake {kind:?}: no {path}"));
+        return Answer::new(404, "", format!("fake {kind:?}: no {path}"));
     }
     let grant = bearer(state, req);
     let user = &s.user;
@@ -1423,9 +1345,8 @@ fn api(state: &State, req: &Recorded) -> HttpResponse {
         }
         _ => {
             let Some(grant) = grant else {
-                return HttpResponse::Unauthorized()
-                    .insert_header(("www-authenticate", "Bearer error=\"invalid_token\""))
-                    .finish();
+                return Answer::new(401, "", "")
+                    .with_header("www-authenticate", "Bearer error=\"invalid_token\"");
             };
             json_answer(200, JSON, &userinfo(state, &s, &grant))
         }

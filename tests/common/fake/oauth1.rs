@@ -1,6 +1,6 @@
-//! A fake of Twitter's OAuth 1.0a endpoints ("3-legged OAuth flow": `POST oauth/request_token`,
-//! `GET oauth/authenticate`, `POST oauth/access_token`) and of `GET
-//! 1.1/account/verify_credentials.json`, served on loopback.
+//! The personality of Twitter's OAuth 1.0a API ([`TwitterApi`], served by a [`FakeProvider`]):
+//! the "3-legged OAuth flow" (`POST oauth/request_token`, `GET oauth/authenticate`, `POST
+//! oauth/access_token`) and `GET 1.1/account/verify_credentials.json`.
 //!
 //! Every request's HMAC-SHA1 signature is verified here with an implementation independent of
 //! the crate's (RFC 5849 §3.4, written from the RFC on the `hmac` and `sha1` crates), together
@@ -9,24 +9,21 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::{Arc, Mutex},
+    sync::Mutex,
 };
 
-use actix_web::{web, App, HttpRequest, HttpResponse};
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use hmac::{Hmac, Mac as _};
 use serde_json::json;
 use url::form_urlencoded;
 
-use super::fake::{now, origin, random, Server};
-use crate::common::{listener, serve, Recorded};
+use super::{now, random, Answer, FakeProvider, Personality, Recorded};
 
 pub const CONSUMER_KEY: &str = "xvz1evFS4wEEPTGEFPHBog";
 pub const CONSUMER_SECRET: &str = "kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw";
 
 #[derive(Default)]
 struct Inner {
-    requests: Vec<Recorded>,
     nonces: HashSet<String>,
     /// Temporary credentials: token → (secret, callback, verifier).
     temporary: HashMap<String, (String, String, String)>,
@@ -36,48 +33,43 @@ struct Inner {
     refused: Vec<String>,
 }
 
-struct State {
-    origin: String,
+/// Twitter, as its OAuth 1.0a endpoints answer.
+#[derive(Default)]
+pub struct TwitterApi {
     inner: Mutex<Inner>,
 }
 
-pub struct TwitterFake {
-    /// Kept to keep the server running; stopped when the fake is dropped.
-    _server: Server,
-    state: Arc<State>,
+impl Personality for TwitterApi {
+    fn answer(&self, req: &Recorded, origin: &str) -> Answer {
+        handle(
+            &State {
+                origin,
+                inner: &self.inner,
+            },
+            req,
+        )
+    }
 }
 
-impl TwitterFake {
+/// Twitter's API, running.
+pub type TwitterFake = FakeProvider<TwitterApi>;
+
+impl FakeProvider<TwitterApi> {
     pub fn start() -> Self {
-        let (listener, url) = listener();
-        let state = Arc::new(State {
-            origin: origin(&url),
-            inner: Mutex::default(),
-        });
-        let data = web::Data::from(state.clone());
-        let server = serve(listener, move || {
-            App::new()
-                .app_data(data.clone())
-                .default_service(web::to(handle))
-        });
-        Self {
-            _server: Server::new(server),
-            state,
-        }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.state.origin)
-    }
-
-    pub fn requests(&self) -> Vec<Recorded> {
-        self.state.inner.lock().unwrap().requests.clone()
+        Self::serve(TwitterApi::default())
     }
 
     /// Why requests were refused (empty when every signature verified).
     pub fn refused(&self) -> Vec<String> {
-        self.state.inner.lock().unwrap().refused.clone()
+        self.personality().inner.lock().unwrap().refused.clone()
     }
+}
+
+/// The API answering one request.
+struct State<'a> {
+    /// `http://127.0.0.1:PORT`.
+    origin: &'a str,
+    inner: &'a Mutex<Inner>,
 }
 
 /// RFC 5849 §3.6: percent-encode everything but the unreserved characters, upper-case hex.
@@ -196,43 +188,29 @@ fn verify(
     Ok(oauth.into_iter().collect())
 }
 
-fn unauthorized(state: &State, why: String) -> HttpResponse {
+fn unauthorized(state: &State, why: String) -> Answer {
     state.inner.lock().unwrap().refused.push(why);
-    HttpResponse::Unauthorized()
-        .content_type("application/json; charset=utf-8")
-        .body(
-            json!({"errors": [{"code": 32, "message": "Could not authenticate you."}]}).to_string(),
-        )
+    Answer::value(
+        401,
+        "application/json; charset=utf-8",
+        &json!({"errors": [{"code": 32, "message": "Could not authenticate you."}]}),
+    )
 }
 
 /// Twitter answers its OAuth endpoints form-encoded, labelled `text/html`.
-fn credentials(body: String) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(body)
+fn credentials(body: String) -> Answer {
+    Answer::new(200, "text/html; charset=utf-8", body)
 }
 
-async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<State>) -> HttpResponse {
-    let recorded = Recorded {
-        method: req.method().to_string(),
-        path: req.path().to_owned(),
-        query: req.query_string().to_owned(),
-        headers: req
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
-            .collect(),
-        body: String::from_utf8_lossy(&body).into_owned(),
-    };
-    state.inner.lock().unwrap().requests.push(recorded.clone());
+fn handle(state: &State, recorded: &Recorded) -> Answer {
     match (recorded.method.as_str(), recorded.path.as_str()) {
         ("POST", "/oauth/request_token") => {
-            let oauth = match verify(&state, &recorded, "") {
+            let oauth = match verify(state, recorded, "") {
                 Ok(oauth) => oauth,
-                Err(why) => return unauthorized(&state, why),
+                Err(why) => return unauthorized(state, why),
             };
             let Some(callback) = oauth.get("oauth_callback").cloned() else {
-                return unauthorized(&state, "no oauth_callback".into());
+                return unauthorized(state, "no oauth_callback".into());
             };
             let (token, secret) = (random(42), random(40));
             state
@@ -256,28 +234,26 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<State>) -> 
                 .unwrap_or_default();
             let known = state.inner.lock().unwrap().temporary.get(&token).cloned();
             let Some((_, callback, verifier)) = known else {
-                return HttpResponse::BadRequest().body("This page is no longer valid.");
+                return Answer::new(400, "", "This page is no longer valid.");
             };
             let mut back = url::Url::parse(&callback).expect("callback URL");
             back.query_pairs_mut()
                 .append_pair("oauth_token", &token)
                 .append_pair("oauth_verifier", &verifier);
-            HttpResponse::Found()
-                .insert_header(("location", back.to_string()))
-                .finish()
+            Answer::redirect(back.to_string())
         }
         ("POST", "/oauth/access_token") => {
-            let token = header_params(&recorded)
+            let token = header_params(recorded)
                 .and_then(|p| p.into_iter().find(|(k, _)| k == "oauth_token"))
                 .map(|(_, v)| v)
                 .unwrap_or_default();
             let temporary = state.inner.lock().unwrap().temporary.remove(&token);
             let Some((secret, _, verifier)) = temporary else {
-                return unauthorized(&state, "unknown temporary token".into());
+                return unauthorized(state, "unknown temporary token".into());
             };
-            let oauth = match verify(&state, &recorded, &secret) {
+            let oauth = match verify(state, recorded, &secret) {
                 Ok(oauth) => oauth,
-                Err(why) => return unauthorized(&state, why),
+                Err(why) => return unauthorized(state, why),
             };
             let sent = oauth.get("oauth_verifier").cloned().or_else(|| {
                 form_urlencoded::parse(recorded.body.as_bytes())
@@ -285,7 +261,7 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<State>) -> 
                     .map(|(_, v)| v.into_owned())
             });
             if sent.as_deref() != Some(verifier.as_str()) {
-                return unauthorized(&state, "wrong oauth_verifier".into());
+                return unauthorized(state, "wrong oauth_verifier".into());
             }
             let (access, access_secret) = (format!("6253282-{}", random(40)), random(40));
             state
@@ -304,16 +280,16 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<State>) -> 
             )
         }
         ("GET", "/1.1/account/verify_credentials.json") => {
-            let token = header_params(&recorded)
+            let token = header_params(recorded)
                 .and_then(|p| p.into_iter().find(|(k, _)| k == "oauth_token"))
                 .map(|(_, v)| v)
                 .unwrap_or_default();
             let secret = state.inner.lock().unwrap().tokens.get(&token).cloned();
             let Some(secret) = secret else {
-                return unauthorized(&state, "unknown access token".into());
+                return unauthorized(state, "unknown access token".into());
             };
-            if let Err(why) = verify(&state, &recorded, &secret) {
-                return unauthorized(&state, why);
+            if let Err(why) = verify(state, recorded, &secret) {
+                return unauthorized(state, why);
             }
             let include_email = form_urlencoded::parse(recorded.query.as_bytes())
                 .any(|(k, v)| k == "include_email" && v == "true");
@@ -331,15 +307,12 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<State>) -> 
             if include_email {
                 user["email"] = json!("sean@example.com");
             }
-            HttpResponse::Ok()
-                .content_type("application/json;charset=utf-8")
-                .body(user.to_string())
+            Answer::value(200, "application/json;charset=utf-8", &user)
         }
-        _ => HttpResponse::NotFound()
-            .content_type("application/json; charset=utf-8")
-            .body(
-                json!({"errors": [{"message": "Sorry, that page does not exist", "code": 34}]})
-                    .to_string(),
-            ),
+        _ => Answer::value(
+            404,
+            "application/json; charset=utf-8",
+            &json!({"errors": [{"message": "Sorry, that page does not exist", "code": 34}]}),
+        ),
     }
 }
