@@ -1,5 +1,5 @@
-//! Ending a sign-in: [`OAuthExtension::sign_out`] (tokens revoked at the provider and deleted
-//! here), RP-initiated logout ([`OAuthExtension::end_session`], OpenID Connect RP-Initiated
+//! Ending a sign-in: [`OAuthExtension::revoke_token`] (RFC 7009), [`OAuthExtension::sign_out`]
+//! (tokens revoked at the provider and deleted here), RP-initiated logout ([`OAuthExtension::end_session`], OpenID Connect RP-Initiated
 //! Logout 1.0) and the check of the browser's return from it ([`OAuthExtension::logged_out`]).
 
 use actix_session::{Session, SessionExt as _};
@@ -16,6 +16,7 @@ use crate::{
     extension::OAuthExtension,
     remote_app::{Callback, RemoteApp},
     session,
+    token::TokenResponse,
     wire::{now_unix, random_token},
 };
 
@@ -217,4 +218,46 @@ fn see_other(location: &str) -> Result<HttpResponse, OAuthError> {
         .insert_header((LOCATION, location))
         .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .finish())
+}
+
+impl OAuthExtension {
+    /// Revokes `token` at remote app `provider`'s revocation endpoint: its refresh token, then
+    /// its access token ([RFC 7009]), or the whole grant for [`Revocation::GitHubGrant`].
+    ///
+    /// `Ok(false)` when the provider offers no revocation ([`Revocation::None`], no endpoint
+    /// discovered, or OAuth 1.0a); `Ok(true)` when the provider confirmed it. An access token the
+    /// provider refuses to revoke after its refresh token was revoked (some revoke both at once
+    /// and then answer `invalid_token`) is not an error.
+    ///
+    /// [`sign_out`](Self::sign_out) calls this for every token of the session; the accounts'
+    /// `unlink` and `delete_user` for the identity's stored tokens.
+    ///
+    /// # Errors
+    /// [`OAuthError::Provider`] with the provider's error, [`OAuthError::UnexpectedStatus`],
+    /// transport errors and timeouts as for the token endpoint.
+    ///
+    /// [RFC 7009]: https://www.rfc-editor.org/rfc/rfc7009#section-2
+    pub async fn revoke_token(
+        &self,
+        provider: &str,
+        token: &TokenResponse,
+    ) -> Result<bool, OAuthError> {
+        let app = self.remote_app(provider)?;
+        app.protocol
+            .revoke(self.http_for(app), &app.credentials, &app.base_url, token)
+            .await
+    }
+
+    /// Revokes `token`, logging a failure by its kind only: what sign-out and account removal
+    /// do, which must not be held up by a provider that cannot be reached.
+    pub(crate) async fn revoke_quietly(&self, provider: &str, token: &TokenResponse) {
+        match self.revoke_token(provider, token).await {
+            Ok(true) => log::debug!("actix-oauth: revoked the tokens of `{provider}`"),
+            Ok(false) => {}
+            Err(e) => log::warn!(
+                "actix-oauth: revoking the tokens of `{provider}` failed ({}); they are forgotten here all the same",
+                e.kind()
+            ),
+        }
+    }
 }

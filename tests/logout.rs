@@ -484,3 +484,68 @@ async fn bad_logout_tokens_are_refused_each_for_its_reason() {
         .expect("POST");
     assert_eq!(response.status().as_u16(), 400);
 }
+
+/// The tokens alice's sign-in at `app` left, as the provider issued them.
+async fn tokens_of(browser: &Browser, app: &Running) -> actix_oauth::TokenResponse {
+    let tokens = browser.get(&app.url("/token/dev")).await.json();
+    actix_oauth::TokenResponse::new(actix_oauth::AccessToken::new(
+        tokens["access_token"].as_str().unwrap().to_owned(),
+    ))
+    .with_refresh_token(
+        tokens["refresh_token"]
+            .as_str()
+            .map(|r| actix_oauth::RefreshToken::new(r.to_owned())),
+    )
+}
+
+#[actix_rt::test]
+async fn unlinking_an_identity_and_deleting_a_user_revoke_their_tokens() {
+    use actix_oauth::{accounts, accounts::AccountStore as _, Profile};
+    let (l, url) = listener();
+    let dev = provider(&[&url]);
+    let oauth = extension(&dev, &url, actix_oauth::MemoryTokenStore::new());
+    let app = serve_app(
+        oauth.clone(),
+        CookieSessionStore::default,
+        Key::generate(),
+        l,
+    );
+    let store = SqlStore::connect("sqlite::memory:").await.expect("sqlite");
+    store.migrate().await.expect("migrations");
+
+    // Two sign-ins at the provider, kept as two identities of one user.
+    let (first, second) = (Browser::new(), Browser::new());
+    sign_in(&first, &app).await;
+    sign_in(&second, &app).await;
+    let (one, two) = (
+        tokens_of(&first, &app).await,
+        tokens_of(&second, &app).await,
+    );
+    let user = accounts::sign_in(&store, &Profile::new("dev", "alice-1"), None)
+        .await
+        .expect("sign-in")
+        .user
+        .id;
+    accounts::sign_in(&store, &Profile::new("dev", "alice-2"), Some(user))
+        .await
+        .expect("linked");
+    assert!(store.store_token("dev", "alice-1", &one).await.unwrap());
+    assert!(store.store_token("dev", "alice-2", &two).await.unwrap());
+
+    // Unlinking one identity revokes its tokens only; the last one cannot be unlinked, and
+    // nothing is revoked then.
+    assert!(accounts::unlink(&oauth, &store, user, "dev", "alice-1")
+        .await
+        .unwrap());
+    assert!(!access_token_works(&dev, one.access_token().secret()).await);
+    assert!(!refresh_token_works(&dev, one.refresh_token().unwrap().secret()).await);
+    assert!(access_token_works(&dev, two.access_token().secret()).await);
+    let last = accounts::unlink(&oauth, &store, user, "dev", "alice-2").await;
+    assert_eq!(last.unwrap_err().kind(), actix_oauth::ErrorKind::Conflict);
+    assert!(access_token_works(&dev, two.access_token().secret()).await);
+
+    assert!(accounts::delete_user(&oauth, &store, user).await.unwrap());
+    assert!(!access_token_works(&dev, two.access_token().secret()).await);
+    assert!(!refresh_token_works(&dev, two.refresh_token().unwrap().secret()).await);
+    assert!(store.user(user).await.unwrap().is_none());
+}
