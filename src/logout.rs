@@ -222,9 +222,9 @@ fn see_other(location: &str) -> Result<HttpResponse, OAuthError> {
 
 impl OAuthExtension {
     /// Revokes `token` at remote app `provider`'s revocation endpoint: its refresh token, then
-    /// its access token ([RFC 7009]), or the whole grant for [`Revocation::GitHubGrant`].
+    /// its access token ([RFC 7009]), or the whole grant for [`Revocation::GitHubGrant`](crate::Revocation::GitHubGrant).
     ///
-    /// `Ok(false)` when the provider offers no revocation ([`Revocation::None`], no endpoint
+    /// `Ok(false)` when the provider offers no revocation ([`Revocation::None`](crate::Revocation::None), no endpoint
     /// discovered, or OAuth 1.0a); `Ok(true)` when the provider confirmed it. An access token the
     /// provider refuses to revoke after its refresh token was revoked (some revoke both at once
     /// and then answer `invalid_token`) is not an error.
