@@ -392,7 +392,7 @@ impl Oidc {
     }
 
     /// Puts a JWK Set in the cache as if just fetched (benchmarks and fuzzing).
-    #[cfg(feature = "internals")]
+    #[cfg(any(test, feature = "internals"))]
     pub(crate) fn preload_jwks(&self, body: &[u8]) -> Result<(), OAuthError> {
         let keys = parse_jwks(body, &self.discovery_url)?;
         let now = Instant::now();
