@@ -32,10 +32,10 @@ use actix_oauth::{
         self, sqlx::sqlite::SqliteConnectOptions, AccountStore as _, SqlStore, TokenKey, UserId,
     },
     providers::Any,
-    AuthorizedResponse, OAuth, OAuthError, OAuthExtension, OAuthMiddleware, RemoteApp,
-    RemoteAppBuilder,
+    AuthorizedResponse, ClientAuth, ClientKey, OAuth, OAuthError, OAuthExtension, OAuthMiddleware,
+    RemoteApp, RemoteAppBuilder, ResponseMode,
 };
-use actix_oauth_dev::{DevProvider, DevUser};
+use actix_oauth_dev::{client_key_pair, DevClientAuth, DevProvider, DevUser};
 use actix_session::{
     storage::{CookieSessionStore, RedisSessionStore, SessionStore},
     Session, SessionMiddleware,
@@ -479,6 +479,17 @@ struct ProviderConfig {
     host: Option<String>,
     pkce: Option<bool>,
     insecure_allow_code_injection: Option<bool>,
+    /// `"query"` (the default) or `"form_post"`.
+    response_mode: Option<String>,
+    /// `client_secret_basic` (the default), `client_secret_post`, `client_secret_jwt` or
+    /// `private_key_jwt`.
+    client_auth: Option<String>,
+    /// The PEM private key of `private_key_jwt`, and Apple's `.p8` key.
+    private_key_file: Option<PathBuf>,
+    /// The key's id (`kid`), as registered at the provider (Apple's Key ID).
+    key_id: Option<String>,
+    /// Apple's team id: the client secret is minted with the private key (preset `apple`).
+    team_id: Option<String>,
 }
 
 fn remote_app(name: &str, c: ProviderConfig) -> Result<RemoteAppBuilder, String> {
@@ -540,6 +551,55 @@ fn remote_app(name: &str, c: ProviderConfig) -> Result<RemoteAppBuilder, String>
         b = b.insecure_allow_code_injection(allow);
     }
     b = set(b, c.issuer, |b, v| b.issuer(v));
+    b = match c.response_mode.as_deref() {
+        None | Some("query") => b,
+        Some("form_post") => b.response_mode(ResponseMode::FormPost),
+        Some(other) => {
+            return Err(format!(
+                "{}: {other:?} is neither \"query\" nor \"form_post\"",
+                at("response_mode")
+            ))
+        }
+    };
+    if let Some(method) = &c.client_auth {
+        let method = ClientAuth::from_name(method).ok_or_else(|| {
+            format!(
+                "{}: {method:?} is none of client_secret_basic, client_secret_post, \
+                 client_secret_jwt, private_key_jwt",
+                at("client_auth")
+            )
+        })?;
+        b = b.client_auth(method);
+    }
+    let key = match &c.private_key_file {
+        Some(path) => {
+            let pem = std::fs::read_to_string(path)
+                .map_err(|e| format!("{}: {}: {e}", at("private_key_file"), path.display()))?;
+            let key = ClientKey::from_pem(&pem)
+                .map_err(|e| format!("{}: {e}", at("private_key_file")))?;
+            Some(match &c.key_id {
+                Some(id) => key.key_id(id),
+                None => key,
+            })
+        }
+        None if c.key_id.is_some() => {
+            return Err(format!("{}: needs `private_key_file`", at("key_id")))
+        }
+        None => None,
+    };
+    match (&c.team_id, key) {
+        (Some(team), Some(key)) if c.preset.as_deref() == Some("apple") => {
+            b = actix_oauth::providers::Apple::signed_with(b, team, key);
+        }
+        (Some(_), _) => {
+            return Err(format!(
+                "{}: needs `preset = \"apple\"` and `private_key_file`",
+                at("team_id")
+            ))
+        }
+        (None, Some(key)) => b = b.client_key(key),
+        (None, None) => {}
+    }
     b = match c.scope {
         Some(Scope::One(s)) => b.scope(s.split_whitespace().map(str::to_owned).collect::<Vec<_>>()),
         Some(Scope::Many(list)) => b.scope(list),
@@ -604,7 +664,22 @@ async fn main() -> std::io::Result<()> {
     }
     let mut _dev = None;
     if dev_provider {
+        // A second client of the development provider shows the newer protocol: its answer comes
+        // by `form_post` and it authenticates with `private_key_jwt` (a key made at start).
+        let (jwt_private, jwt_public) = client_key_pair()?;
         let dev = DevProvider::builder()
+            .client(
+                "example-jwt",
+                // Never accepted: this client authenticates with its key.
+                "unused-secret",
+                [format!("{public_url}/auth/dev-form-post/callback")],
+            )
+            .client_auth(
+                "example-jwt",
+                DevClientAuth::PrivateKeyJwt {
+                    public_key_pem: jwt_public,
+                },
+            )
             .client(
                 "example",
                 "example-secret",
@@ -651,6 +726,20 @@ async fn main() -> std::io::Result<()> {
                 .base_url(dev.api_url().as_str())
                 .consumer_key("example")
                 .consumer_secret("example-secret")
+                .scope(["openid", "profile", "email"]),
+        );
+        oauth = oauth.remote_app(
+            RemoteApp::builder("dev-form-post")
+                .issuer(dev.issuer())
+                .base_url(dev.api_url().as_str())
+                .consumer_key("example-jwt")
+                .client_auth(ClientAuth::PrivateKeyJwt)
+                .client_key(
+                    ClientKey::from_pem(&jwt_private)
+                        .map_err(|e| fail(e.to_string()))?
+                        .key_id("example-jwt"),
+                )
+                .response_mode(ResponseMode::FormPost)
                 .scope(["openid", "profile", "email"]),
         );
         _dev = Some(dev);
@@ -935,7 +1024,10 @@ async fn serve<S: SessionStore + 'static>(
             .route("/", web::get().to(home))
             .route("/auth/{provider}", web::get().to(login))
             .route("/auth/{provider}", web::post().to(link))
+            // A `form_post` provider's answer is a POST (the middleware relays it when the
+            // session cookie stayed behind); any other callback is a GET.
             .route("/auth/{provider}/callback", web::get().to(callback))
+            .route("/auth/{provider}/callback", web::post().to(callback))
             .route("/me", web::get().to(me))
             .route("/api/{provider}/{tail:.*}", web::get().to(api))
             .route("/api/{provider}/{tail:.*}", web::post().to(api))

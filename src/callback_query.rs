@@ -14,6 +14,9 @@ pub(crate) const SINGLE_VALUED: &[&str] = &[
     "iss",
 ];
 
+/// The most bytes a callback's query (or POSTed form) may have.
+pub(crate) const MAX_CALLBACK_BYTES: usize = 8 * 1024;
+
 /// A callback's query, with the parameters RFC 6749 allows once refused when repeated.
 pub(crate) struct CallbackQuery(pub(crate) Vec<(String, String)>);
 
@@ -21,7 +24,7 @@ impl CallbackQuery {
     /// Parses a callback's query string: at most 8 KiB, form-encoded, without repeated
     /// protocol parameters.
     pub(crate) fn parse(query: &str) -> Result<Self, OAuthError> {
-        if query.len() > 8 * 1024 {
+        if query.len() > MAX_CALLBACK_BYTES {
             return Err(OAuthError::malformed("callback", "its query is too long."));
         }
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)

@@ -7,7 +7,10 @@ use futures_util::future::LocalBoxFuture;
 use serde_json::Value;
 
 use crate::{
-    error::OAuthError, extension::OAuthExt as _, handshake::Authorized, provider::CallbackProvider,
+    error::OAuthError,
+    extension::OAuthExt as _,
+    handshake::{Authorized, CallbackInput},
+    provider::CallbackProvider,
     token::TokenResponse,
 };
 
@@ -92,8 +95,9 @@ impl<P: CallbackProvider> FromRequest for AuthorizedResponse<P> {
     type Error = OAuthError;
     type Future = LocalBoxFuture<'static, Result<Self, OAuthError>>;
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let req = req.clone();
+        let mut payload = payload.take();
         Box::pin(async move {
             let oauth = req.oauth()?;
             let name = match P::REMOTE_APP {
@@ -109,7 +113,21 @@ impl<P: CallbackProvider> FromRequest for AuthorizedResponse<P> {
                     })?
                     .to_owned(),
             };
-            match oauth.complete_cached(&req, &name).await? {
+            let outcome =
+                match oauth.completed(&req, &name) {
+                    Some(done) => done?,
+                    None => match oauth.read_callback(&req, &mut payload, &name).await? {
+                        CallbackInput::Params(query) => {
+                            oauth.complete_cached(&req, &name, &query).await?
+                        }
+                        // Only the middleware can answer with the relay page.
+                        CallbackInput::Relay(_) => return Err(OAuthError::StateMissing(
+                            "this POSTed callback came without its session cookie; wrap the app \
+                             in OAuthMiddleware, which relays it so that the cookie comes along.",
+                        )),
+                    },
+                };
+            match outcome {
                 Some(inner) => Ok(Self {
                     inner,
                     _provider: PhantomData,

@@ -31,6 +31,13 @@ pub(crate) struct Authorized {
 #[derive(Clone, Copy, Debug)]
 struct CsrfVerified;
 
+/// What a callback request brought: its parameters, or — a POSTed callback that came without
+/// its session — the page that submits it again from this app's origin.
+pub(crate) enum CallbackInput {
+    Params(CallbackQuery),
+    Relay(HttpResponse),
+}
+
 /// What a callback came to, kept in the request's extensions.
 #[derive(Clone, Debug)]
 pub(crate) struct HandshakeOutcome {
@@ -165,9 +172,9 @@ impl OAuthExtension {
         &self,
         req: &HttpRequest,
         provider: &str,
+        query: &CallbackQuery,
     ) -> Result<Option<Authorized>, OAuthError> {
         let app = self.remote_app(provider)?;
-        let query = CallbackQuery::parse(req.query_string())?;
         let (key, drawn_here) = app.protocol.handshake_key(&query)?;
         let session = req.get_session();
         let used = &self.inner.used_states;
@@ -187,7 +194,7 @@ impl OAuthExtension {
                 self.http_for(app),
                 &app.credentials,
                 &pending.handshake,
-                &query,
+                query,
                 || self.redirect_uri(req, app),
             )
             .await?;
@@ -254,22 +261,77 @@ impl OAuthExtension {
         Ok(())
     }
 
+    /// Reads a callback request by the way remote app `provider` has the provider answer: the
+    /// query of a `GET`, or the form of a `POST` ([`ResponseMode::FormPost`]). A POSTed
+    /// callback that came without any sign-in in progress in its session, and was not relayed
+    /// yet, gets the relay page instead (`form_post.rs`): nothing in the session is touched, so
+    /// no cookie is written over the one the browser kept back.
+    ///
+    /// [`ResponseMode::FormPost`]: crate::oauth2::ResponseMode::FormPost
+    pub(crate) async fn read_callback(
+        &self,
+        req: &HttpRequest,
+        payload: &mut actix_web::dev::Payload,
+        provider: &str,
+    ) -> Result<CallbackInput, OAuthError> {
+        let app = self.remote_app(provider)?;
+        let form_post = app.protocol.form_post();
+        let method = req.method();
+        if *method == actix_web::http::Method::GET && !form_post {
+            return Ok(CallbackInput::Params(CallbackQuery::parse(
+                req.query_string(),
+            )?));
+        }
+        if *method != actix_web::http::Method::POST || !form_post {
+            return Err(OAuthError::malformed(
+                "callback",
+                format!(
+                    "it arrived by {method}, but remote app `{provider}` has the provider answer by {}.",
+                    if form_post { "POST (form_post)" } else { "GET" }
+                ),
+            ));
+        }
+        let form = crate::form_post::read_form(req, payload).await?;
+        let params = CallbackQuery::parse(&form)?;
+        let relayed = params.get(crate::form_post::RELAYED).is_some();
+        if !relayed
+            && !session::has_pending(&req.get_session(), &app.name, self.inner.handshake_lifetime)
+        {
+            return Ok(CallbackInput::Relay(crate::form_post::relay_page(
+                req, &params,
+            )));
+        }
+        Ok(CallbackInput::Params(params))
+    }
+
+    /// The outcome of this request's callback, if it was completed already.
+    pub(crate) fn completed(
+        &self,
+        req: &HttpRequest,
+        provider: &str,
+    ) -> Option<Result<Option<Authorized>, OAuthError>> {
+        let extensions = req.extensions();
+        let outcome = extensions.get::<HandshakeOutcome>()?;
+        if outcome.provider == provider {
+            return Some(Ok(outcome.authorized.clone()));
+        }
+        Some(Err(OAuthError::config(format!(
+            "this callback belongs to `{}`, but the handler expects `{provider}`.",
+            outcome.provider
+        ))))
+    }
+
     /// Completes the handshake once per request, caching the outcome in its extensions.
     pub(crate) async fn complete_cached(
         &self,
         req: &HttpRequest,
         provider: &str,
+        query: &CallbackQuery,
     ) -> Result<Option<Authorized>, OAuthError> {
-        if let Some(outcome) = req.extensions().get::<HandshakeOutcome>() {
-            if outcome.provider == provider {
-                return Ok(outcome.authorized.clone());
-            }
-            return Err(OAuthError::config(format!(
-                "this callback belongs to `{}`, but the handler expects `{provider}`.",
-                outcome.provider
-            )));
+        if let Some(done) = self.completed(req, provider) {
+            return done;
         }
-        let authorized = self.complete(req, provider).await?;
+        let authorized = self.complete(req, provider, query).await?;
         req.extensions_mut().insert(HandshakeOutcome {
             provider: provider.to_owned(),
             authorized: authorized.clone(),

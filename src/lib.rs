@@ -74,11 +74,14 @@ mod backchannel;
 mod builder;
 mod callback_query;
 mod client;
+#[cfg(feature = "private-key-jwt")]
+mod client_key;
 mod credentials;
 pub mod defaults;
 mod error;
 mod extension;
 mod extract;
+mod form_post;
 mod handshake;
 mod logout;
 pub mod middleware;
@@ -119,7 +122,7 @@ pub use self::{
     extension::{OAuthExt, OAuthExtension},
     extract::AuthorizedResponse,
     middleware::OAuthMiddleware,
-    oauth2::ClientAuth,
+    oauth2::{ClientAuth, ResponseMode},
     profile::{EmailVerified, Profile, ProfileMap},
     provider::{CallbackProvider, Provider},
     remote_app::{RemoteApp, RemoteAppBuilder},
@@ -128,6 +131,11 @@ pub use self::{
     token::TokenResponse,
     token_store::{MemoryTokenStore, TokenStore},
     transport::AwcHttpClient,
+};
+#[cfg(feature = "private-key-jwt")]
+pub use self::{
+    client_key::{ClientKey, SigningAlgorithm},
+    oauth2::MintedSecret,
 };
 /// The `http` crate (1.x) whose types this crate's API takes, e.g. the
 /// [`Method`](http::Method) of [`OAuthExtension::request`]: not the older `http` that

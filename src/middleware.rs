@@ -10,7 +10,7 @@ use actix_web::{
 };
 use futures_util::future::LocalBoxFuture;
 
-use crate::extension::OAuthExt as _;
+use crate::{extension::OAuthExt as _, handshake::CallbackInput};
 
 /// Completes the OAuth handshake on each remote app's callback path before the handler runs:
 /// the `#[authorized_handler]` of Flask-OAuth, as middleware.
@@ -82,7 +82,7 @@ where
         Box::pin(async move {
             let oauth = req.oauth().ok();
             let callback = match &oauth {
-                Some(oauth) if req.method() == Method::GET => oauth
+                Some(oauth) if matches!(*req.method(), Method::GET | Method::POST) => oauth
                     // The path as the router matches it (percent-decoded where actix decodes), so
                     // `/auth/d%65v/callback` cannot slip past to a handler that reads errors
                     // as `None`.
@@ -98,8 +98,20 @@ where
                 req = ServiceRequest::from_parts(http_req, payload);
             }
             if let (Some(oauth), Some(provider)) = (&oauth, callback) {
-                let (http_req, payload) = req.into_parts();
-                let result = oauth.complete_cached(&http_req, &provider).await;
+                let (http_req, mut payload) = req.into_parts();
+                let result = match oauth
+                    .read_callback(&http_req, &mut payload, &provider)
+                    .await
+                {
+                    Ok(CallbackInput::Params(query)) => {
+                        oauth.complete_cached(&http_req, &provider, &query).await
+                    }
+                    Ok(CallbackInput::Relay(page)) => {
+                        let response = ServiceResponse::new(http_req, page.map_into_right_body());
+                        return Ok(response);
+                    }
+                    Err(err) => Err(err),
+                };
                 req = ServiceRequest::from_parts(http_req, payload);
                 if let Err(err) = result {
                     log_failure(&format!("sign-in with `{provider}`"), &err);

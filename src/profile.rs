@@ -25,6 +25,12 @@ pub struct Profile {
     pub email: Option<String>,
     /// Whether the provider verified that the user controls [`email`](Self::email).
     pub email_verified: bool,
+    /// Whether [`email`](Self::email) is a private relay address the provider forwards to the
+    /// user's real one (Apple's "Hide My Email", `…@privaterelay.appleid.com`): it reaches the
+    /// user, but it is this app's alone, so it never matches an account made with the user's
+    /// real address.
+    #[serde(default)]
+    pub private_email: bool,
     /// A picture URL.
     pub picture: Option<String>,
     /// The provider's answer as received.
@@ -41,6 +47,7 @@ impl Profile {
             username: None,
             email: None,
             email_verified: false,
+            private_email: false,
             picture: None,
             raw: Value::Null,
         }
@@ -127,6 +134,7 @@ pub struct ProfileMap {
     username: Vec<String>,
     email: Vec<String>,
     email_verified: EmailVerified,
+    private_email: Vec<String>,
     picture: Vec<String>,
 }
 
@@ -160,6 +168,7 @@ impl ProfileMap {
             username: owned(["/preferred_username", "/login", "/screen_name", "/username"]),
             email: owned(["/email"]),
             email_verified: EmailVerified::Claim(owned(["/email_verified", "/verified_email"])),
+            private_email: Vec::new(),
             picture: owned(["/picture", "/avatar_url", "/profile_image_url_https"]),
         }
     }
@@ -199,6 +208,14 @@ impl ProfileMap {
         self
     }
 
+    /// Sets the claims that say [`Profile::private_email`] (JSON pointers; `true` or `"true"`
+    /// counts). Default: none (never private).
+    #[must_use]
+    pub fn private_email<I: IntoIterator<Item = S>, S: Into<String>>(mut self, sources: I) -> Self {
+        self.private_email = owned(sources);
+        self
+    }
+
     /// Sets the sources of [`Profile::picture`].
     #[must_use]
     pub fn picture<I: IntoIterator<Item = S>, S: Into<String>>(mut self, sources: I) -> Self {
@@ -215,14 +232,9 @@ impl ProfileMap {
             && match &self.email_verified {
                 EmailVerified::Always => true,
                 EmailVerified::Never => false,
-                EmailVerified::Claim(pointers) => {
-                    match pointers.iter().find_map(|p| raw.pointer(p)) {
-                        Some(Value::Bool(b)) => *b,
-                        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
-                        _ => false,
-                    }
-                }
+                EmailVerified::Claim(pointers) => flag(&raw, pointers),
             };
+        let private_email = email.is_some() && flag(&raw, &self.private_email);
         Some(Profile {
             provider: provider.into(),
             subject,
@@ -230,9 +242,20 @@ impl ProfileMap {
             username: first(&self.username),
             email,
             email_verified,
+            private_email,
             picture: first(&self.picture),
             raw,
         })
+    }
+}
+
+/// A yes/no claim: the first of `pointers` present, `true` for the boolean `true` or the string
+/// `"true"` (any case; Apple and Google's older answers send strings).
+fn flag(raw: &Value, pointers: &[String]) -> bool {
+    match pointers.iter().find_map(|p| raw.pointer(p)) {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+        _ => false,
     }
 }
 

@@ -98,6 +98,18 @@ impl Protocol {
         self.oauth2().and_then(|settings| settings.oidc.as_ref())
     }
 
+    /// Whether the provider answers the authorization request by a POSTed form
+    /// (`response_mode=form_post`, OAuth 2 only).
+    pub(crate) fn form_post(&self) -> bool {
+        self.oauth2()
+            .is_some_and(|s| s.response_mode == oauth2::ResponseMode::FormPost)
+    }
+
+    /// The callback parameter whose JSON is kept with the token (Apple's `user`).
+    pub(crate) fn callback_json_param(&self) -> Option<&str> {
+        self.oauth2().and_then(|s| s.callback_json_param.as_deref())
+    }
+
     /// The configured authorization endpoint.
     pub(crate) fn authorize_url(&self) -> Option<&Url> {
         match self {

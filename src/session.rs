@@ -287,6 +287,13 @@ pub(crate) fn enforce_size_limit(req: &actix_web::HttpRequest, limit: usize) -> 
     Some(OAuthError::SessionTooLarge { bytes, limit })
 }
 
+/// Whether the session holds a sign-in in progress with remote app `provider` (read only: the
+/// session is not changed).
+pub(crate) fn has_pending(session: &Session, provider: &str, lifetime_secs: u64) -> bool {
+    load_pending(session, lifetime_secs)
+        .is_ok_and(|pending| pending.iter().any(|p| p.provider == provider))
+}
+
 /// Takes the handshake this callback belongs to out of the session (single use), comparing the
 /// `state` in constant time.
 pub(crate) fn take_pending(

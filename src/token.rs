@@ -138,6 +138,11 @@ impl TokenResponse {
         &self.extra
     }
 
+    /// Adds a field to [`extra`](Self::extra) (a callback's JSON parameter).
+    pub(crate) fn insert_extra(&mut self, key: String, value: Value) {
+        self.extra.insert(key, value);
+    }
+
     /// Sets when the access token expires, in seconds since the Unix epoch (`None`: unknown).
     #[must_use]
     pub fn with_expiry(mut self, expires_at: Option<u64>) -> Self {

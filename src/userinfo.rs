@@ -53,6 +53,12 @@ impl OAuthExtension {
             .userinfo_url(app.userinfo_url.as_ref(), self.http_for(app))
             .await?;
         let mut data = token.id_token_claims().cloned().unwrap_or_default();
+        if let Some(name) = app.protocol.callback_json_param() {
+            // The lowest source: JSON the browser brought (Apple's `user`), under its own name.
+            if let Some(value) = token.extra().get(name) {
+                data.entry(name).or_insert_with(|| value.clone());
+            }
+        }
         if let Some(url) = &userinfo_url {
             let info = self.get_json(app, token, url, "user info").await?;
             // OpenID Connect Core §5.3.2: the user info must describe the same user. Any other

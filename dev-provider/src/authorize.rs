@@ -30,6 +30,8 @@ struct AuthorizeRequest<'a> {
     scope: Option<&'a str>,
     challenge: Option<Challenge>,
     nonce: Option<&'a str>,
+    /// `response_mode=form_post`: answer with a form the browser POSTs to the redirect URI.
+    form_post: bool,
 }
 
 /// Why an authorization request is refused.
@@ -46,6 +48,7 @@ enum Refusal<'a> {
         state: Option<&'a str>,
         error: &'static str,
         description: &'static str,
+        form_post: bool,
     },
 }
 
@@ -59,9 +62,11 @@ impl Refusal<'_> {
                 state,
                 error,
                 description,
+                form_post,
             } => match Url::parse(to) {
-                Ok(to) => redirect(
+                Ok(to) => respond(
                     to,
+                    form_post,
                     &[
                         ("error", Some(error)),
                         ("error_description", Some(description)),
@@ -73,6 +78,19 @@ impl Refusal<'_> {
             },
         }
     }
+}
+
+/// The authorization response: a redirect with `params` in the query, or (`form_post`) a form
+/// of them the browser POSTs to `to`.
+fn respond(to: Url, form_post: bool, params: &[(&str, Option<&str>)]) -> HttpResponse {
+    if form_post {
+        let fields: Vec<(&str, &str)> = params
+            .iter()
+            .filter_map(|(name, value)| value.map(|value| (*name, value)))
+            .collect();
+        return pages::form_post(to.as_str(), &fields);
+    }
+    redirect(to, params)
 }
 
 /// A `302 Found` to `to` with `params` appended to whatever query it already has.
@@ -94,6 +112,7 @@ pub(super) fn redirect(mut to: Url, params: &[(&str, Option<&str>)]) -> HttpResp
 fn refuse<'a>(
     to: &'a str,
     state: Option<&'a str>,
+    form_post: bool,
     error: &'static str,
     description: &'static str,
 ) -> Refusal<'a> {
@@ -102,6 +121,7 @@ fn refuse<'a>(
         state,
         error,
         description,
+        form_post,
     }
 }
 
@@ -130,15 +150,30 @@ fn validate<'a>(
         .map_err(|_| Refusal::Page("The registered redirect_uri is not a URL."))?;
 
     // From here on the redirect URI is trusted: errors go back to the client.
+    // How to answer comes first: every error from here on is answered that way.
+    let form_post = match params.get("response_mode") {
+        Ok(None | Some("query")) => false,
+        Ok(Some("form_post")) => true,
+        _ => {
+            return Err(refuse(
+                redirect_uri,
+                None,
+                false,
+                "invalid_request",
+                "Supported response modes: query, form_post.",
+            ))
+        }
+    };
     let Ok(state) = params.get("state") else {
         return Err(refuse(
             redirect_uri,
             None,
+            form_post,
             "invalid_request",
             "The state parameter is repeated.",
         ));
     };
-    let fail = |error, description| refuse(redirect_uri, state, error, description);
+    let fail = |error, description| refuse(redirect_uri, state, form_post, error, description);
     let single = |name| {
         params
             .get(name)
@@ -216,6 +251,7 @@ fn validate<'a>(
         scope,
         challenge,
         nonce,
+        form_post,
     })
 }
 
@@ -263,6 +299,7 @@ pub(super) async fn decide(body: web::Bytes, shared: web::Data<Shared>) -> HttpR
             return refuse(
                 request.redirect_uri,
                 request.state,
+                request.form_post,
                 "access_denied",
                 "The user denied the request.",
             )
@@ -285,8 +322,9 @@ pub(super) async fn decide(body: web::Bytes, shared: web::Data<Shared>) -> HttpR
         },
         shared.config.code_lifetime,
     );
-    redirect(
+    respond(
         request.redirect,
+        request.form_post,
         &[
             ("code", Some(&code)),
             ("state", request.state),

@@ -98,6 +98,7 @@ struct ReadmeDoctests;
 
 mod api;
 mod authorize;
+mod client_auth;
 mod keys;
 mod logout;
 mod oauth1;
@@ -107,6 +108,7 @@ mod params;
 mod state;
 mod token;
 
+pub use self::client_auth::{client_key_pair, DevClientAuth};
 pub use self::keys::DevAlgorithm;
 pub use self::oidc::IdTokenFault;
 
@@ -241,6 +243,19 @@ impl DevProviderBuilder {
         let uri = uri.into();
         if let Some(client) = self.clients.iter_mut().find(|c| c.id == client_id) {
             client.backchannel_logout_uri = Some(uri);
+        }
+        self
+    }
+
+    /// Sets how client `client_id` authenticates at the token and revocation endpoints: its
+    /// secret (the default), or a JWT assertion — `client_secret_jwt` under its secret, or
+    /// `private_key_jwt` under a registered public key. A client registered for assertions is
+    /// refused with its secret, and the other way round. Call it after
+    /// [`client`](Self::client).
+    #[must_use]
+    pub fn client_auth(mut self, client_id: &str, auth: DevClientAuth) -> Self {
+        if let Some(client) = self.clients.iter_mut().find(|c| c.id == client_id) {
+            client.auth = auth;
         }
         self
     }

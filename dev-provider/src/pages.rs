@@ -51,6 +51,40 @@ fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
         .body(html)
 }
 
+/// The authorization response as a form the browser POSTs to the client's redirect URI at once
+/// (OAuth 2.0 Form Post Response Mode §2): `params` as hidden fields, submitted by a script
+/// allowed by its hash alone, with a button for browsers without scripts.
+pub(super) fn form_post(to: &str, params: &[(&str, &str)]) -> HttpResponse {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    const SCRIPT: &str = "document.forms[0].submit();";
+    let mut fields = String::new();
+    for (name, value) in params {
+        let _ = write!(
+            fields,
+            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+            escape(name),
+            escape(value)
+        );
+    }
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Submit this form</title></head>\n\
+         <body><form method=\"post\" action=\"{action}\">{fields}\
+         <noscript><button type=\"submit\">Continue</button></noscript></form>\n\
+         <script>{SCRIPT}</script></body></html>\n",
+        action = escape(to),
+    );
+    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(SCRIPT));
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            format!("default-src 'none'; script-src 'sha256-{hash}'; frame-ancestors 'none'"),
+        ))
+        .body(html)
+}
+
 /// A `400 Bad Request` page. Used where redirecting back to the client would be unsafe
 /// ([RFC 6749 §4.1.2.1]).
 ///

@@ -36,6 +36,8 @@ pub(super) struct Client {
     pub(super) redirect_uris: Vec<String>,
     /// Where back-channel logout tokens are POSTed, if the client registered it.
     pub(super) backchannel_logout_uri: Option<String>,
+    /// How the client authenticates at the token and revocation endpoints.
+    pub(super) auth: crate::DevClientAuth,
 }
 
 impl Client {
@@ -45,7 +47,13 @@ impl Client {
             secret,
             redirect_uris,
             backchannel_logout_uri: None,
+            auth: crate::DevClientAuth::ClientSecret,
         }
+    }
+
+    /// The secret, as the key of `client_secret_jwt` assertions.
+    pub(super) fn secret(&self) -> &str {
+        &self.secret
     }
 
     /// Whether `uri` may be a `post_logout_redirect_uri` of this client: it has the origin of
@@ -155,6 +163,8 @@ pub(super) struct Shared {
     jwks_cache_control: Mutex<HeaderValue>,
     /// Whether the JWKS answers `503`.
     pub(super) jwks_unavailable: AtomicBool,
+    /// The `jti`s of client assertions seen, with their `exp`: each is accepted once.
+    pub(super) assertion_jtis: Mutex<HashMap<String, u64>>,
 }
 
 impl Shared {
@@ -170,6 +180,7 @@ impl Shared {
             discovery_requests: AtomicUsize::new(0),
             jwks_cache_control: Mutex::new(HeaderValue::from_static(DEFAULT_JWKS_CACHE_CONTROL)),
             jwks_unavailable: AtomicBool::new(false),
+            assertion_jtis: Mutex::new(HashMap::new()),
         }
     }
 

@@ -12,9 +12,11 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::Serialize;
 
+use super::client_auth::{verify_assertion, JWT_BEARER};
 use super::oidc;
 use super::params::{credentials, form_urldecode, Params};
 use super::state::{is_valid_scope, Client, Config, Issued, Refused, Shared, DEFAULT_SCOPE};
+use super::DevClientAuth;
 
 /// An [RFC 6749 §5.2] error response.
 ///
@@ -161,7 +163,7 @@ fn handle(
         |name, description| single(name)?.ok_or(TokenError::invalid_request(description));
 
     let config = &shared.config;
-    let client = authenticate(req, &params, config)?;
+    let client = authenticate(req, &params, config, shared)?;
     let grant_type = required("grant_type", "The grant_type parameter is missing.")?;
     match grant_type {
         "authorization_code" => {
@@ -235,7 +237,7 @@ fn revoke_request(
     let body = body.map_err(|_| TokenError::invalid_request("The body could not be read."))?;
     let params = Params::parse(&body)
         .ok_or_else(|| TokenError::invalid_request("The body is not form-urlencoded."))?;
-    let client = authenticate(req, &params, &shared.config)?;
+    let client = authenticate(req, &params, &shared.config, shared)?;
     let repeated = |_| TokenError::invalid_request("A parameter is repeated.");
     let token = params
         .get("token")
@@ -276,10 +278,14 @@ fn authenticate<'a>(
     req: &HttpRequest,
     params: &Params,
     config: &'a Config,
+    shared: &Shared,
 ) -> Result<&'a Client, TokenError> {
     let repeated = |_| TokenError::invalid_request("A parameter is repeated.");
     let body_id = params.get("client_id").map_err(repeated)?;
     let body_secret = params.get("client_secret").map_err(repeated)?;
+    if let Some(kind) = params.get("client_assertion_type").map_err(repeated)? {
+        return authenticate_assertion(req, params, config, shared, body_id, body_secret, kind);
+    }
 
     let (id, secret, basic) = match req.headers().get(header::AUTHORIZATION) {
         Some(value) => {
@@ -312,12 +318,74 @@ fn authenticate<'a>(
         }
     };
     match config.client(&id) {
+        Some(client) if client.auth != DevClientAuth::ClientSecret => Err(TokenError::invalid_client(
+            "This client authenticates with a JWT assertion (client_assertion), not its secret.",
+            basic,
+        )),
         Some(client) if client.secret_matches(&secret) => Ok(client),
         _ => Err(TokenError::invalid_client(
             "Client authentication failed.",
             basic,
         )),
     }
+}
+
+/// Authenticates a client by a JWT assertion ([RFC 7521 §4.2]): no other credentials beside it,
+/// the client named by `client_id` or else by the assertion's `sub`.
+///
+/// [RFC 7521 §4.2]: https://www.rfc-editor.org/rfc/rfc7521#section-4.2
+fn authenticate_assertion<'a>(
+    req: &HttpRequest,
+    params: &Params,
+    config: &'a Config,
+    shared: &Shared,
+    body_id: Option<&str>,
+    body_secret: Option<&str>,
+    kind: &str,
+) -> Result<&'a Client, TokenError> {
+    if kind != JWT_BEARER {
+        return Err(TokenError::invalid_client(
+            "The client_assertion_type is not supported.",
+            false,
+        ));
+    }
+    if req.headers().contains_key(header::AUTHORIZATION) || body_secret.is_some() {
+        return Err(TokenError::invalid_request(
+            "Use one client authentication method: an assertion and nothing else.",
+        ));
+    }
+    let assertion = params
+        .get("client_assertion")
+        .map_err(|_| TokenError::invalid_request("A parameter is repeated."))?
+        .ok_or(TokenError::invalid_request(
+            "The client_assertion is missing.",
+        ))?;
+    let id = match body_id {
+        Some(id) => id.to_owned(),
+        None => unverified_subject(assertion).ok_or(TokenError::invalid_client(
+            "The client_assertion names no client.",
+            false,
+        ))?,
+    };
+    let client = config.client(&id).ok_or(TokenError::invalid_client(
+        "Client authentication failed.",
+        false,
+    ))?;
+    verify_assertion(shared, client, assertion)
+        .map_err(|why| TokenError::invalid_client(why, false))?;
+    Ok(client)
+}
+
+/// The `sub` of a JWT's claims, read without verifying it (to find whose key verifies it).
+fn unverified_subject(jwt: &str) -> Option<String> {
+    let claims = jwt.split('.').nth(1)?;
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(claims)
+            .ok()?,
+    )
+    .ok()?;
+    claims.get("sub")?.as_str().map(str::to_owned)
 }
 
 /// The client id and secret of an HTTP Basic `Authorization` header, each form-urldecoded.

@@ -49,6 +49,8 @@ pub(crate) struct Settings {
 
 /// What the remote app builder hands over for an OAuth 1.0a app (URLs already parsed).
 pub(crate) struct Config {
+    /// Whether a consumer secret was configured (required).
+    pub(crate) has_secret: bool,
     pub(crate) request_token_url: Url,
     pub(crate) authorize_url: Option<Url>,
     pub(crate) access_token_url: Option<Url>,
@@ -70,6 +72,9 @@ impl Settings {
         config: Config,
         err: &dyn Fn(&str, &str) -> OAuthError,
     ) -> Result<Self, OAuthError> {
+        if !config.has_secret {
+            return Err(err("consumer_secret", "(the client secret) is required"));
+        }
         if config.has_issuer {
             return Err(err("issuer", "is for OpenID Connect, not OAuth 1.0a"));
         }

@@ -16,12 +16,18 @@ use ::oauth2::{
     http::{self, header},
     ClientId, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RefreshToken,
 };
-use base64::Engine as _;
-use url::{form_urlencoded, Url};
+use url::Url;
 
+mod client_auth;
 mod revocation;
 
-pub(crate) use self::revocation::revoke;
+pub use self::client_auth::ClientAuth;
+#[cfg(feature = "private-key-jwt")]
+pub use self::client_auth::MintedSecret;
+pub(crate) use self::{
+    client_auth::{AuthConfig, Authentication},
+    revocation::revoke,
+};
 
 use crate::{
     callback_query::CallbackQuery,
@@ -33,15 +39,28 @@ use crate::{
     wire::random_token,
 };
 
-/// How the client authenticates at the token endpoint (RFC 6749 §2.3.1).
+/// How the provider returns the authorization response to the callback (OAuth 2.0 Multiple
+/// Response Type Encoding Practices §2.1, OAuth 2.0 Form Post Response Mode).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
-pub enum ClientAuth {
-    /// HTTP Basic with the form-urlencoded client id and secret. The RFC's default, and ours.
+pub enum ResponseMode {
+    /// In the query of a `GET` to the callback. The default, and what RFC 6749 specifies.
     #[default]
-    Basic,
-    /// `client_id` and `client_secret` in the request body, for providers that only accept that.
-    RequestBody,
+    Query,
+    /// As an HTML form the provider's page POSTs to the callback (`response_mode=form_post`):
+    /// the code never appears in a URL, a history entry or a `Referer`. Apple requires it when
+    /// asked for the name or email.
+    ///
+    /// The POST is cross-site, so a session cookie with `SameSite=Lax` (actix-session's
+    /// default, and the right one) does not come along with it. The callback then answers a
+    /// small page of this app's own origin that submits the same form again to the same
+    /// callback (a script, with a button when scripts are off): that second POST is same-site,
+    /// the cookie comes along, and the handshake completes as a `GET` callback would. No cookie
+    /// is ever made `SameSite=None`; a session that arrives with the first POST (a same-site
+    /// provider) completes at once. [`OAuthMiddleware`](crate::OAuthMiddleware) and
+    /// [`AuthorizedResponse`](crate::AuthorizedResponse) do all of it; route the callback path
+    /// for `POST` (e.g. `web::route()`), or let the middleware answer it.
+    FormPost,
 }
 
 /// A remote app's endpoints, configured or discovered.
@@ -79,7 +98,12 @@ pub(crate) struct Config {
     pub(crate) nonce_required: bool,
     pub(crate) pkce: bool,
     pub(crate) allow_code_injection: bool,
-    pub(crate) client_auth: ClientAuth,
+    pub(crate) client_auth: AuthConfig,
+    /// Whether a client secret was configured.
+    pub(crate) has_secret: bool,
+    pub(crate) response_mode: ResponseMode,
+    pub(crate) callback_json_param: Option<String>,
+    pub(crate) denial_errors: Vec<String>,
     pub(crate) access_token_method: TokenMethod,
     pub(crate) scope: Vec<String>,
     pub(crate) request_token_params: Vec<(String, String)>,
@@ -104,7 +128,12 @@ pub(crate) struct Settings {
     static_endpoints: Option<Arc<Endpoints>>,
     pub(crate) scope: Vec<String>,
     pkce: bool,
-    client_auth: ClientAuth,
+    pub(crate) auth: Authentication,
+    pub(crate) response_mode: ResponseMode,
+    /// A callback parameter of JSON kept with the token (Apple's `user`).
+    pub(crate) callback_json_param: Option<String>,
+    /// Callback `error` codes that mean the user declined, besides `access_denied`.
+    denial_errors: Vec<String>,
     access_token_params: Vec<(String, String)>,
     token_request_headers: Vec<(String, String)>,
     access_token_method: TokenMethod,
@@ -154,12 +183,11 @@ impl Settings {
                 return Err(err("access_token_url", "is required"));
             }
         }
-        if config.access_token_method == TokenMethod::Get
-            && config.client_auth == ClientAuth::RequestBody
-        {
+        let auth = Authentication::build(config.client_auth, config.has_secret, err)?;
+        if config.access_token_method == TokenMethod::Get && auth.puts_secret_in_form() {
             return Err(err(
                 "access_token_method",
-                "`Get` with `ClientAuth::RequestBody` would put the client secret in a URL; use `ClientAuth::Basic` or `Post`",
+                "`Get` with a client authentication other than `ClientAuth::Basic` would put the client secret or assertion in a URL; use `ClientAuth::Basic` or `Post`",
             ));
         }
         for (header, value) in &config.token_request_headers {
@@ -215,11 +243,16 @@ impl Settings {
         };
         let mut encoded_client_id = String::new();
         push_form_encoded(&mut encoded_client_id, client_id.as_str());
+        let response_mode = match config.response_mode {
+            ResponseMode::Query => None,
+            ResponseMode::FormPost => Some(("response_mode".to_owned(), "form_post".to_owned())),
+        };
         let authorize_query_tail = authorize_query_tail(
             &scope,
             request_token_params
                 .into_iter()
-                .chain(config.authorize_params),
+                .chain(config.authorize_params)
+                .chain(response_mode),
         );
         Ok(Self {
             authorize_url: config.authorize_url,
@@ -229,7 +262,10 @@ impl Settings {
             static_endpoints,
             scope,
             pkce: config.pkce,
-            client_auth: config.client_auth,
+            auth,
+            response_mode: config.response_mode,
+            callback_json_param: config.callback_json_param,
+            denial_errors: config.denial_errors,
             access_token_params: config.access_token_params,
             token_request_headers: config.token_request_headers,
             access_token_method: config.access_token_method,
@@ -362,7 +398,7 @@ pub(crate) async fn complete(
     let endpoints = settings.endpoints(http).await?;
     check_callback_issuer(&endpoints, query.get("iss"))?;
     if let Some(error) = query.get("error") {
-        if error == "access_denied" {
+        if error == "access_denied" || settings.denial_errors.iter().any(|e| e == error) {
             return Ok(None);
         }
         return Err(OAuthError::Provider {
@@ -390,8 +426,17 @@ pub(crate) async fn complete(
     if let Some(verifier) = &pending.verifier {
         params.push(("code_verifier", verifier.secret().as_str()));
     }
-    #[allow(unused_mut)]
     let mut token = token_request(http, credentials, settings, params).await?;
+    if let Some(name) = &settings.callback_json_param {
+        // Apple's `user`: JSON from the browser, unsigned; kept as it came, for the profile.
+        if let Some(value) = query
+            .get(name)
+            .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw).ok())
+            .filter(serde_json::Value::is_object)
+        {
+            token.insert_extra(name.clone(), value);
+        }
+    }
     #[cfg(feature = "oidc")]
     if let (Some(oidc), Some(metadata)) = (&settings.oidc, &endpoints.metadata) {
         oidc.verify_sign_in(
@@ -614,34 +659,9 @@ pub(crate) const RESERVED_AUTHORIZE_PARAMS: &[&str] = &[
     "code_challenge",
     "code_challenge_method",
     "nonce",
+    // `RemoteAppBuilder::response_mode`: the callback must know how the answer comes.
+    "response_mode",
 ];
-
-/// Adds the client authentication of `auth` (RFC 6749 §2.3.1) to a request to the token
-/// endpoint or another endpoint that authenticates the client the same way (revocation,
-/// RFC 7009 §2.1): an `Authorization: Basic` header, or the id and secret among `params`.
-pub(crate) fn authenticate<'a>(
-    builder: http::request::Builder,
-    params: &mut Vec<(&'a str, &'a str)>,
-    credentials: &'a Credentials,
-    auth: ClientAuth,
-) -> http::request::Builder {
-    match auth {
-        ClientAuth::Basic => {
-            // RFC 6749 §2.3.1: both parts form-urlencoded before Basic encoding.
-            let id: String = form_urlencoded::byte_serialize(credentials.id.as_bytes()).collect();
-            let secret: String =
-                form_urlencoded::byte_serialize(credentials.secret.secret().as_bytes()).collect();
-            let credentials =
-                base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
-            builder.header(header::AUTHORIZATION, format!("Basic {credentials}"))
-        }
-        ClientAuth::RequestBody => {
-            params.push(("client_id", credentials.id.as_str()));
-            params.push(("client_secret", credentials.secret.secret()));
-            builder
-        }
-    }
-}
 
 /// Sends a token request with the app's client authentication, extra parameters and headers,
 /// and reads the answer.
@@ -657,12 +677,12 @@ async fn token_request(
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str())),
     );
-    let mut builder = authenticate(
-        http::Request::builder(),
-        &mut params,
-        credentials,
-        settings.client_auth,
-    );
+    let token_url = &settings.endpoints(http).await?.token_url;
+    let proof = settings.auth.prove(credentials, token_url)?;
+    // The caller's parameters borrow for longer than the proof lives.
+    let mut params: Vec<(&str, &str)> = params;
+    params.extend(proof.form.iter().map(|(k, v)| (*k, v.as_str())));
+    let mut builder = proof.header(http::Request::builder());
     if !settings
         .token_request_headers
         .iter()
@@ -673,7 +693,6 @@ async fn token_request(
     for (name, value) in &settings.token_request_headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
-    let token_url = &settings.endpoints(http).await?.token_url;
     let form = serde_urlencoded::to_string(&params).map_err(|e| {
         OAuthError::config(format!("a token request parameter cannot be encoded: {e}"))
     })?;

@@ -3,7 +3,7 @@
 use ::oauth2::http::{self, header};
 use url::Url;
 
-use super::{authenticate, Settings};
+use super::Settings;
 use crate::{
     credentials::Credentials, error::OAuthError, revocation::Revocation, token::TokenResponse,
     transport::AwcHttpClient,
@@ -117,13 +117,13 @@ async fn rfc7009(
     token: &str,
     hint: &str,
 ) -> Result<(), OAuthError> {
+    // Assertions name the token endpoint as their audience (OpenID Connect Core §9), whichever
+    // endpoint they are sent to.
+    let token_url = &settings.endpoints(http).await?.token_url;
+    let proof = settings.auth.prove(credentials, token_url)?;
     let mut params = vec![("token", token), ("token_type_hint", hint)];
-    let builder = authenticate(
-        http::Request::builder(),
-        &mut params,
-        credentials,
-        settings.client_auth,
-    );
+    params.extend(proof.form.iter().map(|(k, v)| (*k, v.as_str())));
+    let builder = proof.header(http::Request::builder());
     let form = serde_urlencoded::to_string(&params).map_err(|e| {
         OAuthError::config(format!("a revocation parameter cannot be encoded: {e}"))
     })?;
@@ -145,12 +145,11 @@ async fn github_grant(
     url: &Url,
     access_token: &str,
 ) -> Result<(), OAuthError> {
-    let mut params = Vec::new();
-    let builder = authenticate(
-        http::Request::builder(),
-        &mut params,
-        credentials,
-        super::ClientAuth::Basic,
+    // GitHub's REST API takes the client id and secret as HTTP Basic, whatever the token
+    // endpoint takes.
+    let builder = http::Request::builder().header(
+        header::AUTHORIZATION,
+        super::client_auth::basic(credentials.id.as_str(), credentials.secret.secret()),
     );
     let body = serde_json::to_vec(&serde_json::json!({ "access_token": access_token }))
         .map_err(|e| OAuthError::config(format!("the revocation body cannot be encoded: {e}")))?;

@@ -23,6 +23,9 @@
 //!
 //! [`RemoteApp::from_provider`]: crate::RemoteApp::from_provider
 
+mod apple;
+
+pub use self::apple::Apple;
 use crate::{
     oauth2::ClientAuth,
     profile::{EmailVerified, ProfileMap},
@@ -366,6 +369,7 @@ pub type Preset = fn(RemoteAppBuilder) -> RemoteAppBuilder;
 
 /// The names of the crate's presets, as [`by_name`] takes them.
 pub const NAMES: &[&str] = &[
+    "apple",
     "discord",
     "facebook",
     "github",
@@ -410,6 +414,7 @@ fn instance_root(url: &str, api: &str) -> String {
 /// The preset named `name` (one of [`NAMES`]), if the crate has one.
 pub fn by_name(name: &str) -> Option<Preset> {
     Some(match name {
+        "apple" => Apple::preset,
         "discord" => Discord::preset,
         "facebook" => Facebook::preset,
         "github" => GitHub::preset,

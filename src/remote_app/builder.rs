@@ -11,7 +11,7 @@ use crate::{
     credentials::{Credentials, TokenMethod},
     error::OAuthError,
     oauth1::{self, SignatureMethod},
-    oauth2::{self, ClientAuth},
+    oauth2::{self, ClientAuth, ResponseMode},
     profile::ProfileMap,
     protocol::{self, Protocol},
     revocation::Revocation,
@@ -52,7 +52,10 @@ impl RemoteApp {
             scope: Vec::new(),
             pkce: true,
             allow_code_injection: false,
-            client_auth: ClientAuth::default(),
+            client_auth: oauth2::AuthConfig::default(),
+            response_mode: ResponseMode::default(),
+            callback_json_param: None,
+            denial_errors: Vec::new(),
             signature_method: SignatureMethod::default(),
             rsa_private_key_pem: None,
             root_certificates_pem: Vec::new(),
@@ -96,7 +99,10 @@ pub struct RemoteAppBuilder {
     scope: Vec<String>,
     pkce: bool,
     allow_code_injection: bool,
-    client_auth: ClientAuth,
+    client_auth: oauth2::AuthConfig,
+    response_mode: ResponseMode,
+    callback_json_param: Option<String>,
+    denial_errors: Vec<String>,
     callback: String,
     signature_method: SignatureMethod,
     rsa_private_key_pem: Option<String>,
@@ -390,9 +396,63 @@ impl RemoteAppBuilder {
         self
     }
 
-    /// How the client authenticates at the token endpoint. Default: [`ClientAuth::Basic`].
+    /// How the client authenticates at the token endpoint, and at the revocation endpoint.
+    /// Default: [`ClientAuth::Basic`]. [`ClientAuth::PrivateKeyJwt`] needs a
+    /// [`client_key`](Self::client_key) and no client secret.
     pub fn client_auth(mut self, auth: ClientAuth) -> Self {
-        self.client_auth = auth;
+        self.client_auth.method = auth;
+        self
+    }
+
+    /// The private key of [`ClientAuth::PrivateKeyJwt`] and of a
+    /// [`minted_client_secret`](Self::minted_client_secret) (feature `private-key-jwt`).
+    /// Default: none.
+    #[cfg(feature = "private-key-jwt")]
+    pub fn client_key(mut self, key: crate::ClientKey) -> Self {
+        self.client_auth.key = Some(key);
+        self
+    }
+
+    /// Mints the client secret as a JWT signed with the [`client_key`](Self::client_key),
+    /// cached and renewed before it expires, instead of a fixed
+    /// [`client_secret`](Self::client_secret): what Sign in with Apple requires (its preset
+    /// sets it up: [`Apple::signed_with`](crate::providers::Apple::signed_with)). Feature
+    /// `private-key-jwt`. Default: none.
+    #[cfg(feature = "private-key-jwt")]
+    pub fn minted_client_secret(mut self, minted: crate::MintedSecret) -> Self {
+        self.client_auth.minted = Some(minted);
+        self
+    }
+
+    /// How the provider returns the authorization response (OAuth 2): in the callback URL's
+    /// query ([`ResponseMode::Query`], the default) or as a form the browser POSTs to the
+    /// callback ([`ResponseMode::FormPost`], which Apple requires when asking for the name or
+    /// email, and which keeps the code out of URLs and logs). See [`ResponseMode::FormPost`]
+    /// for how the session survives that cross-site POST.
+    pub fn response_mode(mut self, mode: ResponseMode) -> Self {
+        self.response_mode = mode;
+        self
+    }
+
+    /// A callback `error` code that means the user declined, as `access_denied` does (RFC 6749
+    /// §4.1.2.1): `Option<AuthorizedResponse<_>>` is then `None` rather than a provider error —
+    /// Apple's `user_cancelled_authorize`. May be called more than once. Default: none.
+    pub fn denial_error(mut self, code: impl Into<String>) -> Self {
+        self.denial_errors.push(code.into());
+        self
+    }
+
+    /// A callback parameter holding JSON the provider sends along with the browser — Apple's
+    /// `user` (the name, on the first sign-in only): kept with the token under the same name
+    /// (see [`TokenResponse::extra`](crate::TokenResponse::extra)), where
+    /// [`OAuthExtension::profile`](crate::OAuthExtension::profile) reads it as its lowest
+    /// source. Default: none.
+    ///
+    /// # Security
+    /// It comes through the browser, unsigned: map from it only what does not decide who the
+    /// user is (a display name), never the subject or an email to link accounts on.
+    pub fn callback_json_param(mut self, name: impl Into<String>) -> Self {
+        self.callback_json_param = Some(name.into());
         self
     }
 
@@ -529,11 +589,11 @@ impl RemoteAppBuilder {
                 Some(key) if !key.is_empty() => ClientId::new(key),
                 _ => return Err(err("consumer_key", "(the client id) is required")),
             },
-            secret: match self.consumer_secret {
-                Some(secret) if !secret.is_empty() => ClientSecret::new(secret),
-                _ => return Err(err("consumer_secret", "(the client secret) is required")),
-            },
+            // Checked by the protocol: OAuth 1.0a always needs it, OAuth 2 unless the client
+            // signs with a private key.
+            secret: ClientSecret::new(self.consumer_secret.unwrap_or_default()),
         };
+        let has_secret = !credentials.secret.secret().is_empty();
         // A token must only ever travel to its provider's own origin: without a configured
         // base, the provider's origin is the one that already receives its secrets.
         let derived_base = issuer_url
@@ -543,6 +603,7 @@ impl RemoteAppBuilder {
             .cloned();
         let config = match request_token_url {
             Some(request_token_url) => protocol::Config::OAuth1(oauth1::Config {
+                has_secret,
                 request_token_url,
                 authorize_url,
                 access_token_url,
@@ -574,6 +635,10 @@ impl RemoteAppBuilder {
                 pkce: self.pkce,
                 allow_code_injection: self.allow_code_injection,
                 client_auth: self.client_auth,
+                has_secret,
+                response_mode: self.response_mode,
+                callback_json_param: self.callback_json_param,
+                denial_errors: self.denial_errors,
                 access_token_method: self.access_token_method,
                 scope: self.scope,
                 request_token_params: self.request_token_params,

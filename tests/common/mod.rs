@@ -220,6 +220,13 @@ async fn call(
     }
 }
 
+async fn sign_out(req: HttpRequest, oauth: OAuthExtension) -> HttpResponse {
+    match oauth.sign_out(&req).await {
+        Ok(()) => HttpResponse::NoContent().finish(),
+        Err(err) => actix_web::ResponseError::error_response(&err),
+    }
+}
+
 /// Starts the app under test: cookie sessions, the middleware, `/auth/{provider}`, the callbacks
 /// of `dev` and `fake`, `/token/{provider}` and `/userinfo/{provider}`.
 pub fn start_app(oauth: OAuthExtension, listener: TcpListener) -> Running {
@@ -243,20 +250,56 @@ pub fn start_app_with(oauth: OAuthExtension, listener: TcpListener, middleware: 
                     .build(),
             )
             .route("/auth/{provider}", web::get().to(login))
+            // Any method: a `form_post` provider's answer is a POST.
             .route(
                 "/auth/dev/callback",
-                web::get().to(callback::<actix_oauth::providers::Dev>),
+                web::route().to(callback::<actix_oauth::providers::Dev>),
             )
-            .route("/auth/fake/callback", web::get().to(callback::<Fake>))
+            .route("/auth/fake/callback", web::route().to(callback::<Fake>))
             .route(
                 "/auth/{provider}/callback",
-                web::get().to(callback::<actix_oauth::providers::Any>),
+                web::route().to(callback::<actix_oauth::providers::Any>),
             )
             .route("/token/{provider}", web::get().to(token))
+            .route("/sign-out", web::post().to(sign_out))
             .route("/userinfo/{provider}", web::get().to(userinfo))
             .route("/call/{provider}/{tail:.*}", web::get().to(call))
             .route("/call/{provider}/{tail:.*}", web::post().to(call))
     })
+}
+
+/// The first form of an HTML page: its `action` and its hidden fields, unescaped (the
+/// development provider's `form_post` answer, the app's relay page).
+pub fn html_form(html: &str) -> (String, Vec<(String, String)>) {
+    fn unescape(text: &str) -> String {
+        text.replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    }
+    fn attribute(tag: &str, name: &str) -> Option<String> {
+        let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+        let end = tag[start..].find('"')? + start;
+        Some(unescape(&tag[start..end]))
+    }
+    let form = html.find("<form").expect("a form");
+    let tag_end = html[form..].find('>').expect("form tag") + form;
+    let action = attribute(&html[form..tag_end], "action").expect("form action");
+    let mut fields = Vec::new();
+    let mut rest = &html[tag_end..];
+    while let Some(at) = rest.find("<input") {
+        let end = rest[at..].find('>').expect("input tag") + at;
+        let tag = &rest[at..end];
+        if attribute(tag, "type").as_deref() == Some("hidden") {
+            fields.push((
+                attribute(tag, "name").expect("name"),
+                attribute(tag, "value").unwrap_or_default(),
+            ));
+        }
+        rest = &rest[end..];
+    }
+    (action, fields)
 }
 
 /// A cookie-keeping HTTP client that never follows redirects, like a browser driven step by step.
@@ -372,6 +415,18 @@ impl Browser {
             .client
             .post(url)
             .insert_header(("cookie", self.cookie_header()))
+            .send_form(&form)
+            .await
+            .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+        self.finish(res).await
+    }
+
+    /// A form POSTed from another site's page: a browser sends no `SameSite=Lax` cookie with it
+    /// (and none here is `SameSite=None`), but keeps what the answer sets.
+    pub async fn post_form_cross_site(&self, url: &str, form: &[(String, String)]) -> Page {
+        let res = self
+            .client
+            .post(url)
             .send_form(&form)
             .await
             .unwrap_or_else(|e| panic!("POST {url}: {e}"));

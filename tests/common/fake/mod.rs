@@ -16,6 +16,7 @@
 //! development provider (`actix-oauth-dev`) is the other provider tests sign in with: a real
 //! server, where this one is a stand-in that tests script.
 
+pub mod apple;
 mod faults;
 pub mod jwt;
 pub mod oauth1;
