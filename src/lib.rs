@@ -128,6 +128,7 @@ pub use self::{
     token::TokenResponse,
     token_store::{MemoryTokenStore, TokenStore},
     transport::AwcHttpClient,
+    userinfo::UserinfoMethod,
 };
 /// The `http` crate (1.x) whose types this crate's API takes, e.g. the
 /// [`Method`](http::Method) of [`OAuthExtension::request`]: not the older `http` that
