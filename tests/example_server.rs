@@ -459,6 +459,13 @@ tenant = "contoso.onmicrosoft.com"
 client_id = "x"
 client_secret = "x"
 
+[providers.sso]
+kind = "oidc"
+preset = "keycloak"
+host = "https://sso.corp.example/realms/acme"
+client_id = "x"
+client_secret = "x"
+
 [providers.linkedin]
 kind = "oidc"
 preset = "linkedin"
@@ -513,6 +520,11 @@ client_secret = "x"
         "[providers.x]\nkind = \"oauth2\"\nhost = \"https://x.example\"\nclient_id = \"x\"\nclient_secret = \"x\"\n",
     );
     assert!(err.contains("providers.x.host"), "{err}");
+    // A preset with no shared host needs its `host`.
+    let err = refused(
+        "[providers.okta]\nkind = \"oidc\"\npreset = \"okta\"\nclient_id = \"x\"\nclient_secret = \"x\"\n",
+    );
+    assert!(err.contains("`Okta::org` (`host`"), "{err}");
     let err = refused(
         "[providers.linkedin]\nkind = \"oidc\"\npreset = \"linkedin\"\nclient_id = \"x\"\nclient_secret = \"x\"\n",
     );
