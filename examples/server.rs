@@ -646,7 +646,7 @@ async fn main() -> std::io::Result<()> {
     }
     if dev_provider && !config.providers.is_empty() {
         eprintln!(
-            "warning: the development provider (dev, dev-oauth1) is on alongside real providers: \
+            "warning: the development provider (dev, dev-form-post, dev-oauth1) is on alongside real providers: \
              anyone who can use this server signs in as its users without a password. \
              Turn it off outside development (--dev-provider, ACTIX_OAUTH_DEV_PROVIDER, dev_provider)."
         );

@@ -125,6 +125,12 @@ impl<'a> RemoteRequest<'a> {
         }
     }
 
+    /// The same request with another method (a user info endpoint that wants `POST`).
+    pub(crate) fn with_method(mut self, method: http::Method) -> Self {
+        self.method = method;
+        self
+    }
+
     fn pairs(data: &impl Serialize) -> Result<Vec<(String, String)>, OAuthError> {
         let encoded = serde_urlencoded::to_string(data).map_err(|e| {
             OAuthError::config(format!("the request data cannot be form-encoded: {e}"))
@@ -317,6 +323,15 @@ impl<'a> RemoteRequest<'a> {
         };
         if let Some(name) = &app.client_id_header {
             builder = builder.header(name.as_str(), app.credentials.id.as_str());
+        }
+        for (name, value) in &app.api_headers {
+            if !self
+                .headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name))
+            {
+                builder = builder.header(name.as_str(), value.as_str());
+            }
         }
         for (name, value) in &self.headers {
             builder = builder.header(name.as_str(), value.as_str());

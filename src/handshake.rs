@@ -175,7 +175,7 @@ impl OAuthExtension {
         query: &CallbackQuery,
     ) -> Result<Option<Authorized>, OAuthError> {
         let app = self.remote_app(provider)?;
-        let (key, drawn_here) = app.protocol.handshake_key(&query)?;
+        let (key, drawn_here) = app.protocol.handshake_key(query)?;
         let session = req.get_session();
         let used = &self.inner.used_states;
         if drawn_here && used.was_used(key) {

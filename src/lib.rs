@@ -14,7 +14,7 @@
 //!   discovery, the JWKS cache, `id_token` validation with `nonce`, and the RFC 9207 `iss` check
 //!   (see [`oidc`]).
 //! - [`OAuthExtension::profile`] normalizes any provider's user into a [`Profile`] through the
-//!   remote app's [`ProfileMap`]; [`providers`] has ten presets with their quirks as data.
+//!   remote app's [`ProfileMap`]; [`providers`] has thirty presets with their quirks as data.
 //! - Every failure is an [`OAuthError`] with a stable [`ErrorKind`], rendered as a short page.
 //! - The [`actix-oauth-dev`] crate (a separate dev-dependency) runs a strict local OAuth 2 /
 //!   OpenID Connect / OAuth 1.0a provider for development and tests, no network, no accounts;
@@ -131,6 +131,7 @@ pub use self::{
     token::TokenResponse,
     token_store::{MemoryTokenStore, TokenStore},
     transport::AwcHttpClient,
+    userinfo::UserinfoMethod,
 };
 #[cfg(feature = "private-key-jwt")]
 pub use self::{

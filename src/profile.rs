@@ -149,6 +149,9 @@ pub enum EmailVerified {
     Always,
     /// The provider does not say; never verified (accounts never link on it).
     Never,
+    /// Verified only when the value at this JSON pointer equals this value exactly, for
+    /// providers that say it otherwise than with `true` (Zoom's `"verified": 1`).
+    Equals(String, Value),
 }
 
 fn owned<I, S>(sources: I) -> Vec<String>
@@ -232,6 +235,7 @@ impl ProfileMap {
             && match &self.email_verified {
                 EmailVerified::Always => true,
                 EmailVerified::Never => false,
+                EmailVerified::Equals(pointer, value) => raw.pointer(pointer) == Some(value),
                 EmailVerified::Claim(pointers) => flag(&raw, pointers),
             };
         let private_email = email.is_some() && flag(&raw, &self.private_email);
@@ -318,6 +322,34 @@ mod tests {
         let p = Profile::from_claims("g", serde_json::json!({"sub": "1", "email_verified": true}))
             .unwrap();
         assert!(!p.email_verified, "no address, nothing verified");
+    }
+
+    #[test]
+    fn email_verified_by_an_exact_value() {
+        let zoom = ProfileMap::standard().email_verified(EmailVerified::Equals(
+            "/verified".into(),
+            serde_json::json!(1),
+        ));
+        let user = |verified: Value| serde_json::json!({"id": "KDcuGIm1QgePTO8WbOqwIQ", "email": "jchill@example.com", "verified": verified});
+        assert!(
+            zoom.apply("zoom", user(serde_json::json!(1)))
+                .unwrap()
+                .email_verified
+        );
+        for not in [
+            serde_json::json!(0),
+            serde_json::json!("1"),
+            serde_json::json!(true),
+            Value::Null,
+        ] {
+            assert!(
+                !zoom
+                    .apply("zoom", user(not.clone()))
+                    .unwrap()
+                    .email_verified,
+                "{not}"
+            );
+        }
     }
 
     #[test]

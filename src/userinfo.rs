@@ -11,6 +11,20 @@ use crate::{
     remote_app::RemoteApp, token::TokenResponse,
 };
 
+/// How the user info endpoint is asked ([`RemoteAppBuilder::userinfo_method`]).
+///
+/// [`RemoteAppBuilder::userinfo_method`]: crate::RemoteAppBuilder::userinfo_method
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UserinfoMethod {
+    /// `GET` (OpenID Connect Core §5.3.1 and most providers).
+    #[default]
+    Get,
+    /// `POST` with an empty body and no content type (Dropbox's RPC-style
+    /// `users/get_current_account`).
+    Post,
+}
+
 impl OAuthExtension {
     /// Fetches the remote app's user info endpoint with the token (signed for OAuth 1.0a, as a
     /// bearer token for OAuth 2) and returns its JSON.
@@ -27,7 +41,7 @@ impl OAuthExtension {
             .ok_or_else(|| {
                 OAuthError::config(format!("remote app `{provider}` has no `userinfo_url`."))
             })?;
-        self.get_json(app, token, &url, "user info").await
+        self.get_json(app, token, &url, USER_INFO).await
     }
 
     /// The signed-in user's [`Profile`], normalized by the remote app's [`ProfileMap`]: the
@@ -52,19 +66,29 @@ impl OAuthExtension {
             .protocol
             .userinfo_url(app.userinfo_url.as_ref(), self.http_for(app))
             .await?;
-        let mut data = token.id_token_claims().cloned().unwrap_or_default();
+        // Lowest priority first: the token answer's own fields (when the app reads them) and the
+        // JSON the browser brought (Apple's `user`, under its own name), then the validated
+        // `id_token`'s claims over them, then the user info over all.
+        let mut data = if app.profile_from_token_answer {
+            token.extra().clone()
+        } else {
+            serde_json::Map::new()
+        };
         if let Some(name) = app.protocol.callback_json_param() {
-            // The lowest source: JSON the browser brought (Apple's `user`), under its own name.
             if let Some(value) = token.extra().get(name) {
-                data.entry(name).or_insert_with(|| value.clone());
+                data.insert(name.to_owned(), value.clone());
             }
         }
+        if let Some(claims) = token.id_token_claims() {
+            data.extend(claims.clone());
+        }
         if let Some(url) = &userinfo_url {
-            let info = self.get_json(app, token, url, "user info").await?;
+            let info = self.get_json(app, token, url, USER_INFO).await?;
             // OpenID Connect Core §5.3.2: the user info must describe the same user. Any other
             // `sub` (a number, null) would replace the validated one below, so only an equal one
             // passes.
-            if let (Some(sub), Some(info_sub)) = (data.get("sub"), info.get("sub")) {
+            let validated = token.id_token_claims().and_then(|claims| claims.get("sub"));
+            if let (Some(sub), Some(info_sub)) = (validated, info.get("sub")) {
                 if sub != info_sub {
                     return Err(crate::error::IdTokenError::Subject.into());
                 }
@@ -133,7 +157,12 @@ impl OAuthExtension {
         url: &Url,
         what: &'static str,
     ) -> Result<Value, OAuthError> {
+        let method = match (what, app.userinfo_method) {
+            (USER_INFO, UserinfoMethod::Post) => ::oauth2::http::Method::POST,
+            _ => ::oauth2::http::Method::GET,
+        };
         let response = RemoteRequest::endpoint(self, &app.name, url, token)
+            .with_method(method)
             .header(header::ACCEPT.as_str(), "application/json")
             .send()
             .await?
@@ -152,21 +181,61 @@ impl OAuthExtension {
     }
 }
 
-/// The primary address of a GitHub-style email list (`[{email, primary, verified}]`) and
-/// whether it is verified; `None` when the list marks no primary address.
+/// What [`OAuthExtension::get_json_any`] fetches when it fetches the user info.
+const USER_INFO: &str = "user info";
+
+/// The primary address of an email list and whether it is verified: GitHub's
+/// `[{email, primary, verified}]`, or Bitbucket's page `{values: [{email, is_primary,
+/// is_confirmed}]}`; `None` when the list marks no primary address.
 fn primary_email(list: &Value) -> Option<(String, bool)> {
-    list.as_array()?.iter().find_map(|entry| {
-        let primary = entry.get("primary").and_then(Value::as_bool) == Some(true);
+    let entries = match list.get("values") {
+        Some(values) => values.as_array()?,
+        None => list.as_array()?,
+    };
+    let flag = |entry: &Value, github: &str, bitbucket: &str| {
+        entry
+            .get(github)
+            .or_else(|| entry.get(bitbucket))
+            .and_then(Value::as_bool)
+            == Some(true)
+    };
+    entries.iter().find_map(|entry| {
+        let primary = flag(entry, "primary", "is_primary");
         let email = entry
             .get("email")
             .and_then(Value::as_str)
             .filter(|e| !e.is_empty());
         match (primary, email) {
-            (true, Some(email)) => Some((
-                email.to_owned(),
-                entry.get("verified").and_then(Value::as_bool) == Some(true),
-            )),
+            (true, Some(email)) => {
+                Some((email.to_owned(), flag(entry, "verified", "is_confirmed")))
+            }
             _ => None,
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn primary_email_of_github_and_bitbucket_lists() {
+        let github = serde_json::json!([
+            {"email": "a@example.com", "primary": false, "verified": true},
+            {"email": "b@example.com", "primary": true, "verified": false}
+        ]);
+        assert_eq!(
+            primary_email(&github),
+            Some(("b@example.com".to_owned(), false))
+        );
+        let bitbucket = serde_json::json!({"pagelen": 10, "values": [
+            {"email": "c@example.com", "is_primary": true, "is_confirmed": true}
+        ]});
+        assert_eq!(
+            primary_email(&bitbucket),
+            Some(("c@example.com".to_owned(), true))
+        );
+        assert_eq!(primary_email(&serde_json::json!({"values": "x"})), None);
+        assert_eq!(primary_email(&serde_json::json!({})), None);
+    }
 }

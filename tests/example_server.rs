@@ -459,6 +459,13 @@ tenant = "contoso.onmicrosoft.com"
 client_id = "x"
 client_secret = "x"
 
+[providers.sso]
+kind = "oidc"
+preset = "keycloak"
+host = "https://sso.corp.example/realms/acme"
+client_id = "x"
+client_secret = "x"
+
 [providers.linkedin]
 kind = "oidc"
 preset = "linkedin"
@@ -513,6 +520,11 @@ client_secret = "x"
         "[providers.x]\nkind = \"oauth2\"\nhost = \"https://x.example\"\nclient_id = \"x\"\nclient_secret = \"x\"\n",
     );
     assert!(err.contains("providers.x.host"), "{err}");
+    // A preset with no shared host needs its `host`.
+    let err = refused(
+        "[providers.okta]\nkind = \"oidc\"\npreset = \"okta\"\nclient_id = \"x\"\nclient_secret = \"x\"\n",
+    );
+    assert!(err.contains("`Okta::org` (`host`"), "{err}");
     let err = refused(
         "[providers.linkedin]\nkind = \"oidc\"\npreset = \"linkedin\"\nclient_id = \"x\"\nclient_secret = \"x\"\n",
     );
@@ -539,7 +551,8 @@ fn real_provider_config(dir: &std::path::Path, extra: &str) -> PathBuf {
     path
 }
 
-const DEV_WARNING: &str = "warning: the development provider (dev, dev-oauth1) is on";
+const DEV_WARNING: &str =
+    "warning: the development provider (dev, dev-form-post, dev-oauth1) is on";
 
 #[actix_rt::test]
 async fn dev_provider_only_without_providers_or_when_asked() {
@@ -583,8 +596,9 @@ async fn dev_provider_only_without_providers_or_when_asked() {
         let server = Instance::start(envs, &args).expect("server");
         wait_healthy(&server).await;
         assert!(
-            server.line.contains("providers: dev, dev-oauth1, github")
-                || server.line.contains("providers: dev-oauth1, dev, github"),
+            server
+                .line
+                .contains("providers: dev, dev-form-post, dev-oauth1, github"),
             "{args:?}: {}",
             server.line
         );
@@ -932,5 +946,121 @@ async fn pages_escape_messages_profile_and_provider_names() {
         "{page}"
     );
     drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `dev-form-post`, the development provider's second client: its answer comes by `form_post`
+/// (POSTed cross-site, relayed by the app's page) and it authenticates with `private_key_jwt`,
+/// offline, with no configuration.
+#[actix_rt::test]
+async fn offline_form_post_and_private_key_jwt() {
+    let dir = temp_dir("form-post");
+    let database = format!("sqlite://{}?mode=rwc", dir.join("a.sqlite3").display());
+    let server = Instance::start(&[("DATABASE_URL", database)], &[]).expect("server");
+    wait_healthy(&server).await;
+    let browser = Browser::new();
+    let start = browser.get(&server.url("/auth/dev-form-post")).await;
+    assert_eq!(start.status, 302, "{}", start.text());
+    let authorize = start.location.unwrap();
+    assert!(authorize.contains("response_mode=form_post"), "{authorize}");
+    let url = url::Url::parse(&authorize).unwrap();
+    let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    form.push(("decision".into(), "approve".into()));
+    form.push(("user".into(), "alice".into()));
+    let mut post = url.clone();
+    post.set_query(None);
+    let answer = browser.post_form(post.as_str(), &form).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let (action, fields) = common::html_form(&answer.text());
+    assert_eq!(action, server.url("/auth/dev-form-post/callback"));
+    let relay = browser.post_form_cross_site(&action, &fields).await;
+    assert_eq!(relay.status, 200, "{}", relay.text());
+    let (_, relayed) = common::html_form(&relay.text());
+    let done = browser.post_form(&action, &relayed).await;
+    assert_eq!(done.status, 303, "{}", done.text());
+    let me = browser.get(&server.url("/me")).await.json();
+    assert_eq!(me["identities"][0]["provider"], "dev-form-post", "{me}");
+    let api = browser
+        .get(&server.url("/api/dev-form-post/me"))
+        .await
+        .json();
+    assert_eq!(api["data"]["preferred_username"], "alice", "{api}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The TOML keys of form_post and JWT client authentication (issue 16): accepted and used, and
+/// a wrong one stops the server naming it.
+#[actix_rt::test]
+async fn toml_takes_response_mode_client_auth_and_keys() {
+    let dir = temp_dir("jwt-keys");
+    let key = dir.join("key.pem");
+    std::fs::write(&key, include_str!("data/es256-client-key.pem")).unwrap();
+    let config = dir.join("providers.toml");
+    let idp = format!("http://127.0.0.1:{}", free_port());
+    let write = |extra: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                r#"dev_provider = false
+
+[providers.corp]
+kind = "oauth2"
+authorize_url = "{idp}/authorize"
+access_token_url = "{idp}/token"
+client_id = "corp-app"
+{extra}
+
+[providers.apple]
+kind = "oidc"
+preset = "apple"
+client_id = "com.example.web"
+team_id = "TEAMID1234"
+key_id = "ABC123DEFG"
+private_key_file = "{key}"
+"#,
+                key = key.display()
+            ),
+        )
+        .unwrap();
+    };
+    write(&format!(
+        "response_mode = \"form_post\"\nclient_auth = \"private_key_jwt\"\nprivate_key_file = \"{}\"\nkey_id = \"k1\"",
+        key.display()
+    ));
+    let args = ["--config", config.to_str().unwrap()];
+    let server = Instance::start(&[], &args).expect("accepted");
+    wait_healthy(&server).await;
+    let start = Browser::new().get(&server.url("/auth/corp")).await;
+    assert_eq!(start.status, 302, "{}", start.text());
+    assert!(start.location.unwrap().contains("response_mode=form_post"));
+    drop(server);
+    for (extra, field) in [
+        (
+            "client_auth = \"bogus\"\nclient_secret = \"s\"",
+            "providers.corp.client_auth",
+        ),
+        (
+            "response_mode = \"fragment\"\nclient_secret = \"s\"",
+            "providers.corp.response_mode",
+        ),
+        ("client_auth = \"private_key_jwt\"", "client_key"),
+        (
+            "client_secret = \"s\"\nteam_id = \"T\"",
+            "providers.corp.team_id",
+        ),
+        (
+            "client_secret = \"s\"\nkey_id = \"k\"",
+            "providers.corp.key_id",
+        ),
+        (
+            "client_auth = \"private_key_jwt\"\nprivate_key_file = \"/nonexistent/key.pem\"",
+            "providers.corp.private_key_file",
+        ),
+    ] {
+        write(extra);
+        let err = Instance::start(&[], &args).err().expect("refused");
+        assert!(err.contains(field), "{extra}: {err}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1544,7 +1544,16 @@ mod tests {
         assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
         assert_eq!(
             doc["token_endpoint_auth_methods_supported"],
-            json!(["client_secret_basic", "client_secret_post"])
+            json!([
+                "client_secret_basic",
+                "client_secret_post",
+                "client_secret_jwt",
+                "private_key_jwt"
+            ])
+        );
+        assert_eq!(
+            doc["response_modes_supported"],
+            json!(["query", "form_post"])
         );
         assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
         for scope in ["openid", "profile", "email"] {

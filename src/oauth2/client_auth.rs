@@ -208,21 +208,22 @@ impl Authentication {
         };
         #[cfg(not(feature = "private-key-jwt"))]
         let minter: Option<()> = None;
+        #[cfg(feature = "private-key-jwt")]
+        let has_key = config.key.is_some();
+        #[cfg(not(feature = "private-key-jwt"))]
+        let has_key = false;
         match config.method {
-            ClientAuth::PrivateKeyJwt => {
-                #[cfg(not(feature = "private-key-jwt"))]
+            ClientAuth::PrivateKeyJwt if !has_key => {
                 return Err(err(
                     "client_auth",
-                    "`private_key_jwt` needs the `private-key-jwt` feature",
+                    if cfg!(feature = "private-key-jwt") {
+                        "`private_key_jwt` needs the `client_key` to sign with"
+                    } else {
+                        "`private_key_jwt` needs the `private-key-jwt` feature"
+                    },
                 ));
-                #[cfg(feature = "private-key-jwt")]
-                if config.key.is_none() {
-                    return Err(err(
-                        "client_auth",
-                        "`private_key_jwt` needs the `client_key` to sign with",
-                    ));
-                }
             }
+            ClientAuth::PrivateKeyJwt => {}
             _ if !has_secret && minter.is_none() => {
                 return Err(err("consumer_secret", "(the client secret) is required"));
             }

@@ -16,6 +16,7 @@ use crate::{
     protocol::{self, Protocol},
     revocation::Revocation,
     urls::{check_scheme, origin_root, resolve_under},
+    userinfo::UserinfoMethod,
 };
 
 impl RemoteApp {
@@ -62,6 +63,11 @@ impl RemoteApp {
             revocation: Revocation::default(),
             end_session_url: None,
             post_logout_redirect: None,
+            scope_separator: None,
+            userinfo_method: UserinfoMethod::default(),
+            api_headers: Vec::new(),
+            profile_from_token_answer: false,
+            host_setting: None,
         }
     }
 }
@@ -110,6 +116,12 @@ pub struct RemoteAppBuilder {
     revocation: Revocation,
     end_session_url: Option<String>,
     post_logout_redirect: Option<String>,
+    scope_separator: Option<String>,
+    userinfo_method: UserinfoMethod,
+    api_headers: Vec<(String, String)>,
+    profile_from_token_answer: bool,
+    /// The preset's hosted form, for presets without a shared host (Auth0, Okta, …).
+    host_setting: Option<&'static str>,
 }
 
 impl fmt::Debug for RemoteAppBuilder {
@@ -542,6 +554,14 @@ impl RemoteAppBuilder {
                 "remote app name `{name}` must be 1 to 64 ASCII letters, digits, `-`, `_` or `.`."
             )));
         }
+        if let Some(setting) = self.host_setting {
+            if self.issuer.is_none() && self.authorize_url.is_none() {
+                return Err(OAuthError::config(format!(
+                    "remote app `{name}`: the preset has no shared host; name the instance with \
+                     `{setting}` (`host` in a configuration file)."
+                )));
+            }
+        }
         let parse = |field: &str, value: Option<String>| -> Result<Option<Url>, OAuthError> {
             value
                 .map(|v| {
@@ -601,6 +621,18 @@ impl RemoteAppBuilder {
             .or(userinfo_url.as_ref())
             .or(access_token_url.as_ref())
             .cloned();
+        // A separator other than the space: the scopes travel as one joined value.
+        let scope = match &self.scope_separator {
+            Some(sep) if sep != " " && self.scope.len() > 1 => vec![self.scope.join(sep)],
+            _ => self.scope,
+        };
+        for (header, value) in &self.api_headers {
+            if awc::http::header::HeaderName::from_bytes(header.as_bytes()).is_err()
+                || awc::http::header::HeaderValue::from_str(value).is_err()
+            {
+                return Err(err("api_header", "has an invalid header name or value"));
+            }
+        }
         let config = match request_token_url {
             Some(request_token_url) => protocol::Config::OAuth1(oauth1::Config {
                 has_secret,
@@ -640,7 +672,7 @@ impl RemoteAppBuilder {
                 callback_json_param: self.callback_json_param,
                 denial_errors: self.denial_errors,
                 access_token_method: self.access_token_method,
-                scope: self.scope,
+                scope,
                 request_token_params: self.request_token_params,
                 authorize_params: self.authorize_params,
                 access_token_params: self.access_token_params,
@@ -713,6 +745,9 @@ impl RemoteAppBuilder {
             emails_url,
             profile_map: self.profile_map,
             client_id_header: self.client_id_header,
+            userinfo_method: self.userinfo_method,
+            api_headers: self.api_headers,
+            profile_from_token_answer: self.profile_from_token_answer,
             credentials,
             callback,
             post_logout,
@@ -720,6 +755,56 @@ impl RemoteAppBuilder {
             root_certificates,
             http: None,
         })
+    }
+}
+
+/// Provider quirks of the user info endpoint, the API calls and the token answer (presets such as
+/// Dropbox, Reddit, Notion and Strava set them).
+impl RemoteAppBuilder {
+    /// The text written between scopes in the `scope` parameter. Default: a space (RFC 6749
+    /// §3.3). For providers that want another (Strava and Reddit: `","`).
+    pub fn scope_separator(mut self, separator: impl Into<String>) -> Self {
+        self.scope_separator = Some(separator.into());
+        self
+    }
+
+    /// The HTTP method of the user info request. Default: [`UserinfoMethod::Get`]; Dropbox's
+    /// `users/get_current_account` wants [`UserinfoMethod::Post`] (an empty body).
+    pub fn userinfo_method(mut self, method: UserinfoMethod) -> Self {
+        self.userinfo_method = method;
+        self
+    }
+
+    /// Sends header `name: value` on every API call, the user info and email list requests
+    /// included (Notion's `Notion-Version`, Reddit's descriptive `User-Agent`); setting a name
+    /// again replaces its value (names compare case-insensitively), and a header given on one
+    /// call wins over it. Checked at build time. Default: none.
+    ///
+    /// # Security
+    /// These headers travel with the token, to the provider's origins only; put no secret here.
+    pub fn api_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let name = name.into();
+        self.api_headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+        self.api_headers.push((name, value.into()));
+        self
+    }
+
+    /// Whether the token answer's own fields (beside `access_token`, `refresh_token`,
+    /// `id_token`, `token_type`, `expires_in` and `scope`, which never are) describe the user too:
+    /// Strava's `athlete`, Notion's `owner.user`. They are the lowest-priority source of the
+    /// [`Profile`](crate::Profile): the `id_token`'s claims and the user info answer override
+    /// them field by field. Default: `false`.
+    pub fn profile_from_token_answer(mut self, enabled: bool) -> Self {
+        self.profile_from_token_answer = enabled;
+        self
+    }
+
+    /// Marks a preset that has no shared host: without an issuer or an authorization endpoint,
+    /// [`build`](Self::build) says that `setting` (`"Auth0::domain"`) is needed.
+    pub(crate) fn requires_host(mut self, setting: &'static str) -> Self {
+        self.host_setting = Some(setting);
+        self
     }
 }
 
@@ -812,6 +897,36 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn quirk_settings_are_checked_and_applied() {
+        let app = minimal()
+            .scope(["read", "activity:read"])
+            .scope_separator(",")
+            .build()
+            .unwrap();
+        assert_eq!(
+            app.protocol.oauth2().map(|o| o.scope.clone()),
+            Some(vec!["read,activity:read".to_owned()])
+        );
+        let app = minimal()
+            .api_header("Notion-Version", "2021-05-13")
+            .api_header("notion-version", "2022-06-28")
+            .build()
+            .unwrap();
+        assert_eq!(
+            app.api_headers,
+            [("notion-version".to_owned(), "2022-06-28".to_owned())]
+        );
+        let e = minimal().api_header("Bad Name", "x").build().unwrap_err();
+        assert!(e.to_string().contains("`api_header`"), "{e}");
+        let hosted = RemoteApp::builder("auth0")
+            .consumer_key("id")
+            .consumer_secret("secret")
+            .requires_host("Auth0::domain");
+        let e = hosted.build().unwrap_err();
+        assert!(e.to_string().contains("`Auth0::domain`"), "{e}");
     }
 
     #[test]

@@ -66,6 +66,12 @@ pub struct RemoteApp {
     pub(crate) profile_map: ProfileMap,
     /// API calls carry the client id in this header (Twitch's Helix `Client-Id`).
     pub(crate) client_id_header: Option<String>,
+    /// How the user info endpoint is asked (Dropbox: `POST`).
+    pub(crate) userinfo_method: crate::userinfo::UserinfoMethod,
+    /// Headers every API call carries (Notion's `Notion-Version`).
+    pub(crate) api_headers: Vec<(String, String)>,
+    /// Whether the token answer's extra fields are a (lowest-priority) profile source.
+    pub(crate) profile_from_token_answer: bool,
     pub(crate) credentials: Credentials,
     pub(crate) callback: Callback,
     /// Where the provider's logout page returns to (`post_logout_redirect_uri`).

@@ -7,7 +7,9 @@
 //!   a drip of bytes, a hang-up mid-answer or mid-chunk, an endless body.
 //! - A personality is a [`Personality`]: a healthy generic provider ([`Healthy`]), the nine OAuth
 //!   2 / OpenID Connect presets' providers as they document themselves ([`oauth2::Preset`], their
-//!   quirks in [`oauth2::Settings`]), Twitter's OAuth 1.0a API ([`oauth1::TwitterApi`]).
+//!   quirks in [`oauth2::Settings`]), the later presets' providers as data
+//!   ([`documented::Documented`] playing a [`documented::Doc`] of `documented_providers.rs`),
+//!   Twitter's OAuth 1.0a API ([`oauth1::TwitterApi`]).
 //! - A fault is data: per path ([`FakeProvider::fail_at`]) or for the whole provider
 //!   ([`FakeProvider::fail_everywhere`]), a raw misbehaviour or a fixed [`Answer`]; a fixed
 //!   answer everywhere is a fixed-answer endpoint ([`FakeProvider::answering`]).
@@ -17,6 +19,8 @@
 //! server, where this one is a stand-in that tests script.
 
 pub mod apple;
+pub mod documented;
+pub mod documented_providers;
 mod faults;
 pub mod jwt;
 pub mod oauth1;
