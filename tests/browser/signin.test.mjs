@@ -48,11 +48,15 @@ const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
 /** Like sleep, but does not keep the process alive. */
 const idle = (ms) => new Promise((ok) => setTimeout(ok, ms).unref());
 
-/** Starts the example server on a free port with a fresh SQLite file; resolves once /healthz is ok. */
-async function startServer() {
+/**
+ * Starts the example server on a free port with a fresh SQLite file; resolves once /healthz is
+ * ok. `host` is the name the browser uses for it (its public URL): `localhost` puts the app on
+ * another site than the development provider (always 127.0.0.1), as a real provider is.
+ */
+async function startServer(host = '127.0.0.1') {
   assert.ok(existsSync(serverBin), `no server binary at ${serverBin}: run \`cargo build --example server\` or set SERVER_BIN`);
   const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
+  const base = `http://${host}:${port}`;
   const dir = mkdtempSync(join(tmpdir(), 'actix-oauth-browser-'));
   let output = '';
   // The defaults: built-in dev provider, cookie sessions, a generated session key.
@@ -155,12 +159,8 @@ async function withServerLog(fn) {
   }
 }
 
-describe('example server sign-in in Chromium', () => {
-  before(async () => {
-    mkdirSync(shots, { recursive: true });
-    for (const f of readdirSync(shots)) if (/^\d\d-.*\.png$/.test(f)) rmSync(join(shots, f));
-    await startServer();
-    browser = await chromium.launch({
+async function launchBrowser() {
+  browser = await chromium.launch({
       executablePath: chromiumBin,
       timeout: LAUNCH_MS,
       args: [
@@ -174,15 +174,27 @@ describe('example server sign-in in Chromium', () => {
         '--disable-sync',
       ],
     });
+}
+
+async function closeAll() {
+  try {
+    if (browser) await Promise.race([browser.close(), idle(5_000)]);
+  } finally {
+    browser = undefined;
+    await stopServer(server);
+    server = undefined;
+  }
+}
+
+describe('example server sign-in in Chromium', () => {
+  before(async () => {
+    mkdirSync(shots, { recursive: true });
+    for (const f of readdirSync(shots)) if (/^\d\d-.*\.png$/.test(f)) rmSync(join(shots, f));
+    await startServer();
+    await launchBrowser();
   }, { timeout: STARTUP_MS + LAUNCH_MS + 5_000 });
 
-  after(async () => {
-    try {
-      if (browser) await Promise.race([browser.close(), idle(5_000)]);
-    } finally {
-      await stopServer(server);
-    }
-  }, { timeout: 15_000 });
+  after(closeAll, { timeout: 15_000 });
 
   test('sign in with OAuth 2, link OAuth 1.0a, sign out', { timeout: TEST_MS }, () =>
     withServerLog(async () => {
@@ -251,6 +263,55 @@ describe('example server sign-in in Chromium', () => {
         assert.equal(await text(page, '#who'), 'You are not signed in.');
         assert.equal((await me(context)).status, 401);
         await screenshot(page, 'declined');
+      } finally {
+        await context.close();
+      }
+    }));
+});
+
+// The provider's answer as a cross-site POST (`response_mode=form_post`): the app runs as
+// `localhost`, the development provider as `127.0.0.1` — two sites — so Chromium withholds the
+// `SameSite=Lax` session cookie from the provider's POST, and sends it with the POST of the app's
+// relay page, which submits the same form again from the app's own origin.
+describe('form_post sign-in across sites in Chromium', () => {
+  before(async () => {
+    await startServer('localhost');
+    await launchBrowser();
+  }, { timeout: STARTUP_MS + LAUNCH_MS + 5_000 });
+
+  after(closeAll, { timeout: 15_000 });
+
+  test('the provider POSTs the answer, the relay brings the session, signed in', { timeout: TEST_MS }, () =>
+    withServerLog(async () => {
+      const { context, page } = await newPage();
+      const callbacks = [];
+      page.on('request', (request) => {
+        if (request.method() === 'POST' && new URL(request.url()).pathname === '/auth/dev-form-post/callback') {
+          callbacks.push(request);
+        }
+      });
+      try {
+        await page.goto(`${server.base}/`);
+        assert.equal(await text(page, '#who'), 'You are not signed in.');
+        await openConsent(page, 'signin-dev-form-post');
+        assert.equal(new URL(page.url()).hostname, '127.0.0.1', 'the provider is another site');
+        assert.equal(new URL(page.url()).searchParams.get('response_mode'), 'form_post');
+        await page.locator('input[type=radio][name=user][value=bob]').check();
+        await page.click('#approve');
+        await page.waitForURL(onHome);
+        assert.equal(await text(page, '#who'), 'Bob Example');
+        const profile = await me(context);
+        assert.equal(profile.status, 200, JSON.stringify(profile.body));
+        assert.deepEqual(profile.body.identities.map((i) => i.provider), ['dev-form-post']);
+        await screenshot(page, 'signed-in-by-form-post');
+
+        // Two POSTs reached the callback: the provider's, cross-site, without the session
+        // cookie; the relay page's, same-site, with it.
+        assert.equal(callbacks.length, 2, callbacks.map((r) => r.url()).join(', '));
+        const [first, second] = await Promise.all(callbacks.map((r) => r.allHeaders()));
+        assert.equal(first.cookie, undefined, `the cross-site POST carried: ${first.cookie}`);
+        assert.match(second.cookie ?? '', /=/, 'the relayed POST carries the session cookie');
+        assert.equal(new URL(first.referer ?? 'http://127.0.0.1/').hostname, '127.0.0.1');
       } finally {
         await context.close();
       }
