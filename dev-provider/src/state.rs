@@ -129,6 +129,8 @@ pub(super) struct Config {
     /// Access token lifetime in milliseconds; tests may change it while the provider runs.
     pub(super) token_lifetime_ms: std::sync::atomic::AtomicU64,
     pub(super) require_pkce: bool,
+    /// Whether authorization requests must be pushed first (RFC 9126).
+    pub(super) require_par: bool,
 }
 
 impl Config {
@@ -165,6 +167,8 @@ pub(super) struct Shared {
     pub(super) jwks_unavailable: AtomicBool,
     /// The `jti`s of client assertions seen, with their `exp`: each is accepted once.
     pub(super) assertion_jtis: Mutex<HashMap<String, u64>>,
+    /// Pushed authorization requests by `request_uri`.
+    pushed: Mutex<HashMap<String, crate::par::Pushed>>,
 }
 
 impl Shared {
@@ -181,7 +185,13 @@ impl Shared {
             jwks_cache_control: Mutex::new(HeaderValue::from_static(DEFAULT_JWKS_CACHE_CONTROL)),
             jwks_unavailable: AtomicBool::new(false),
             assertion_jtis: Mutex::new(HashMap::new()),
+            pushed: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The pushed authorization requests; a poisoned lock is taken over.
+    pub(super) fn pushed(&self) -> MutexGuard<'_, HashMap<String, crate::par::Pushed>> {
+        self.pushed.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The JWKS answer's `Cache-Control`.
