@@ -492,6 +492,10 @@ struct ProviderConfig {
     team_id: Option<String>,
     /// Push authorization requests first (RFC 9126).
     par: Option<bool>,
+    /// `max_age` on every sign-in, in seconds (OpenID Connect).
+    max_age: Option<u64>,
+    /// `acr_values` on every sign-in, space-separated (OpenID Connect).
+    acr_values: Option<String>,
 }
 
 fn remote_app(name: &str, c: ProviderConfig) -> Result<RemoteAppBuilder, String> {
@@ -554,6 +558,17 @@ fn remote_app(name: &str, c: ProviderConfig) -> Result<RemoteAppBuilder, String>
     }
     if let Some(par) = c.par {
         b = b.par(par);
+    }
+    if let Some(max_age) = c.max_age {
+        b = b.max_age(std::time::Duration::from_secs(max_age));
+    }
+    if let Some(values) = &c.acr_values {
+        b = b.acr_values(
+            values
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>(),
+        );
     }
     b = set(b, c.issuer, |b, v| b.issuer(v));
     b = match c.response_mode.as_deref() {

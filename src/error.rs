@@ -163,6 +163,14 @@ pub enum OAuthError {
     #[error("The logout token was refused: {0}")]
     LogoutToken(&'static str),
 
+    /// The sign-in is not fresh or strong enough for what was asked: the ID token's
+    /// `auth_time` is older than the `max_age` asked for, its `acr` is not one of the
+    /// `acr_values` asked for, or a sign-in meant to re-authenticate the session's user signed
+    /// in someone else (see [`SignInOptions`](crate::SignInOptions) and
+    /// [`RequireFreshSignIn`](crate::RequireFreshSignIn)).
+    #[error("The sign-in is not recent or strong enough: {0}")]
+    InsufficientAuthentication(String),
+
     /// The OpenID Connect `id_token` is missing or failed validation; [`IdTokenError`] says
     /// which check, and each has its own [`ErrorKind`].
     #[error("The provider's ID token was refused: {0}")]
@@ -287,6 +295,8 @@ pub enum ErrorKind {
     IssuerMismatch,
     /// See [`OAuthError::LogoutToken`].
     LogoutToken,
+    /// See [`OAuthError::InsufficientAuthentication`].
+    InsufficientAuthentication,
     /// See [`IdTokenError::Missing`].
     IdTokenMissing,
     /// See [`IdTokenError::Malformed`].
@@ -338,6 +348,7 @@ impl ErrorKind {
             Self::Discovery => "discovery",
             Self::IssuerMismatch => "issuer_mismatch",
             Self::LogoutToken => "logout_token",
+            Self::InsufficientAuthentication => "insufficient_authentication",
             Self::IdTokenMissing => "id_token_missing",
             Self::IdTokenMalformed => "id_token_malformed",
             Self::IdTokenAlgorithm => "id_token_algorithm",
@@ -386,6 +397,7 @@ impl OAuthError {
             Self::Discovery(_) => ErrorKind::Discovery,
             Self::IssuerMismatch { .. } => ErrorKind::IssuerMismatch,
             Self::LogoutToken(_) => ErrorKind::LogoutToken,
+            Self::InsufficientAuthentication(_) => ErrorKind::InsufficientAuthentication,
             Self::IdToken(problem) => problem.kind(),
         }
     }
@@ -429,9 +441,9 @@ impl ResponseError for OAuthError {
             | Self::Malformed {
                 what: "callback", ..
             } => StatusCode::BAD_REQUEST,
-            Self::TokenMissing(_) | Self::ReauthenticationRequired { .. } => {
-                StatusCode::UNAUTHORIZED
-            }
+            Self::TokenMissing(_)
+            | Self::ReauthenticationRequired { .. }
+            | Self::InsufficientAuthentication(_) => StatusCode::UNAUTHORIZED,
             // A grant the user can retry (an expired or already used code) is the browser's
             // request gone stale, not the provider failing.
             Self::Provider { error, .. } if error == "invalid_grant" => StatusCode::BAD_REQUEST,

@@ -15,6 +15,7 @@ use crate::{
     extension::OAuthExtension,
     remote_app::RemoteApp,
     session::{self, Pending},
+    step_up::SignInOptions,
     token::TokenResponse,
     wire::now_unix,
 };
@@ -126,6 +127,27 @@ impl OAuthExtension {
         provider: &str,
         next: Option<&str>,
     ) -> Result<HttpResponse, OAuthError> {
+        self.authorize_with(req, provider, next, &SignInOptions::default())
+            .await
+    }
+
+    /// [`authorize`](Self::authorize) asking this sign-in for `max_age`, `acr_values` or
+    /// `prompt` (OpenID Connect Core §3.1.2.1) instead of the remote app's defaults: for a
+    /// step-up before a sensitive action. The completed sign-in's ID token must show them
+    /// (`auth_time`, `acr`), else the callback fails with
+    /// [`OAuthError::InsufficientAuthentication`]. [`RequireFreshSignIn`](crate::RequireFreshSignIn)
+    /// does this for whole routes.
+    ///
+    /// # Errors
+    /// As [`authorize`](Self::authorize); [`OAuthError::Configuration`] for `max_age` or
+    /// `acr_values` on an app without OpenID Connect.
+    pub async fn authorize_with(
+        &self,
+        req: &HttpRequest,
+        provider: &str,
+        next: Option<&str>,
+        options: &SignInOptions,
+    ) -> Result<HttpResponse, OAuthError> {
         let app = self.remote_app(provider)?;
         let redirect_uri = self.redirect_uri(req, app)?;
         let encoded = self
@@ -135,7 +157,13 @@ impl OAuthExtension {
             .map(|(_, encoded)| encoded.as_str());
         let (location, handshake) = app
             .protocol
-            .begin(self.http_for(app), &app.credentials, &redirect_uri, encoded)
+            .begin(
+                self.http_for(app),
+                &app.credentials,
+                &redirect_uri,
+                encoded,
+                options,
+            )
             .await?;
         let entry = Pending {
             provider: app.name.clone(),
@@ -201,7 +229,10 @@ impl OAuthExtension {
         let Some(token) = token else {
             return Ok(None);
         };
-        self.keep_token(&session, &app.name, &token, pending.link)
+        // A step-up keeps the session's other sign-ins, for the same user only.
+        let reauthenticated = crate::protocol::Protocol::reauthenticates(&pending.handshake)
+            && self.same_user(&session, &app.name, &token).await?;
+        self.keep_token(&session, &app.name, &token, pending.link || reauthenticated)
             .await?;
         Ok(Some(Authorized {
             provider: app.name.clone(),
@@ -319,6 +350,36 @@ impl OAuthExtension {
             "this callback belongs to `{}`, but the handler expects `{provider}`.",
             outcome.provider
         ))))
+    }
+
+    /// Whether `token` (just validated) names the same user at `provider` as the sign-in this
+    /// session holds: a step-up must not switch accounts.
+    ///
+    /// # Errors
+    /// [`OAuthError::InsufficientAuthentication`] when it names another user, or either names
+    /// none.
+    async fn same_user(
+        &self,
+        session: &actix_session::Session,
+        provider: &str,
+        token: &TokenResponse,
+    ) -> Result<bool, OAuthError> {
+        let subject = |token: &TokenResponse| -> Option<String> {
+            let claims = match token.id_token_claims() {
+                Some(claims) => Some(claims.clone()),
+                None => token
+                    .id_token()
+                    .and_then(crate::session_tokens::unverified_claims),
+            }?;
+            claims.get("sub")?.as_str().map(str::to_owned)
+        };
+        let before = self.session_sign_in(session, provider).await?;
+        match (before.as_ref().and_then(subject), subject(token)) {
+            (Some(before), Some(now)) if before == now => Ok(true),
+            _ => Err(OAuthError::InsufficientAuthentication(
+                "the sign-in meant to confirm the signed-in user signed in another one.".into(),
+            )),
+        }
     }
 
     /// Completes the handshake once per request, caching the outcome in its extensions.

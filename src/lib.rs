@@ -99,6 +99,7 @@ mod response;
 mod revocation;
 mod session;
 mod session_tokens;
+mod step_up;
 mod token;
 mod token_cache;
 pub mod token_store;
@@ -128,6 +129,7 @@ pub use self::{
     remote_app::{RemoteApp, RemoteAppBuilder},
     response::{OAuthResponse, ResponseData, XmlElement},
     revocation::Revocation,
+    step_up::{RequireFreshSignIn, SignInOptions},
     token::TokenResponse,
     token_store::{MemoryTokenStore, TokenStore},
     transport::AwcHttpClient,

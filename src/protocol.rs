@@ -153,8 +153,14 @@ impl Protocol {
         credentials: &Credentials,
         redirect_uri: &str,
         encoded_redirect_uri: Option<&str>,
+        options: &crate::SignInOptions,
     ) -> Result<(String, PendingHandshake), OAuthError> {
         Ok(match self {
+            Self::OAuth1(_) if *options != crate::SignInOptions::default() => {
+                return Err(OAuthError::config(
+                    "OAuth 1.0a has no `max_age`, `acr_values`, `prompt` or re-authentication.",
+                ))
+            }
             Self::OAuth1(settings) => {
                 let (url, pending) =
                     oauth1::begin(http, credentials, settings, redirect_uri).await?;
@@ -167,11 +173,23 @@ impl Protocol {
                     settings,
                     redirect_uri,
                     encoded_redirect_uri,
+                    options,
                 )
                 .await?;
                 (url, PendingHandshake::OAuth2(pending))
             }
         })
+    }
+
+    /// Whether the sign-in must be the session's user signing in again (a step-up).
+    pub(crate) fn reauthenticates(pending: &PendingHandshake) -> bool {
+        match pending {
+            PendingHandshake::OAuth1(_) => false,
+            PendingHandshake::OAuth2(pending) => pending
+                .requirements
+                .as_ref()
+                .is_some_and(|r| r.reauthenticate),
+        }
     }
 
     /// The value a callback names its handshake by, and whether this process drew it (a

@@ -22,7 +22,8 @@ pub(crate) const MAX_NEXT_BYTES: usize = 512;
 /// Stored as a JSON array rather than an object: the session value is JSON inside the
 /// session's own JSON, where every quote is escaped, so field names would cost a cookie's bytes
 /// and the escaping on every sign-in. The row is `[protocol, provider, created, next, link, …]`
-/// followed by the protocol's own values: `2, state, verifier, nonce` for OAuth 2 and
+/// followed by the protocol's own values: `2, state, verifier, nonce[, requirements]` for OAuth 2
+/// (the step-up requirements only when a sign-in has some) and
 /// `1, request_token, token_secret` for OAuth 1.0a (the leading number is the protocol). A row
 /// of 0.1 (`[provider, state, …]`, a string first) is no handshake: its callback fails as a
 /// lost or foreign one.
@@ -48,9 +49,10 @@ const OAUTH2_ROW: u8 = 2;
 impl Serialize for Pending {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeTuple as _;
+        // OAuth 2 rows end with the step-up requirements only when there are some.
         let len = match &self.handshake {
             PendingHandshake::OAuth1(_) => 7,
-            PendingHandshake::OAuth2(_) => 8,
+            PendingHandshake::OAuth2(p) => 8 + usize::from(p.requirements.is_some()),
         };
         let mut row = serializer.serialize_tuple(len)?;
         match &self.handshake {
@@ -70,6 +72,9 @@ impl Serialize for Pending {
                 row.serialize_element(pending.state.secret())?;
                 row.serialize_element(&pending.verifier.as_ref().map(|v| v.secret()))?;
                 row.serialize_element(&pending.nonce)?;
+                if let Some(requirements) = &pending.requirements {
+                    row.serialize_element(requirements)?;
+                }
             }
         }
         row.end()
@@ -117,10 +122,12 @@ impl<'de> Deserialize<'de> for Pending {
                     OAUTH2_ROW => {
                         let state: String = element!();
                         let verifier: Option<String> = element!();
+                        let nonce: Option<String> = element!();
                         PendingHandshake::OAuth2(crate::oauth2::Pending {
                             state: ::oauth2::CsrfToken::new(state),
                             verifier: verifier.map(::oauth2::PkceCodeVerifier::new),
-                            nonce: element!(),
+                            nonce,
+                            requirements: seq.next_element()?,
                         })
                     }
                     other => {
@@ -441,6 +448,7 @@ mod tests {
                 state: ::oauth2::CsrfToken::new(state.to_owned()),
                 verifier: verifier.map(|v| ::oauth2::PkceCodeVerifier::new(v.to_owned())),
                 nonce: nonce.map(str::to_owned),
+                requirements: None,
             }),
         }
     }

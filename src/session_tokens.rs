@@ -24,6 +24,19 @@ impl OAuthExtension {
             .ok_or_else(|| OAuthError::TokenMissing(provider.to_owned()))
     }
 
+    /// The token kept for `session` and `provider`, if any (read as kept: not refreshed).
+    pub(crate) async fn session_sign_in(
+        &self,
+        session: &actix_session::Session,
+        provider: &str,
+    ) -> Result<Option<TokenResponse>, OAuthError> {
+        self.remote_app(provider)?;
+        match session::token_handle(session) {
+            Some(handle) => self.inner.token_store.load(&handle, provider).await,
+            None => Ok(None),
+        }
+    }
+
     /// The token kept for this session and `provider`, if any.
     pub(crate) async fn stored_token(
         &self,
@@ -134,12 +147,18 @@ impl OAuthExtension {
 /// `sub` and `sid` of a JWT's payload, read without checking its signature: only for an ID
 /// token this app validated when it was issued.
 fn unverified_sub_and_sid(jwt: &str) -> Option<(Option<String>, Option<String>)> {
+    let claims = unverified_claims(jwt)?;
+    let text = |name: &str| claims.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+    Some((text("sub"), text("sid")))
+}
+
+/// A JWT's payload, read without checking its signature: only for an ID token this app
+/// validated when it was issued (a stored token keeps the raw ID token, not its claims).
+pub(crate) fn unverified_claims(jwt: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
     use base64::Engine as _;
     let payload = jwt.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload)
         .ok()?;
-    let claims: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&bytes).ok()?;
-    let text = |name: &str| claims.get(name).and_then(|v| v.as_str()).map(str::to_owned);
-    Some((text("sub"), text("sid")))
+    serde_json::from_slice(&bytes).ok()
 }

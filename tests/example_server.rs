@@ -1025,7 +1025,7 @@ private_key_file = "{key}"
         .unwrap();
     };
     write(&format!(
-        "response_mode = \"form_post\"\nclient_auth = \"private_key_jwt\"\nprivate_key_file = \"{}\"\nkey_id = \"k1\"",
+        "response_mode = \"form_post\"\nclient_auth = \"private_key_jwt\"\nprivate_key_file = \"{}\"\nkey_id = \"k1\"\npar = false",
         key.display()
     ));
     let args = ["--config", config.to_str().unwrap()];
@@ -1062,5 +1062,69 @@ private_key_file = "{key}"
         let err = Instance::start(&[], &args).err().expect("refused");
         assert!(err.contains(field), "{extra}: {err}");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `par`, `max_age` and `acr_values` from TOML, against a provider of its own (the development
+/// provider started by the test, as an outside one): the request is pushed, the browser carries
+/// only its `request_uri`, and the sign-in's `auth_time` and `acr` are checked.
+#[actix_rt::test]
+async fn toml_par_max_age_and_acr_values_against_an_outside_provider() {
+    let port = free_port();
+    let provider = actix_oauth_dev::DevProvider::builder()
+        .client(
+            "ex",
+            "ex-secret",
+            [format!("http://127.0.0.1:{port}/auth/idp/callback")],
+        )
+        .user(actix_oauth_dev::DevUser::new("bob"))
+        .start()
+        .expect("provider");
+    let dir = temp_dir("par-toml");
+    let config = dir.join("providers.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"dev_provider = false
+
+[providers.idp]
+kind = "oidc"
+issuer = "{issuer}"
+client_id = "ex"
+client_secret = "ex-secret"
+scope = "openid profile email"
+par = true
+max_age = 60
+acr_values = "urn:actix-oauth-dev:mfa"
+"#,
+            issuer = provider.issuer()
+        ),
+    )
+    .unwrap();
+    let database = format!("sqlite://{}?mode=rwc", dir.join("a.sqlite3").display());
+    let server = Instance::start(
+        &[
+            ("BIND", format!("127.0.0.1:{port}")),
+            ("DATABASE_URL", database),
+        ],
+        &["--config", config.to_str().unwrap()],
+    )
+    .expect("server");
+    wait_healthy(&server).await;
+    let browser = Browser::new();
+    let start = browser.get(&server.url("/auth/idp")).await;
+    assert_eq!(start.status, 302, "{}", start.text());
+    let authorize = url::Url::parse(start.location.as_deref().unwrap()).unwrap();
+    let names: Vec<_> = authorize
+        .query_pairs()
+        .map(|(k, _)| k.into_owned())
+        .collect();
+    assert_eq!(names, ["client_id", "request_uri"], "{authorize}");
+    let back = approve(&browser, authorize.as_str(), false).await;
+    let done = browser.get(&back).await;
+    assert_eq!(done.status, 303, "{}", done.text());
+    let me = browser.get(&server.url("/me")).await.json();
+    assert_eq!(me["identities"][0]["provider"], "idp", "{me}");
+    drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -10,7 +10,6 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use url::Url;
 
-use super::oidc::unix_now;
 use super::pages::{self, Consent};
 use super::params::Params;
 use super::state::{
@@ -32,6 +31,13 @@ struct AuthorizeRequest<'a> {
     nonce: Option<&'a str>,
     /// `response_mode=form_post`: answer with a form the browser POSTs to the redirect URI.
     form_post: bool,
+    /// `max_age` in seconds (OpenID Connect Core §3.1.2.1).
+    max_age: Option<u64>,
+    /// `prompt` contains `login`: authenticate the user again.
+    login: bool,
+    /// The `acr` the sign-in meets: the first of the request's `acr_values` the provider
+    /// supports, else its first class; `None` when none was asked for.
+    acr: Option<&'static str>,
 }
 
 /// Why an authorization request is refused.
@@ -184,6 +190,26 @@ fn validate<'a>(
     let code_challenge = single("code_challenge")?;
     let code_challenge_method = single("code_challenge_method")?;
     let nonce = single("nonce")?;
+    let max_age = match single("max_age")? {
+        None => None,
+        Some(value) => Some(
+            value
+                .parse::<u64>()
+                .map_err(|_| fail("invalid_request", "The max_age parameter is not a number."))?,
+        ),
+    };
+    let login = single("prompt")?.is_some_and(|p| p.split(' ').any(|p| p == "login"));
+    let acr = single("acr_values")?.map(|asked| {
+        asked
+            .split(' ')
+            .find_map(|value| {
+                crate::ACR_VALUES
+                    .iter()
+                    .copied()
+                    .find(|&known| known == value)
+            })
+            .unwrap_or(crate::ACR_VALUES[0])
+    });
 
     match response_type {
         None => {
@@ -252,6 +278,9 @@ fn validate<'a>(
         challenge,
         nonce,
         form_post,
+        max_age,
+        login,
+        acr,
     })
 }
 
@@ -268,26 +297,24 @@ pub(super) fn check(config: &Config, params: &Params) -> Result<(), (&'static st
 }
 
 /// The request's parameters: the pushed ones its `request_uri` names (`take`: used up), else
-/// its own — refused when the provider requires pushed requests. `Err` is a page.
+/// its own — refused when the provider requires pushed requests. `Err` is why, for a page.
 fn request_params(
     shared: &Shared,
     params: &Params,
     take: bool,
-) -> Result<Option<Params>, HttpResponse> {
+) -> Result<Option<Params>, &'static str> {
     let Ok(request_uri) = params.get("request_uri") else {
-        return Err(pages::bad_request("The request_uri parameter is repeated."));
+        return Err("The request_uri parameter is repeated.");
     };
     match request_uri {
         Some(uri) => {
             let client_id = params.get("client_id").ok().flatten();
-            super::par::resolve(shared, client_id, uri, take)
-                .map(Some)
-                .map_err(pages::bad_request)
+            super::par::resolve(shared, client_id, uri, take).map(Some)
         }
-        None if shared.config.require_par => Err(pages::bad_request(
+        None if shared.config.require_par => Err(
             "This provider requires pushed authorization requests (RFC 9126): push the request \
              to /oauth2/par and send its request_uri.",
-        )),
+        ),
         None => Ok(None),
     }
 }
@@ -299,7 +326,7 @@ pub(super) async fn show(req: HttpRequest, shared: web::Data<Shared>) -> HttpRes
     };
     let pushed = match request_params(&shared, &query, false) {
         Ok(pushed) => pushed,
-        Err(page) => return page,
+        Err(why) => return pages::bad_request(why),
     };
     let params = pushed.as_ref().unwrap_or(&query);
     let request = match validate(&shared.config, params) {
@@ -331,7 +358,7 @@ pub(super) async fn decide(body: web::Bytes, shared: web::Data<Shared>) -> HttpR
     };
     let pushed = match request_params(&shared, &form, true) {
         Ok(pushed) => pushed,
-        Err(page) => return page,
+        Err(why) => return pages::bad_request(why),
     };
     let params = pushed.as_ref().unwrap_or(&form);
     let request = match validate(&shared.config, params) {
@@ -366,7 +393,8 @@ pub(super) async fn decide(body: web::Bytes, shared: web::Data<Shared>) -> HttpR
             scope: request.scope.unwrap_or(DEFAULT_SCOPE).to_owned(),
             challenge: request.challenge,
             nonce: request.nonce.map(str::to_owned),
-            auth_time: unix_now(),
+            auth_time: shared.authenticate(&user.username, request.max_age, request.login),
+            acr: request.acr.map(str::to_owned),
         },
         shared.config.code_lifetime,
     );

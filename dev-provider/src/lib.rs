@@ -110,6 +110,10 @@ mod state;
 mod token;
 
 pub use self::client_auth::{client_key_pair, DevClientAuth};
+
+/// The authentication context classes the provider offers (`acr_values_supported`): a request's
+/// `acr_values` get the first of them it names, else the first of these.
+pub const ACR_VALUES: &[&str] = &["urn:actix-oauth-dev:pwd", "urn:actix-oauth-dev:mfa"];
 pub use self::keys::DevAlgorithm;
 pub use self::oidc::IdTokenFault;
 
@@ -605,6 +609,29 @@ impl DevProvider {
     /// `post_logout_redirect_uri` with the origin of one of the client's redirect URIs.
     pub fn end_session_url(&self) -> Url {
         self.join("/oauth2/logout")
+    }
+
+    /// Makes `username`'s single sign-on session here `age` older (as if they had authenticated
+    /// that long ago): a sign-in within a request's `max_age` reuses it, and its `auth_time`.
+    /// Starts one when there is none.
+    pub fn age_sign_in(&self, username: &str, age: Duration) {
+        let now = oidc::unix_now();
+        let mut sessions = self
+            .shared
+            .user_sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let at = sessions.entry(username.to_owned()).or_insert(now);
+        *at = at.saturating_sub(age.as_secs());
+    }
+
+    /// Makes the provider misbehave: it answers the `auth_time` of an old single sign-on
+    /// session even where the request's `max_age` asked for a fresher one (the client must
+    /// refuse that sign-in). Default: `false`.
+    pub fn set_ignore_max_age(&self, ignore: bool) {
+        self.shared
+            .ignore_max_age
+            .store(ignore, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// How many tokens the revocation endpoint has revoked.

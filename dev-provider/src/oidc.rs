@@ -74,6 +74,8 @@ pub(super) struct Authentication {
     pub(super) nonce: Option<String>,
     /// When the user approved, in seconds since the Unix epoch.
     pub(super) auth_time: u64,
+    /// The authentication context class met (`acr`), when one was asked for.
+    pub(super) acr: Option<String>,
     /// The provider session ([OpenID Connect Back-Channel Logout 1.0 §2.1]: `sid`).
     ///
     /// [OpenID Connect Back-Channel Logout 1.0 §2.1]: https://openid.net/specs/openid-connect-backchannel-1_0.html#Indicating
@@ -102,6 +104,8 @@ struct Claims<'a> {
     exp: u64,
     iat: u64,
     auth_time: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acr: Option<&'a str>,
     sid: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     nonce: Option<String>,
@@ -149,6 +153,7 @@ pub(super) fn id_token(
         exp: now.saturating_add(lifetime),
         iat: now,
         auth_time: authentication.auth_time.min(now),
+        acr: authentication.acr.as_deref(),
         sid: &authentication.sid,
         nonce: authentication.nonce.clone(),
         at_hash: URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2]),
@@ -275,7 +280,7 @@ pub(super) async fn discovery(shared: web::Data<Shared>) -> HttpResponse {
             "token_endpoint_auth_signing_alg_values_supported": ["HS256", "RS256", "PS256", "ES256"],
             "code_challenge_methods_supported": ["S256"],
             "claims_supported": [
-                "iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "sid", "nonce", "at_hash",
+                "iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "acr", "sid", "nonce", "at_hash",
                 "name", "preferred_username", "picture", "email", "email_verified",
             ],
             "request_parameter_supported": false,
@@ -283,6 +288,8 @@ pub(super) async fn discovery(shared: web::Data<Shared>) -> HttpResponse {
             "authorization_response_iss_parameter_supported": true,
             "revocation_endpoint": endpoint("/oauth2/revoke"),
             "pushed_authorization_request_endpoint": endpoint("/oauth2/par"),
+            "acr_values_supported": crate::ACR_VALUES,
+            "claims_parameter_supported": false,
             "require_pushed_authorization_requests": config.require_par,
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"],
             "end_session_endpoint": endpoint("/oauth2/logout"),

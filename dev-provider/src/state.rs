@@ -169,6 +169,11 @@ pub(super) struct Shared {
     pub(super) assertion_jtis: Mutex<HashMap<String, u64>>,
     /// Pushed authorization requests by `request_uri`.
     pushed: Mutex<HashMap<String, crate::par::Pushed>>,
+    /// When each user last authenticated here (the provider's single sign-on session): a
+    /// sign-in within a request's `max_age`, without `prompt=login`, reuses it.
+    pub(super) user_sessions: Mutex<HashMap<String, u64>>,
+    /// Test hook: answer a stale `auth_time` even where `max_age` asked for a fresher one.
+    pub(super) ignore_max_age: AtomicBool,
 }
 
 impl Shared {
@@ -186,6 +191,31 @@ impl Shared {
             jwks_unavailable: AtomicBool::new(false),
             assertion_jtis: Mutex::new(HashMap::new()),
             pushed: Mutex::new(HashMap::new()),
+            user_sessions: Mutex::new(HashMap::new()),
+            ignore_max_age: AtomicBool::new(false),
+        }
+    }
+
+    /// When `username` authenticates for a request with `max_age` and `prompt`: the time of its
+    /// single sign-on session when that is recent enough and no new login is asked for, else
+    /// now (and the session starts again).
+    pub(super) fn authenticate(&self, username: &str, max_age: Option<u64>, login: bool) -> u64 {
+        let now = super::oidc::unix_now();
+        let mut sessions = self.user_sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let ignore = self
+            .ignore_max_age
+            .load(std::sync::atomic::Ordering::SeqCst);
+        match sessions.get(username) {
+            Some(&at)
+                if ignore
+                    || (!login && max_age.is_none_or(|max| now.saturating_sub(at) <= max)) =>
+            {
+                at
+            }
+            _ => {
+                sessions.insert(username.to_owned(), now);
+                now
+            }
         }
     }
 
@@ -295,6 +325,8 @@ pub(super) struct CodeRequest {
     pub(super) nonce: Option<String>,
     /// When the user approved, in seconds since the Unix epoch (`auth_time`).
     pub(super) auth_time: u64,
+    /// The authentication context class the sign-in met (`acr`), when one was asked for.
+    pub(super) acr: Option<String>,
 }
 
 struct CodeGrant {
@@ -331,6 +363,7 @@ struct RefreshGrant {
     scope: String,
     family: u64,
     auth_time: u64,
+    acr: Option<String>,
     sid: String,
 }
 
@@ -339,6 +372,7 @@ struct RefreshGrant {
 struct Origin {
     family: u64,
     auth_time: u64,
+    acr: Option<String>,
     nonce: Option<String>,
     sid: String,
 }
@@ -495,6 +529,7 @@ impl Store {
         let origin = Origin {
             family: grant.family,
             auth_time: request.auth_time,
+            acr: request.acr.clone(),
             nonce: request.nonce.clone(),
             sid: grant.sid.clone(),
         };
@@ -556,6 +591,7 @@ impl Store {
         let origin = Origin {
             family: grant.family,
             auth_time: grant.auth_time,
+            acr: grant.acr,
             nonce: None,
             sid: grant.sid,
         };
@@ -628,6 +664,7 @@ impl Store {
             scope: access_scope.clone(),
             nonce: origin.nonce,
             auth_time: origin.auth_time,
+            acr: origin.acr.clone(),
             sid: origin.sid.clone(),
         });
         self.refresh_tokens.insert(
@@ -638,6 +675,7 @@ impl Store {
                 scope: refresh_scope,
                 family,
                 auth_time: origin.auth_time,
+                acr: origin.acr,
                 sid: origin.sid,
             },
         );

@@ -116,6 +116,8 @@ pub(crate) struct Config {
     pub(crate) par: bool,
     /// The configured pushed authorization request endpoint (else the discovered one).
     pub(crate) par_url: Option<Url>,
+    /// `max_age`, `acr_values` and `prompt` on every sign-in, unless one asks otherwise.
+    pub(crate) sign_in: crate::SignInOptions,
     pub(crate) access_token_method: TokenMethod,
     pub(crate) scope: Vec<String>,
     pub(crate) request_token_params: Vec<(String, String)>,
@@ -152,6 +154,8 @@ pub(crate) struct Settings {
     /// in `static_endpoints`).
     #[cfg(feature = "oidc")]
     par_url: Option<Url>,
+    /// `max_age`, `acr_values` and `prompt` on every sign-in, unless one asks otherwise.
+    sign_in: crate::SignInOptions,
     access_token_params: Vec<(String, String)>,
     token_request_headers: Vec<(String, String)>,
     access_token_method: TokenMethod,
@@ -234,6 +238,15 @@ impl Settings {
                 true
             }
         });
+        if !config.has_issuer
+            && (config.sign_in.max_age.is_some() || config.sign_in.acr_values.is_some())
+        {
+            return Err(err(
+                "max_age",
+                "and `acr_values` need an OpenID Connect app (an `issuer`): only an ID token \
+                 attests when and how the user authenticated",
+            ));
+        }
         for (key, _) in request_token_params.iter().chain(&config.authorize_params) {
             if RESERVED_AUTHORIZE_PARAMS.contains(&key.as_str()) || key == "scope" {
                 return Err(err(
@@ -291,6 +304,7 @@ impl Settings {
             par: config.par,
             #[cfg(feature = "oidc")]
             par_url: config.par_url.clone(),
+            sign_in: config.sign_in,
             access_token_params: config.access_token_params,
             token_request_headers: config.token_request_headers,
             access_token_method: config.access_token_method,
@@ -375,6 +389,9 @@ pub(crate) struct Pending {
     pub(crate) verifier: Option<PkceCodeVerifier>,
     /// The OpenID Connect `nonce` sent, which the `id_token` must carry.
     pub(crate) nonce: Option<String>,
+    /// What the ID token must show (`max_age`, `acr_values`), and whether the session's user
+    /// must be the one who signs in.
+    pub(crate) requirements: Option<crate::step_up::Requirements>,
 }
 
 impl fmt::Debug for Pending {
@@ -383,6 +400,7 @@ impl fmt::Debug for Pending {
             .field("state", &self.state)
             .field("verifier", &self.verifier)
             .field("nonce", &self.nonce.as_ref().map(|_| "[redacted]"))
+            .field("requirements", &self.requirements)
             .finish()
     }
 }
@@ -396,9 +414,19 @@ pub(crate) async fn begin(
     settings: &Settings,
     redirect_uri: &str,
     encoded_redirect_uri: Option<&str>,
+    options: &crate::SignInOptions,
 ) -> Result<(String, Pending), OAuthError> {
+    let options = options.or(&settings.sign_in);
+    if !settings.is_oidc() && (options.max_age.is_some() || options.acr_values.is_some()) {
+        return Err(OAuthError::config(
+            "`max_age` and `acr_values` need an OpenID Connect app: only an ID token attests \
+             when and how the user authenticated.",
+        ));
+    }
     let endpoints = settings.endpoints(http).await?;
-    let start = authorization_request(settings, &endpoints, redirect_uri, encoded_redirect_uri)?;
+    let mut start =
+        authorization_request(settings, &endpoints, redirect_uri, encoded_redirect_uri)?;
+    push_sign_in_options(&mut start.url, &options);
     let url = if settings.par || endpoints.par_required {
         let par_url = endpoints.par_url.as_ref().ok_or_else(|| {
             OAuthError::config(
@@ -423,8 +451,26 @@ pub(crate) async fn begin(
         state: start.state,
         verifier: start.verifier,
         nonce: start.nonce,
+        requirements: options.requirements(),
     };
     Ok((url, pending))
+}
+
+/// Appends `max_age`, `acr_values` and `prompt` (OpenID Connect Core §3.1.2.1) to an
+/// authorization request's parameters.
+fn push_sign_in_options(query: &mut String, options: &crate::SignInOptions) {
+    if let Some(max_age) = options.max_age {
+        query.push_str("&max_age=");
+        query.push_str(&max_age.as_secs().to_string());
+    }
+    if let Some(values) = &options.acr_values {
+        query.push_str("&acr_values=");
+        push_form_encoded(query, &values.join(" "));
+    }
+    if let Some(prompt) = &options.prompt {
+        query.push_str("&prompt=");
+        push_form_encoded(query, prompt);
+    }
 }
 
 /// The value a callback names its handshake by: its `state`.
@@ -498,6 +544,9 @@ pub(crate) async fn complete(
             pending.nonce.as_deref(),
         )
         .await?;
+        if let Some(requirements) = &pending.requirements {
+            requirements.check(token.id_token_claims(), oidc.clock_skew.as_secs())?;
+        }
     }
     Ok(Some(token))
 }

@@ -59,6 +59,7 @@ impl RemoteApp {
             denial_errors: Vec::new(),
             par: false,
             par_url: None,
+            sign_in: crate::SignInOptions::default(),
             signature_method: SignatureMethod::default(),
             rsa_private_key_pem: None,
             root_certificates_pem: Vec::new(),
@@ -113,6 +114,7 @@ pub struct RemoteAppBuilder {
     denial_errors: Vec<String>,
     par: bool,
     par_url: Option<String>,
+    sign_in: crate::SignInOptions,
     callback: String,
     signature_method: SignatureMethod,
     rsa_private_key_pem: Option<String>,
@@ -468,6 +470,32 @@ impl RemoteAppBuilder {
         self
     }
 
+    /// `max_age` on every sign-in (OpenID Connect): the user must have authenticated at the
+    /// provider at most this long ago, as the ID token's `auth_time` must show; a sign-in that
+    /// does not is [`OAuthError::InsufficientAuthentication`]. One sign-in can ask otherwise
+    /// ([`SignInOptions`](crate::SignInOptions)). Default: none.
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.sign_in = self.sign_in.max_age(max_age);
+        self
+    }
+
+    /// `acr_values` on every sign-in (OpenID Connect): the ID token's `acr` must be one of
+    /// them, else [`OAuthError::InsufficientAuthentication`]. Default: none.
+    pub fn acr_values<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.sign_in = self.sign_in.acr_values(values);
+        self
+    }
+
+    /// `prompt` on every sign-in (`login`, `consent`, `select_account`, `none`). Default: none.
+    pub fn prompt(mut self, prompt: impl Into<String>) -> Self {
+        self.sign_in = self.sign_in.prompt(prompt);
+        self
+    }
+
     /// A callback `error` code that means the user declined, as `access_denied` does (RFC 6749
     /// §4.1.2.1): `Option<AuthorizedResponse<_>>` is then `None` rather than a provider error —
     /// Apple's `user_cancelled_authorize`. May be called more than once. Default: none.
@@ -696,6 +724,7 @@ impl RemoteAppBuilder {
                 denial_errors: self.denial_errors,
                 par: self.par,
                 par_url,
+                sign_in: self.sign_in,
                 access_token_method: self.access_token_method,
                 scope,
                 request_token_params: self.request_token_params,
