@@ -1,5 +1,5 @@
 //! What every protocol shares about this client at its provider: the credentials the provider
-//! issued, and the HTTP method of its token requests.
+//! issued, and the HTTP methods of its token and user info requests.
 
 use ::oauth2::{ClientId, ClientSecret};
 
@@ -22,6 +22,20 @@ pub enum TokenMethod {
     Post,
     /// Parameters in the query of a `GET`, as older Facebook Graph API versions accepted.
     Get,
+}
+
+/// How the user info endpoint is asked ([`RemoteAppBuilder::userinfo_method`]).
+///
+/// [`RemoteAppBuilder::userinfo_method`]: crate::RemoteAppBuilder::userinfo_method
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UserinfoMethod {
+    /// `GET` (OpenID Connect Core §5.3.1 and most providers).
+    #[default]
+    Get,
+    /// `POST` with an empty body and no content type (Dropbox's RPC-style
+    /// `users/get_current_account`).
+    Post,
 }
 
 #[cfg(test)]

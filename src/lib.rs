@@ -119,6 +119,7 @@ pub use self::{
     builder::OAuth,
     client::{RemoteRequest, APP_TOKEN},
     credentials::TokenMethod,
+    credentials::UserinfoMethod,
     error::{ErrorKind, IdTokenError, OAuthError},
     extension::{OAuthExt, OAuthExtension},
     extract::AuthorizedResponse,
@@ -133,7 +134,6 @@ pub use self::{
     token::TokenResponse,
     token_store::{MemoryTokenStore, TokenStore},
     transport::AwcHttpClient,
-    userinfo::UserinfoMethod,
 };
 #[cfg(feature = "private-key-jwt")]
 pub use self::{

@@ -7,23 +7,9 @@ use serde_json::Value;
 use url::Url;
 
 use crate::{
-    client::RemoteRequest, error::OAuthError, extension::OAuthExtension, profile::Profile,
-    remote_app::RemoteApp, token::TokenResponse,
+    client::RemoteRequest, credentials::UserinfoMethod, error::OAuthError,
+    extension::OAuthExtension, profile::Profile, remote_app::RemoteApp, token::TokenResponse,
 };
-
-/// How the user info endpoint is asked ([`RemoteAppBuilder::userinfo_method`]).
-///
-/// [`RemoteAppBuilder::userinfo_method`]: crate::RemoteAppBuilder::userinfo_method
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum UserinfoMethod {
-    /// `GET` (OpenID Connect Core §5.3.1 and most providers).
-    #[default]
-    Get,
-    /// `POST` with an empty body and no content type (Dropbox's RPC-style
-    /// `users/get_current_account`).
-    Post,
-}
 
 impl OAuthExtension {
     /// Fetches the remote app's user info endpoint with the token (signed for OAuth 1.0a, as a

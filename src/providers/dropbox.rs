@@ -1,11 +1,11 @@
 //! The [`Dropbox`] preset.
 
 use crate::{
+    credentials::UserinfoMethod,
     profile::{EmailVerified, ProfileMap},
     provider::Provider,
     remote_app::RemoteAppBuilder,
     revocation::Revocation,
-    userinfo::UserinfoMethod,
 };
 
 /// Dropbox (OAuth 2). The profile is the RPC endpoint `users/get_current_account`, which wants a

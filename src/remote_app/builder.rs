@@ -8,6 +8,7 @@ use url::Url;
 
 use super::{Callback, RemoteApp};
 use crate::{
+    credentials::UserinfoMethod,
     credentials::{Credentials, TokenMethod},
     error::OAuthError,
     oauth1::{self, SignatureMethod},
@@ -16,7 +17,6 @@ use crate::{
     protocol::{self, Protocol},
     revocation::Revocation,
     urls::{check_scheme, origin_root, resolve_under},
-    userinfo::UserinfoMethod,
 };
 
 impl RemoteApp {

@@ -67,7 +67,7 @@ pub struct RemoteApp {
     /// API calls carry the client id in this header (Twitch's Helix `Client-Id`).
     pub(crate) client_id_header: Option<String>,
     /// How the user info endpoint is asked (Dropbox: `POST`).
-    pub(crate) userinfo_method: crate::userinfo::UserinfoMethod,
+    pub(crate) userinfo_method: crate::credentials::UserinfoMethod,
     /// Headers every API call carries (Notion's `Notion-Version`).
     pub(crate) api_headers: Vec<(String, String)>,
     /// Whether the token answer's extra fields are a (lowest-priority) profile source.
