@@ -163,6 +163,12 @@ pub enum OAuthError {
     #[error("The logout token was refused: {0}")]
     LogoutToken(&'static str),
 
+    /// A device authorization (RFC 8628) ran out before the user approved it: the provider
+    /// answered `expired_token` (§3.5), or its `expires_in` passed while polling. Start again
+    /// with [`OAuthExtension::device_authorization`](crate::OAuthExtension::device_authorization).
+    #[error("The device sign-in expired before it was approved; start it again.")]
+    DeviceExpired,
+
     /// The OpenID Connect `id_token` is missing or failed validation; [`IdTokenError`] says
     /// which check, and each has its own [`ErrorKind`].
     #[error("The provider's ID token was refused: {0}")]
@@ -287,6 +293,8 @@ pub enum ErrorKind {
     IssuerMismatch,
     /// See [`OAuthError::LogoutToken`].
     LogoutToken,
+    /// See [`OAuthError::DeviceExpired`].
+    DeviceExpired,
     /// See [`IdTokenError::Missing`].
     IdTokenMissing,
     /// See [`IdTokenError::Malformed`].
@@ -338,6 +346,7 @@ impl ErrorKind {
             Self::Discovery => "discovery",
             Self::IssuerMismatch => "issuer_mismatch",
             Self::LogoutToken => "logout_token",
+            Self::DeviceExpired => "device_expired",
             Self::IdTokenMissing => "id_token_missing",
             Self::IdTokenMalformed => "id_token_malformed",
             Self::IdTokenAlgorithm => "id_token_algorithm",
@@ -386,6 +395,7 @@ impl OAuthError {
             Self::Discovery(_) => ErrorKind::Discovery,
             Self::IssuerMismatch { .. } => ErrorKind::IssuerMismatch,
             Self::LogoutToken(_) => ErrorKind::LogoutToken,
+            Self::DeviceExpired => ErrorKind::DeviceExpired,
             Self::IdToken(problem) => problem.kind(),
         }
     }
@@ -424,6 +434,7 @@ impl ResponseError for OAuthError {
             | Self::LogoutToken(_)
             | Self::UrlRefused(_)
             | Self::StateMismatch
+            | Self::DeviceExpired
             | Self::IssuerMismatch { .. }
             | Self::IdToken(IdTokenError::Nonce)
             | Self::Malformed {

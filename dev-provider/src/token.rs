@@ -21,7 +21,7 @@ use super::DevClientAuth;
 /// An [RFC 6749 §5.2] error response.
 ///
 /// [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
-struct TokenError {
+pub(super) struct TokenError {
     status: StatusCode,
     error: &'static str,
     description: &'static str,
@@ -30,7 +30,7 @@ struct TokenError {
 }
 
 impl TokenError {
-    fn invalid_request(description: &'static str) -> Self {
+    pub(super) fn invalid_request(description: &'static str) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
             error: "invalid_request",
@@ -48,7 +48,7 @@ impl TokenError {
         }
     }
 
-    fn into_response(self) -> HttpResponse {
+    pub(super) fn into_response(self) -> HttpResponse {
         #[derive(Serialize)]
         struct Body {
             error: &'static str,
@@ -79,7 +79,9 @@ impl From<Refused> for TokenError {
 /// Every token endpoint response forbids caching ([RFC 6749 §5.1]).
 ///
 /// [RFC 6749 §5.1]: https://www.rfc-editor.org/rfc/rfc6749#section-5.1
-fn no_store(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+pub(super) fn no_store(
+    mut builder: actix_web::HttpResponseBuilder,
+) -> actix_web::HttpResponseBuilder {
     builder
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"));
@@ -194,10 +196,15 @@ fn handle(
                 config.token_lifetime(),
             ))
         }
+        super::device::DEVICE_CODE_GRANT => {
+            let device_code = required("device_code", "The device_code parameter is missing.")?;
+            Ok(super::device::redeem(shared, device_code, &client.id)?)
+        }
         _ => Err(TokenError {
             error: "unsupported_grant_type",
             ..TokenError::invalid_request(
-                "Supported grant types: authorization_code, refresh_token, client_credentials.",
+                "Supported grant types: authorization_code, refresh_token, client_credentials, \
+                 urn:ietf:params:oauth:grant-type:device_code.",
             )
         }),
     }
@@ -257,7 +264,7 @@ fn revoke_request(
     Ok(shared.store().revoke(token, &client.id)?)
 }
 
-fn requested_scope(scope: Option<&str>) -> Result<Option<&str>, TokenError> {
+pub(super) fn requested_scope(scope: Option<&str>) -> Result<Option<&str>, TokenError> {
     match scope {
         Some(scope) if !is_valid_scope(scope) => Err(TokenError {
             error: "invalid_scope",
@@ -274,7 +281,7 @@ fn requested_scope(scope: Option<&str>) -> Result<Option<&str>, TokenError> {
 /// Secrets are compared in constant time.
 ///
 /// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
-fn authenticate<'a>(
+pub(super) fn authenticate<'a>(
     req: &HttpRequest,
     params: &Params,
     config: &'a Config,
