@@ -4,7 +4,9 @@
 //   node server.mjs '<config JSON>'
 //
 // config: { "clients": [ oidc-provider client metadata … ],
-//           "accounts": { "<sub>": { "email": …, "name": … } } }   (optional)
+//           "accounts": { "<sub>": { "email": …, "name": … } },   (optional)
+//           "features": { "<feature>": { "enabled": true, … } } } (optional, over the defaults
+//                                                                  below, e.g. `deviceFlow`)
 //
 // Prints `ISSUER http://127.0.0.1:PORT` once listening, then one JSON line per event a test may
 // wait for (`{"event":"backchannel", …}` is oidc-provider's own debug stream, not ours). Exits
@@ -54,6 +56,7 @@ const provider = new Provider(issuer, {
     rpInitiatedLogout: { enabled: true },
     backchannelLogout: { enabled: true },
     claimsParameter: { enabled: true },
+    ...(config.features ?? {}),
   },
   // oidc-provider 9 refuses its own outgoing requests to special-use addresses (loopback
   // included) by handing `fetch` a guarded dispatcher; the apps under test listen on loopback,
