@@ -264,3 +264,55 @@ async fn misuse_is_a_configuration_error_and_sends_nothing() {
     assert_eq!(err.kind(), ErrorKind::Configuration, "{err}");
     assert_eq!(dev.token_requests(), 0);
 }
+
+/// The example CLI as users run it, offline (its own development provider) and approving by
+/// itself: it prints the code and the address, polls, and says who signed in.
+#[test]
+fn the_example_cli_signs_in_offline() {
+    let exe = std::env::current_exe().expect("test path");
+    let bin = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir")
+        .join("examples")
+        .join(if cfg!(windows) {
+            "device.exe"
+        } else {
+            "device"
+        });
+    if !bin.exists() {
+        // `cargo test` builds the examples; `cargo test --test device` alone does not.
+        common::say_skipped("examples/device not built: run `cargo build --examples`");
+        return;
+    }
+    let mut child = std::process::Command::new(&bin)
+        .arg("--approve-as")
+        .arg("alice")
+        .env_remove("DEVICE_ISSUER")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the example starts");
+    // Never hang: a minute is far more than it needs.
+    let mut waited = Duration::ZERO;
+    while child.try_wait().expect("wait").is_none() {
+        assert!(
+            waited < Duration::from_secs(60),
+            "the example did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+        waited += Duration::from_millis(100);
+    }
+    let output = child.wait_with_output().expect("output");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("enter the code"), "{stdout}");
+    assert!(
+        stdout.contains("Signed in as Alice Example <alice@example.test>"),
+        "{stdout}"
+    );
+}
