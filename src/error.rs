@@ -170,6 +170,11 @@ pub enum OAuthError {
     /// [`RequireFreshSignIn`](crate::RequireFreshSignIn)).
     #[error("The sign-in is not recent or strong enough: {0}")]
     InsufficientAuthentication(String),
+    /// A device authorization (RFC 8628) ran out before the user approved it: the provider
+    /// answered `expired_token` (§3.5), or its `expires_in` passed while polling. Start again
+    /// with [`OAuthExtension::device_authorization`](crate::OAuthExtension::device_authorization).
+    #[error("The device sign-in expired before it was approved; start it again.")]
+    DeviceExpired,
 
     /// The OpenID Connect `id_token` is missing or failed validation; [`IdTokenError`] says
     /// which check, and each has its own [`ErrorKind`].
@@ -297,6 +302,8 @@ pub enum ErrorKind {
     LogoutToken,
     /// See [`OAuthError::InsufficientAuthentication`].
     InsufficientAuthentication,
+    /// See [`OAuthError::DeviceExpired`].
+    DeviceExpired,
     /// See [`IdTokenError::Missing`].
     IdTokenMissing,
     /// See [`IdTokenError::Malformed`].
@@ -349,6 +356,7 @@ impl ErrorKind {
             Self::IssuerMismatch => "issuer_mismatch",
             Self::LogoutToken => "logout_token",
             Self::InsufficientAuthentication => "insufficient_authentication",
+            Self::DeviceExpired => "device_expired",
             Self::IdTokenMissing => "id_token_missing",
             Self::IdTokenMalformed => "id_token_malformed",
             Self::IdTokenAlgorithm => "id_token_algorithm",
@@ -398,6 +406,7 @@ impl OAuthError {
             Self::IssuerMismatch { .. } => ErrorKind::IssuerMismatch,
             Self::LogoutToken(_) => ErrorKind::LogoutToken,
             Self::InsufficientAuthentication(_) => ErrorKind::InsufficientAuthentication,
+            Self::DeviceExpired => ErrorKind::DeviceExpired,
             Self::IdToken(problem) => problem.kind(),
         }
     }
@@ -436,6 +445,7 @@ impl ResponseError for OAuthError {
             | Self::LogoutToken(_)
             | Self::UrlRefused(_)
             | Self::StateMismatch
+            | Self::DeviceExpired
             | Self::IssuerMismatch { .. }
             | Self::IdToken(IdTokenError::Nonce)
             | Self::Malformed {

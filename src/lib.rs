@@ -15,6 +15,9 @@
 //!   (see [`oidc`]).
 //! - [`OAuthExtension::profile`] normalizes any provider's user into a [`Profile`] through the
 //!   remote app's [`ProfileMap`]; [`providers`] has thirty presets with their quirks as data.
+//! - Command-line tools and devices without a browser sign in with the device authorization
+//!   grant (RFC 8628): [`OAuthExtension::device_authorization`], then
+//!   [`OAuthExtension::device_token`], plain async functions outside any request.
 //! - Every failure is an [`OAuthError`] with a stable [`ErrorKind`], rendered as a short page.
 //! - The [`actix-oauth-dev`] crate (a separate dev-dependency) runs a strict local OAuth 2 /
 //!   OpenID Connect / OAuth 1.0a provider for development and tests, no network, no accounts;
@@ -78,6 +81,7 @@ mod client;
 mod client_key;
 mod credentials;
 pub mod defaults;
+mod device;
 mod error;
 mod extension;
 mod extract;
@@ -124,7 +128,7 @@ pub use self::{
     extension::{OAuthExt, OAuthExtension},
     extract::AuthorizedResponse,
     middleware::OAuthMiddleware,
-    oauth2::{ClientAuth, ResponseMode},
+    oauth2::{ClientAuth, DeviceAuthorization, DevicePoll, ResponseMode},
     profile::{EmailVerified, Profile, ProfileMap},
     provider::{CallbackProvider, Provider},
     remote_app::{RemoteApp, RemoteAppBuilder},
@@ -145,7 +149,7 @@ pub use self::{
 /// actix-web 4 re-exports as `actix_web::http`.
 pub use ::oauth2::http;
 /// Re-exports of the `oauth2` crate's token types used in this crate's API.
-pub use ::oauth2::{AccessToken, ClientId, RefreshToken};
+pub use ::oauth2::{AccessToken, ClientId, DeviceCode, RefreshToken};
 
 /// The README's examples, compiled as doctests so the quick start stays true.
 #[cfg(doctest)]

@@ -6,8 +6,13 @@ use ::oauth2::RefreshToken;
 use url::Url;
 
 use crate::{
-    callback_query::CallbackQuery, credentials::Credentials, error::OAuthError, oauth1, oauth2,
-    token::TokenResponse, transport::AwcHttpClient,
+    callback_query::CallbackQuery,
+    credentials::Credentials,
+    error::OAuthError,
+    oauth1,
+    oauth2::{self, DeviceAuthorization, DevicePoll},
+    token::TokenResponse,
+    transport::AwcHttpClient,
 };
 
 /// What the remote app builder hands over: the protocol's settings, not yet checked. Made once
@@ -321,6 +326,41 @@ impl Protocol {
                 "remote app `{provider}` speaks OAuth 1.0a, which has no client credentials grant."
             ))),
             Self::OAuth2(settings) => oauth2::client_credentials(http, credentials, settings).await,
+        }
+    }
+
+    /// Starts a device authorization (RFC 8628 §3.1; OAuth 2 only).
+    pub(crate) async fn device_authorization(
+        &self,
+        provider: &str,
+        http: &AwcHttpClient,
+        credentials: &Credentials,
+    ) -> Result<DeviceAuthorization, OAuthError> {
+        match self {
+            Self::OAuth1(_) => Err(OAuthError::config(format!(
+                "remote app `{provider}` speaks OAuth 1.0a, which has no device authorization grant."
+            ))),
+            Self::OAuth2(settings) => {
+                oauth2::device_authorization(provider, http, credentials, settings).await
+            }
+        }
+    }
+
+    /// Polls the token endpoint once for a device authorization (RFC 8628 §3.4; OAuth 2 only).
+    pub(crate) async fn poll_device_token(
+        &self,
+        provider: &str,
+        http: &AwcHttpClient,
+        credentials: &Credentials,
+        authorization: &DeviceAuthorization,
+    ) -> Result<DevicePoll, OAuthError> {
+        match self {
+            Self::OAuth1(_) => Err(OAuthError::config(format!(
+                "remote app `{provider}` speaks OAuth 1.0a, which has no device authorization grant."
+            ))),
+            Self::OAuth2(settings) => {
+                oauth2::poll_device_token(http, credentials, settings, authorization).await
+            }
         }
     }
 }

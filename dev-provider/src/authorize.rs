@@ -337,7 +337,7 @@ pub(super) async fn show(req: HttpRequest, shared: web::Data<Shared>) -> HttpRes
     pages::consent(&Consent {
         action: "/oauth2/authorize",
         client_id: &request.client.id,
-        redirect_uri: request.redirect_uri,
+        redirect_uri: Some(request.redirect_uri),
         scope: Some(request.scope.unwrap_or(DEFAULT_SCOPE)),
         users: &shared.config.users,
         hidden: query

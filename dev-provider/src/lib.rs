@@ -16,7 +16,9 @@
 //! | `GET /.well-known/openid-configuration` | discovery document; `issuer` is [`DevProvider::issuer`] |
 //! | `GET /jwks` | JWK Set: the current signing key and, after a rotation, the previous one |
 //! | `GET /oauth2/authorize` | consent page: pick a configured user, approve or deny; the redirect carries `iss` ([RFC 9207]) |
-//! | `POST /oauth2/token` | `authorization_code`, `refresh_token` (rotating), `client_credentials`; an `id_token` when the scope has `openid` |
+//! | `POST /oauth2/token` | `authorization_code`, `refresh_token` (rotating), `client_credentials`, `urn:ietf:params:oauth:grant-type:device_code`; an `id_token` when the scope has `openid` |
+//! | `POST /oauth2/device_authorization` | device authorization ([RFC 8628]): device code, user code, verification URIs, `interval` ([`DevProviderBuilder::device_interval`]) |
+//! | `GET`/`POST /device` | device verification page: enter the user code, pick a user, approve or deny; polls sooner than the interval are answered `slow_down` |
 //! | `GET /oauth2/userinfo` | the token's user: `sub`, `name`, `preferred_username`, `email`, `email_verified` (and `picture` when set) |
 //! | `GET /api/me` | the same, as a protected API under [`DevProvider::api_url`] |
 //! | `POST /oauth1/request_token` | OAuth 1.0a temporary credentials; `oauth_callback` must be registered |
@@ -79,6 +81,7 @@
 //!
 //! [RFC 6749]: https://www.rfc-editor.org/rfc/rfc6749
 //! [RFC 9207]: https://www.rfc-editor.org/rfc/rfc9207
+//! [RFC 8628]: https://www.rfc-editor.org/rfc/rfc8628
 //! [OpenID Connect Core 1.0]: https://openid.net/specs/openid-connect-core-1_0.html
 //! [Discovery]: https://openid.net/specs/openid-connect-discovery-1_0.html
 //! [RFC 7636]: https://www.rfc-editor.org/rfc/rfc7636
@@ -99,6 +102,7 @@ struct ReadmeDoctests;
 mod api;
 mod authorize;
 mod client_auth;
+mod device;
 mod keys;
 mod logout;
 mod oauth1;
@@ -207,6 +211,8 @@ pub struct DevProviderBuilder {
     require_par: bool,
     bind: SocketAddr,
     id_token_algorithm: DevAlgorithm,
+    device_interval: Duration,
+    device_code_lifetime: Duration,
 }
 
 impl DevProviderBuilder {
@@ -314,6 +320,27 @@ impl DevProviderBuilder {
         self
     }
 
+    /// Sets the polling interval of device authorizations ([RFC 8628 §3.2] `interval`), in
+    /// whole seconds, at least 1 (rounded up). A poll sooner than the interval after the
+    /// previous one is answered `slow_down`, and the interval of that device code grows by 5
+    /// seconds ([RFC 8628 §3.5]). Default: 5 seconds.
+    ///
+    /// [RFC 8628 §3.2]: https://www.rfc-editor.org/rfc/rfc8628#section-3.2
+    /// [RFC 8628 §3.5]: https://www.rfc-editor.org/rfc/rfc8628#section-3.5
+    #[must_use]
+    pub fn device_interval(mut self, interval: Duration) -> Self {
+        self.device_interval = whole_seconds(interval);
+        self
+    }
+
+    /// Sets how long a device code and its user code can be used (`expires_in`), in whole
+    /// seconds, at least 1 (rounded up). Default: 600 seconds.
+    #[must_use]
+    pub fn device_code_lifetime(mut self, lifetime: Duration) -> Self {
+        self.device_code_lifetime = whole_seconds(lifetime);
+        self
+    }
+
     /// Sets how `id_token`s are signed. Default: [`DevAlgorithm::Rs256`], what most real
     /// providers use. [`DevAlgorithm::Es256`] keys are much quicker to generate, which counts
     /// in unoptimized builds: [`start`](Self::start) and
@@ -405,6 +432,8 @@ impl DevProviderBuilder {
                 ),
                 require_pkce: self.require_pkce,
                 require_par: self.require_par,
+                device_interval: self.device_interval,
+                device_code_lifetime: self.device_code_lifetime,
             },
             keys,
         ));
@@ -461,6 +490,12 @@ impl DevProviderBuilder {
     }
 }
 
+/// `duration` rounded up to whole seconds, at least one.
+fn whole_seconds(duration: Duration) -> Duration {
+    let secs = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
+    Duration::from_secs(secs.max(1))
+}
+
 /// Whether `ip` only ever reaches this machine: `127.0.0.0/8`, `::1`, or an IPv4-mapped
 /// `::ffff:127.x.y.z`.
 fn is_loopback(ip: IpAddr) -> bool {
@@ -481,6 +516,15 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(authorize::decide)),
         )
         .service(web::resource("/oauth2/token").to(token::token))
+        .service(
+            web::resource("/oauth2/device_authorization")
+                .route(web::post().to(device::authorization)),
+        )
+        .service(
+            web::resource("/device")
+                .route(web::get().to(device::show))
+                .route(web::post().to(device::decide)),
+        )
         .service(web::resource("/oauth2/revoke").to(token::revoke))
         .service(web::resource("/oauth2/par").to(par::push))
         .service(
@@ -524,6 +568,8 @@ impl DevProvider {
             require_par: false,
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             id_token_algorithm: DevAlgorithm::default(),
+            device_interval: Duration::from_secs(5),
+            device_code_lifetime: Duration::from_secs(600),
         }
     }
 
@@ -592,6 +638,22 @@ impl DevProvider {
     /// [RFC 9126]: https://www.rfc-editor.org/rfc/rfc9126
     pub fn par_url(&self) -> Url {
         self.join("/oauth2/par")
+    }
+
+    /// The device authorization endpoint ([RFC 8628 §3.1]), `{base}oauth2/device_authorization`:
+    /// the discovery document's `device_authorization_endpoint`.
+    ///
+    /// [RFC 8628 §3.1]: https://www.rfc-editor.org/rfc/rfc8628#section-3.1
+    pub fn device_authorization_url(&self) -> Url {
+        self.join("/oauth2/device_authorization")
+    }
+
+    /// The device verification page ([RFC 8628 §3.3]), `{base}device`: the user enters the user
+    /// code (or arrives with `?user_code=…`), picks a user, and approves or denies.
+    ///
+    /// [RFC 8628 §3.3]: https://www.rfc-editor.org/rfc/rfc8628#section-3.3
+    pub fn device_verification_url(&self) -> Url {
+        self.join("/device")
     }
 
     /// The token revocation endpoint ([RFC 7009]), `{base}oauth2/revoke`: the discovery

@@ -114,7 +114,8 @@ pub(super) struct Consent<'a> {
     /// Where the form is posted, such as `/oauth2/authorize`.
     pub(super) action: &'a str,
     pub(super) client_id: &'a str,
-    pub(super) redirect_uri: &'a str,
+    /// Where the user is sent back; `None` for a device authorization (nowhere to go back).
+    pub(super) redirect_uri: Option<&'a str>,
     /// `None` where the protocol has no scopes (OAuth 1.0a).
     pub(super) scope: Option<&'a str>,
     pub(super) users: &'a [DevUser],
@@ -129,15 +130,21 @@ pub(super) fn consent(consent: &Consent<'_>) -> HttpResponse {
         Some(scope) => format!("<code>{}</code>", escape(scope)),
         None => "your account".to_owned(),
     };
+    let back = match consent.redirect_uri {
+        Some(redirect) => format!(
+            "You will be sent back to <code>{}</code>.",
+            escape(redirect)
+        ),
+        None => "Approve only if you started this on your own device.".to_owned(),
+    };
     let _ = write!(
         body,
         "<h1>Sign in to the development provider</h1>\n\
          <p>The application <code>{client}</code> asks for access to {access}.\n\
-         You will be sent back to <code>{redirect}</code>.</p>\n\
+         {back}</p>\n\
          <form method=\"post\" action=\"{action}\">\n\
          <fieldset>\n<legend>Sign in to the development provider as …</legend>\n",
         client = escape(consent.client_id),
-        redirect = escape(consent.redirect_uri),
         action = escape(consent.action),
     );
     for (index, user) in consent.users.iter().enumerate() {
@@ -168,6 +175,32 @@ pub(super) fn consent(consent: &Consent<'_>) -> HttpResponse {
     page(StatusCode::OK, "Sign in to the development provider", &body)
 }
 
+/// The device verification page's first step ([RFC 8628 §3.3]): a form asking for the user
+/// code shown on the device, with `error` above it when the last code was refused.
+///
+/// [RFC 8628 §3.3]: https://www.rfc-editor.org/rfc/rfc8628#section-3.3
+pub(super) fn device_code_entry(error: Option<&str>) -> HttpResponse {
+    let (status, note) = match error {
+        Some(error) => (
+            StatusCode::BAD_REQUEST,
+            format!("<p class=\"error\">{}</p>\n", escape(error)),
+        ),
+        None => (StatusCode::OK, String::new()),
+    };
+    page(
+        status,
+        "Connect a device",
+        &format!(
+            "<h1>Connect a device</h1>\n{note}\
+             <form method=\"get\" action=\"/device\">\n\
+             <label>Enter the code shown on your device: \
+             <input type=\"text\" name=\"user_code\" id=\"user_code\" autocomplete=\"off\" \
+             autofocus></label>\n\
+             <button type=\"submit\">Continue</button>\n</form>"
+        ),
+    )
+}
+
 /// The home page, naming the endpoints.
 pub(super) async fn home() -> HttpResponse {
     page(
@@ -181,8 +214,11 @@ pub(super) async fn home() -> HttpResponse {
          <li><code>GET /jwks</code> — the <code>id_token</code> signing keys (JWK Set)</li>\n\
          <li><code>GET /oauth2/authorize</code> — authorization endpoint (consent page)</li>\n\
          <li><code>POST /oauth2/token</code> — token endpoint: <code>authorization_code</code>, \
-         <code>refresh_token</code>, <code>client_credentials</code>; an <code>id_token</code> \
+         <code>refresh_token</code>, <code>client_credentials</code>, \
+         <code>urn:ietf:params:oauth:grant-type:device_code</code>; an <code>id_token</code> \
          for the scope <code>openid</code></li>\n\
+         <li><code>POST /oauth2/device_authorization</code> — device authorization (RFC 8628)</li>\n\
+         <li><code>GET /device</code> — enter a device's user code, approve or deny</li>\n\
          <li><code>GET /oauth2/userinfo</code> — the signed-in user, with a bearer token</li>\n\
          <li><code>GET /api/me</code> — the same, as a protected API</li>\n\
          <li><code>POST /oauth1/request_token</code> — OAuth 1.0a temporary credentials</li>\n\

@@ -131,6 +131,12 @@ pub(super) struct Config {
     pub(super) require_pkce: bool,
     /// Whether authorization requests must be pushed first (RFC 9126).
     pub(super) require_par: bool,
+    /// The polling interval device authorizations start with ([RFC 8628 §3.2]).
+    ///
+    /// [RFC 8628 §3.2]: https://www.rfc-editor.org/rfc/rfc8628#section-3.2
+    pub(super) device_interval: Duration,
+    /// How long a device code and its user code can be used.
+    pub(super) device_code_lifetime: Duration,
 }
 
 impl Config {
@@ -157,6 +163,7 @@ pub(super) struct Shared {
     store: Mutex<Store>,
     oauth1: Mutex<oauth1::Store>,
     keys: Mutex<KeyRing>,
+    device: Mutex<super::device::Store>,
     id_token_fault: Mutex<Option<IdTokenFault>>,
     pub(super) token_requests: AtomicUsize,
     pub(super) jwks_requests: AtomicUsize,
@@ -183,6 +190,7 @@ impl Shared {
             store: Mutex::new(Store::default()),
             oauth1: Mutex::new(oauth1::Store::default()),
             keys: Mutex::new(keys),
+            device: Mutex::new(super::device::Store::default()),
             id_token_fault: Mutex::new(None),
             token_requests: AtomicUsize::new(0),
             jwks_requests: AtomicUsize::new(0),
@@ -264,6 +272,14 @@ impl Shared {
     /// consistent, so a panic elsewhere cannot have left them half-written.
     pub(super) fn store(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The device authorizations ([RFC 8628]); a poisoned lock is taken over, as for
+    /// [`store`](Self::store).
+    ///
+    /// [RFC 8628]: https://www.rfc-editor.org/rfc/rfc8628
+    pub(super) fn device(&self) -> MutexGuard<'_, super::device::Store> {
+        self.device.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The OAuth 1.0a credential and nonce store; a poisoned lock is taken over, as for
@@ -550,6 +566,48 @@ impl Store {
             origin,
             token_lifetime,
         ))
+    }
+
+    /// Issues the tokens of an approved device authorization ([RFC 8628 §3.5]): a sign-in of
+    /// its own, as an authorization code's is (a provider session, a refresh token, an
+    /// `id_token` for the scope `openid`, without a `nonce`).
+    ///
+    /// [RFC 8628 §3.5]: https://www.rfc-editor.org/rfc/rfc8628#section-3.5
+    pub(super) fn issue_device_tokens(
+        &mut self,
+        client_id: &str,
+        username: String,
+        scope: String,
+        auth_time: u64,
+        token_lifetime: Duration,
+    ) -> Issued {
+        let family = self.next_family;
+        self.next_family += 1;
+        let sid = random_token();
+        self.sessions.insert(
+            sid.clone(),
+            ProviderSession {
+                sid: sid.clone(),
+                client_id: client_id.to_owned(),
+                username: username.clone(),
+                family,
+            },
+        );
+        let origin = Origin {
+            family,
+            auth_time,
+            acr: None,
+            nonce: None,
+            sid,
+        };
+        self.issue_user_tokens(
+            client_id,
+            username,
+            scope.clone(),
+            scope,
+            origin,
+            token_lifetime,
+        )
     }
 
     /// Exchanges a refresh token for a new access token and a new refresh token; the old one

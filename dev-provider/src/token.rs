@@ -30,7 +30,7 @@ pub(super) struct TokenError {
 }
 
 impl TokenError {
-    fn invalid_request(description: &'static str) -> Self {
+    pub(super) fn invalid_request(description: &'static str) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
             error: "invalid_request",
@@ -79,7 +79,9 @@ impl From<Refused> for TokenError {
 /// Every token endpoint response forbids caching ([RFC 6749 §5.1]).
 ///
 /// [RFC 6749 §5.1]: https://www.rfc-editor.org/rfc/rfc6749#section-5.1
-fn no_store(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+pub(super) fn no_store(
+    mut builder: actix_web::HttpResponseBuilder,
+) -> actix_web::HttpResponseBuilder {
     builder
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"));
@@ -187,10 +189,15 @@ fn handle(
                 config.token_lifetime(),
             ))
         }
+        super::device::DEVICE_CODE_GRANT => {
+            let device_code = required("device_code", "The device_code parameter is missing.")?;
+            Ok(super::device::redeem(shared, device_code, &client.id)?)
+        }
         _ => Err(TokenError {
             error: "unsupported_grant_type",
             ..TokenError::invalid_request(
-                "Supported grant types: authorization_code, refresh_token, client_credentials.",
+                "Supported grant types: authorization_code, refresh_token, client_credentials, \
+                 urn:ietf:params:oauth:grant-type:device_code.",
             )
         }),
     }
@@ -259,7 +266,7 @@ pub(super) fn form_request(
         .ok_or_else(|| TokenError::invalid_request("The body is not form-urlencoded."))
 }
 
-fn requested_scope(scope: Option<&str>) -> Result<Option<&str>, TokenError> {
+pub(super) fn requested_scope(scope: Option<&str>) -> Result<Option<&str>, TokenError> {
     match scope {
         Some(scope) if !is_valid_scope(scope) => Err(TokenError {
             error: "invalid_scope",

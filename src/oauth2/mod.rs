@@ -19,14 +19,17 @@ use ::oauth2::{
 use url::Url;
 
 mod client_auth;
+mod device;
 mod par;
 mod revocation;
 
 pub use self::client_auth::ClientAuth;
 #[cfg(feature = "private-key-jwt")]
 pub use self::client_auth::MintedSecret;
+pub use self::device::{DeviceAuthorization, DevicePoll};
 pub(crate) use self::{
     client_auth::{AuthConfig, Authentication},
+    device::{device_authorization, poll_device_token},
     revocation::revoke,
 };
 
@@ -129,6 +132,8 @@ pub(crate) struct Config {
     pub(crate) revocation_url: Option<Url>,
     /// The configured RP-initiated logout endpoint (else the discovered one).
     pub(crate) end_session_url: Option<Url>,
+    /// The configured device authorization endpoint (else the discovered one).
+    pub(crate) device_authorization_url: Option<Url>,
 }
 
 /// An OAuth 2 remote app's own settings, checked when the app is built.
@@ -162,6 +167,8 @@ pub(crate) struct Settings {
     pub(crate) revocation: Revocation,
     pub(crate) revocation_url: Option<Url>,
     pub(crate) end_session_url: Option<Url>,
+    /// The configured device authorization endpoint (RFC 8628 §3.1).
+    pub(crate) device_authorization_url: Option<Url>,
     /// The client id, form-encoded once for authorization URLs.
     encoded_client_id: String,
     /// `&scope=…` and the extra authorization parameters, form-encoded once.
@@ -311,6 +318,7 @@ impl Settings {
             revocation: config.revocation,
             revocation_url: config.revocation_url,
             end_session_url: config.end_session_url,
+            device_authorization_url: config.device_authorization_url,
             encoded_client_id,
             authorize_query_tail,
             #[cfg(feature = "oidc")]
@@ -770,7 +778,7 @@ pub(crate) const RESERVED_AUTHORIZE_PARAMS: &[&str] = &[
 
 /// Sends a token request with the app's client authentication, extra parameters and headers,
 /// and reads the answer.
-async fn token_request(
+pub(super) async fn token_request(
     http: &AwcHttpClient,
     credentials: &Credentials,
     settings: &Settings,

@@ -99,6 +99,9 @@ pub struct ProviderMetadata {
     /// The RP-initiated logout endpoint (OpenID Connect RP-Initiated Logout 1.0 §2.1).
     #[serde(default)]
     pub end_session_endpoint: Option<Url>,
+    /// The device authorization endpoint (RFC 8628 §4).
+    #[serde(default)]
+    pub device_authorization_endpoint: Option<Url>,
     /// Whether the provider sends back-channel logout tokens (Back-Channel Logout 1.0 §2.1).
     #[serde(default)]
     pub backchannel_logout_supported: bool,
@@ -369,6 +372,10 @@ impl Oidc {
             ("token_endpoint", metadata.token_endpoint.as_ref()),
             ("userinfo_endpoint", metadata.userinfo_endpoint.as_ref()),
             ("jwks_uri", Some(&metadata.jwks_uri)),
+            (
+                "device_authorization_endpoint",
+                metadata.device_authorization_endpoint.as_ref(),
+            ),
         ] {
             if let Some(url) = url {
                 check_scheme(url).map_err(|why| {

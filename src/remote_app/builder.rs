@@ -65,6 +65,7 @@ impl RemoteApp {
             root_certificates_pem: Vec::new(),
             revocation: Revocation::default(),
             end_session_url: None,
+            device_authorization_url: None,
             post_logout_redirect: None,
             scope_separator: None,
             userinfo_method: UserinfoMethod::default(),
@@ -121,6 +122,7 @@ pub struct RemoteAppBuilder {
     root_certificates_pem: Vec<String>,
     revocation: Revocation,
     end_session_url: Option<String>,
+    device_authorization_url: Option<String>,
     post_logout_redirect: Option<String>,
     scope_separator: Option<String>,
     userinfo_method: UserinfoMethod,
@@ -570,6 +572,17 @@ impl RemoteAppBuilder {
         self
     }
 
+    /// The provider's device authorization endpoint ([RFC 8628 §3.1]; absolute, or relative to
+    /// `base_url`), for
+    /// [`OAuthExtension::device_authorization`](crate::OAuthExtension::device_authorization).
+    /// Default: the discovery document's `device_authorization_endpoint`, if any.
+    ///
+    /// [RFC 8628 §3.1]: https://www.rfc-editor.org/rfc/rfc8628#section-3.1
+    pub fn device_authorization_url(mut self, url: impl Into<String>) -> Self {
+        self.device_authorization_url = Some(url.into());
+        self
+    }
+
     /// Where the provider's logout page sends the browser back (`post_logout_redirect_uri`): a
     /// path on this app, joined like the [`callback`](Self::callback), or an absolute URL;
     /// register it at the provider exactly as sent. Default: `/auth/{name}/logged-out`.
@@ -654,6 +667,8 @@ impl RemoteAppBuilder {
         };
         let end_session_url = endpoint("end_session_url", self.end_session_url)?;
         let par_url = endpoint("par_url", self.par_url)?;
+        let device_authorization_url =
+            endpoint("device_authorization_url", self.device_authorization_url)?;
         let issuer_url = parse("issuer", self.issuer.clone())?;
         let credentials = Credentials {
             id: match self.consumer_key {
@@ -734,6 +749,7 @@ impl RemoteAppBuilder {
                 revocation: self.revocation,
                 revocation_url,
                 end_session_url,
+                device_authorization_url,
             }),
         };
         let protocol = Protocol::build(config, &credentials, &err)?;

@@ -106,7 +106,7 @@ async fn show(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
     pages::consent(&Consent {
         action: "/oauth1/authorize",
         client_id: &pending.consumer_key,
-        redirect_uri: &pending.callback,
+        redirect_uri: Some(&pending.callback),
         scope: None,
         users: &shared.config.users,
         hidden: vec![("oauth_token", token)],

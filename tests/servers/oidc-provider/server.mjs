@@ -5,7 +5,8 @@
 //
 // config: { "clients": [ oidc-provider client metadata … ],
 //           "accounts": { "<sub>": { "email": …, "name": … } },   (optional)
-//           "features": { "<feature>": { "enabled": true }, … },  (optional, over the defaults)
+//           "features": { "<feature>": { "enabled": true }, … },  (optional, over the defaults;
+//                                                           e.g. `deviceFlow`)
 //           "ttl": { "AccessToken": <seconds>, … },                (optional, over the defaults)
 //           "decline": [ "<client_id>", … ] }                      (optional)
 //
@@ -70,7 +71,7 @@ const provider = new Provider(issuer, {
     rpInitiatedLogout: { enabled: true },
     backchannelLogout: { enabled: true },
     claimsParameter: { enabled: true },
-    ...config.features,
+    ...(config.features ?? {}),
   },
   // oidc-provider 9 refuses its own outgoing requests to special-use addresses (loopback
   // included) by handing `fetch` a guarded dispatcher; the apps under test listen on loopback,
