@@ -78,6 +78,7 @@ mod client;
 mod client_key;
 mod credentials;
 pub mod defaults;
+mod dpop;
 mod error;
 mod extension;
 mod extract;
@@ -114,6 +115,8 @@ pub mod accounts;
 #[doc(hidden)]
 pub mod internals;
 
+#[cfg(feature = "dpop")]
+pub use self::dpop::DpopKey;
 pub use self::{
     builder::OAuth,
     client::{RemoteRequest, APP_TOKEN},

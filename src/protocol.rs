@@ -6,8 +6,13 @@ use ::oauth2::RefreshToken;
 use url::Url;
 
 use crate::{
-    callback_query::CallbackQuery, credentials::Credentials, error::OAuthError, oauth1, oauth2,
-    token::TokenResponse, transport::AwcHttpClient,
+    callback_query::CallbackQuery,
+    credentials::Credentials,
+    dpop::{DpopKey, Nonces},
+    error::OAuthError,
+    oauth1, oauth2,
+    token::TokenResponse,
+    transport::AwcHttpClient,
 };
 
 /// What the remote app builder hands over: the protocol's settings, not yet checked. Made once
@@ -217,7 +222,7 @@ impl Protocol {
             Self::OAuth1(settings) => {
                 oauth1::sign_api_call(credentials, settings, provider, method, url, form, token)
             }
-            Self::OAuth2(_) => Ok(oauth2::bearer(token)),
+            Self::OAuth2(_) => Ok(oauth2::authorization(token)),
         }
     }
 
@@ -262,25 +267,32 @@ impl Protocol {
         Ok(None)
     }
 
+    /// The last `DPoP-Nonce` of each of the provider's servers (OAuth 2).
+    pub(crate) fn dpop_nonces(&self) -> Option<&Nonces> {
+        self.oauth2().map(|settings| &settings.dpop_nonces)
+    }
+
     /// Whether tokens of this protocol expire and are refreshed (OAuth 2).
     pub(crate) fn refreshes(&self) -> bool {
         matches!(self, Self::OAuth2(_))
     }
 
-    /// A fresh token for `refresh_token` (OAuth 2 only).
+    /// A fresh token for `refresh_token` (OAuth 2 only), with proofs by `dpop`, the sign-in's
+    /// DPoP key, when it has one.
     pub(crate) async fn refresh(
         &self,
         provider: &str,
         http: &AwcHttpClient,
         credentials: &Credentials,
         refresh_token: &RefreshToken,
+        dpop: Option<&DpopKey>,
     ) -> Result<TokenResponse, OAuthError> {
         match self {
             Self::OAuth1(_) => Err(OAuthError::config(format!(
                 "remote app `{provider}` speaks OAuth 1.0a, whose tokens are not refreshed."
             ))),
             Self::OAuth2(settings) => {
-                oauth2::refresh(http, credentials, settings, refresh_token).await
+                oauth2::refresh(http, credentials, settings, refresh_token, dpop).await
             }
         }
     }
