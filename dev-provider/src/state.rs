@@ -165,6 +165,8 @@ pub(super) struct Shared {
     pub(super) jwks_unavailable: AtomicBool,
     /// The `jti`s of client assertions seen, with their `exp`: each is accepted once.
     pub(super) assertion_jtis: Mutex<HashMap<String, u64>>,
+    /// DPoP nonces, proofs seen and counters.
+    pub(super) dpop: super::dpop::DpopState,
 }
 
 impl Shared {
@@ -181,6 +183,7 @@ impl Shared {
             jwks_cache_control: Mutex::new(HeaderValue::from_static(DEFAULT_JWKS_CACHE_CONTROL)),
             jwks_unavailable: AtomicBool::new(false),
             assertion_jtis: Mutex::new(HashMap::new()),
+            dpop: super::dpop::DpopState::default(),
         }
     }
 
@@ -309,6 +312,8 @@ pub(super) enum Subject {
 
 struct AccessGrant {
     subject: Subject,
+    /// The thumbprint of the DPoP key the token is bound to (RFC 9449 §6), if any.
+    jkt: Option<String>,
     expires_at: Instant,
     revoked: bool,
     /// The authorization code the token descends from, if any.
@@ -322,6 +327,8 @@ struct RefreshGrant {
     family: u64,
     auth_time: u64,
     sid: String,
+    /// The DPoP key the refresh token is bound to: a refresh needs a proof by it.
+    jkt: Option<String>,
 }
 
 /// Where user tokens come from: the authorization code they descend from, and the user's
@@ -331,6 +338,8 @@ struct Origin {
     auth_time: u64,
     nonce: Option<String>,
     sid: String,
+    /// The DPoP key the tokens are bound to.
+    jkt: Option<String>,
 }
 
 /// A provider session: one user's sign-in at one client, from its authorization code on.
@@ -350,6 +359,8 @@ pub(super) struct Issued {
     pub(super) scope: String,
     /// Set when the scope contains `openid`: what the `id_token` must attest.
     pub(super) authentication: Option<Authentication>,
+    /// Whether the access token is DPoP-bound (`token_type` `DPoP`).
+    pub(super) dpop: bool,
 }
 
 /// A token request the store refuses: an [RFC 6749 §5.2] error code and description.
@@ -430,6 +441,7 @@ impl Store {
         redirect_uri: Option<&str>,
         verifier: Option<&str>,
         token_lifetime: Duration,
+        jkt: Option<&str>,
     ) -> Result<Issued, Refused> {
         let now = Instant::now();
         let Some(grant) = self.codes.get_mut(code) else {
@@ -487,6 +499,7 @@ impl Store {
             auth_time: request.auth_time,
             nonce: request.nonce.clone(),
             sid: grant.sid.clone(),
+            jkt: jkt.map(str::to_owned),
         };
         self.sessions.insert(
             grant.sid.clone(),
@@ -518,12 +531,21 @@ impl Store {
         client_id: &str,
         scope: Option<&str>,
         token_lifetime: Duration,
+        jkt: Option<&str>,
     ) -> Result<Issued, Refused> {
         let Some(grant) = self.refresh_tokens.get(refresh_token) else {
             return Err(invalid_grant(
                 "The refresh token is unknown, revoked or already used.",
             ));
         };
+        // RFC 9449 §5: a bound refresh token is refreshed only with a proof by its key.
+        if grant.jkt.is_some() && grant.jkt.as_deref() != jkt {
+            return Err(Refused {
+                error: "invalid_dpop_proof",
+                description:
+                    "The refresh token is bound to a DPoP key; the request carries no proof by it.",
+            });
+        }
         if grant.client_id != client_id {
             return Err(invalid_grant(
                 "The refresh token was issued to another client.",
@@ -548,6 +570,7 @@ impl Store {
             auth_time: grant.auth_time,
             nonce: None,
             sid: grant.sid,
+            jkt: grant.jkt.or_else(|| jkt.map(str::to_owned)),
         };
         Ok(self.issue_user_tokens(
             client_id,
@@ -567,6 +590,7 @@ impl Store {
         client_id: &str,
         scope: String,
         token_lifetime: Duration,
+        jkt: Option<&str>,
     ) -> Issued {
         let now = Instant::now();
         self.prune(now);
@@ -575,6 +599,7 @@ impl Store {
             access_token.clone(),
             AccessGrant {
                 subject: Subject::Client(client_id.to_owned()),
+                jkt: jkt.map(str::to_owned),
                 expires_at: now + token_lifetime,
                 revoked: false,
                 family: None,
@@ -586,6 +611,7 @@ impl Store {
             expires_in: token_lifetime.as_secs(),
             scope,
             authentication: None,
+            dpop: jkt.is_some(),
         }
     }
 
@@ -607,6 +633,7 @@ impl Store {
             access_token.clone(),
             AccessGrant {
                 subject: Subject::User(username.clone()),
+                jkt: origin.jkt.clone(),
                 expires_at: now + token_lifetime,
                 revoked: false,
                 family: Some(family),
@@ -629,6 +656,7 @@ impl Store {
                 family,
                 auth_time: origin.auth_time,
                 sid: origin.sid,
+                jkt: origin.jkt.clone(),
             },
         );
         Issued {
@@ -637,6 +665,7 @@ impl Store {
             expires_in: token_lifetime.as_secs(),
             scope: access_scope,
             authentication,
+            dpop: origin.jkt.is_some(),
         }
     }
 
@@ -728,10 +757,12 @@ impl Store {
             .cloned()
     }
 
-    /// Who a live access token speaks for; `None` when it is unknown, expired or revoked.
-    pub(super) fn access_subject(&self, access_token: &str) -> Option<Subject> {
+    /// Who a live access token speaks for, and the thumbprint of the DPoP key it is bound to;
+    /// `None` when it is unknown, expired or revoked.
+    pub(super) fn access_subject(&self, access_token: &str) -> Option<(Subject, Option<String>)> {
         let grant = self.access_tokens.get(access_token)?;
-        (!grant.revoked && grant.expires_at > Instant::now()).then(|| grant.subject.clone())
+        (!grant.revoked && grant.expires_at > Instant::now())
+            .then(|| (grant.subject.clone(), grant.jkt.clone()))
     }
 }
 
