@@ -13,6 +13,9 @@
 //! - OpenID Connect (feature `oidc`, on by default): [`RemoteAppBuilder::issuer`] turns on
 //!   discovery, the JWKS cache, `id_token` validation with `nonce`, and the RFC 9207 `iss` check
 //!   (see [`oidc`]).
+//! - DPoP (RFC 9449, feature `dpop`, on by default): [`RemoteAppBuilder::dpop`] binds each
+//!   sign-in's tokens to a key kept server-side with them (`DpopKey`), with proofs on every
+//!   token request and API call.
 //! - [`OAuthExtension::profile`] normalizes any provider's user into a [`Profile`] through the
 //!   remote app's [`ProfileMap`]; [`providers`] has thirty presets with their quirks as data.
 //! - Every failure is an [`OAuthError`] with a stable [`ErrorKind`], rendered as a short page.
