@@ -492,6 +492,8 @@ struct ProviderConfig {
     key_id: Option<String>,
     /// Apple's team id: the client secret is minted with the private key (preset `apple`).
     team_id: Option<String>,
+    /// Push authorization requests first (RFC 9126).
+    par: Option<bool>,
 }
 
 fn remote_app(name: &str, c: ProviderConfig) -> Result<RemoteAppBuilder, String> {
@@ -554,6 +556,9 @@ fn remote_app(name: &str, c: ProviderConfig) -> Result<RemoteAppBuilder, String>
     }
     if let Some(allow) = c.insecure_allow_code_injection {
         b = b.insecure_allow_code_injection(allow);
+    }
+    if let Some(par) = c.par {
+        b = b.par(par);
     }
     b = set(b, c.issuer, |b, v| b.issuer(v));
     b = match c.response_mode.as_deref() {

@@ -166,8 +166,14 @@ impl Protocol {
                 (url, PendingHandshake::OAuth1(pending))
             }
             Self::OAuth2(settings) => {
-                let (url, pending) =
-                    oauth2::begin(http, settings, redirect_uri, encoded_redirect_uri).await?;
+                let (url, pending) = oauth2::begin(
+                    http,
+                    credentials,
+                    settings,
+                    redirect_uri,
+                    encoded_redirect_uri,
+                )
+                .await?;
                 (url, PendingHandshake::OAuth2(pending))
             }
         })

@@ -255,22 +255,65 @@ fn validate<'a>(
     })
 }
 
+/// Checks a request about to be pushed (RFC 9126 §2.1) as the authorization endpoint would:
+/// `Err((error, description))`.
+pub(super) fn check(config: &Config, params: &Params) -> Result<(), (&'static str, &'static str)> {
+    match validate(config, params) {
+        Ok(_) => Ok(()),
+        Err(Refusal::Page(why)) => Err(("invalid_request", why)),
+        Err(Refusal::Redirect {
+            error, description, ..
+        }) => Err((error, description)),
+    }
+}
+
+/// The request's parameters: the pushed ones its `request_uri` names (`take`: used up), else
+/// its own — refused when the provider requires pushed requests. `Err` is a page.
+fn request_params(
+    shared: &Shared,
+    params: &Params,
+    take: bool,
+) -> Result<Option<Params>, HttpResponse> {
+    let Ok(request_uri) = params.get("request_uri") else {
+        return Err(pages::bad_request("The request_uri parameter is repeated."));
+    };
+    match request_uri {
+        Some(uri) => {
+            let client_id = params.get("client_id").ok().flatten();
+            super::par::resolve(shared, client_id, uri, take)
+                .map(Some)
+                .map_err(pages::bad_request)
+        }
+        None if shared.config.require_par => Err(pages::bad_request(
+            "This provider requires pushed authorization requests (RFC 9126): push the request \
+             to /oauth2/par and send its request_uri.",
+        )),
+        None => Ok(None),
+    }
+}
+
 /// `GET /oauth2/authorize`: validate the request and show the consent page.
 pub(super) async fn show(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
-    let Some(params) = Params::parse(req.query_string().as_bytes()) else {
+    let Some(query) = Params::parse(req.query_string().as_bytes()) else {
         return pages::bad_request("The query string is malformed.");
     };
-    let request = match validate(&shared.config, &params) {
+    let pushed = match request_params(&shared, &query, false) {
+        Ok(pushed) => pushed,
+        Err(page) => return page,
+    };
+    let params = pushed.as_ref().unwrap_or(&query);
+    let request = match validate(&shared.config, params) {
         Ok(request) => request,
         Err(refusal) => return refusal.into_response(&shared.config.issuer),
     };
+    // A pushed request's parameters stay at the provider: the form carries the query only.
     pages::consent(&Consent {
         action: "/oauth2/authorize",
         client_id: &request.client.id,
         redirect_uri: request.redirect_uri,
         scope: Some(request.scope.unwrap_or(DEFAULT_SCOPE)),
         users: &shared.config.users,
-        hidden: params
+        hidden: query
             .iter()
             .filter(|(name, _)| !FORM_FIELDS.contains(name))
             .collect(),
@@ -283,14 +326,19 @@ pub(super) async fn show(req: HttpRequest, shared: web::Data<Shared>) -> HttpRes
 ///
 /// [RFC 6749 §4.1.2]: https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
 pub(super) async fn decide(body: web::Bytes, shared: web::Data<Shared>) -> HttpResponse {
-    let Some(params) = Params::parse(&body) else {
+    let Some(form) = Params::parse(&body) else {
         return pages::bad_request("The form is malformed.");
     };
-    let request = match validate(&shared.config, &params) {
+    let pushed = match request_params(&shared, &form, true) {
+        Ok(pushed) => pushed,
+        Err(page) => return page,
+    };
+    let params = pushed.as_ref().unwrap_or(&form);
+    let request = match validate(&shared.config, params) {
         Ok(request) => request,
         Err(refusal) => return refusal.into_response(&shared.config.issuer),
     };
-    let (Ok(decision), Ok(user)) = (params.get("decision"), params.get("user")) else {
+    let (Ok(decision), Ok(user)) = (form.get("decision"), form.get("user")) else {
         return pages::bad_request("The decision or user field is repeated.");
     };
     match decision {

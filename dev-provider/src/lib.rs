@@ -107,6 +107,7 @@ mod logout;
 mod oauth1;
 mod oidc;
 mod pages;
+mod par;
 mod params;
 mod state;
 mod token;
@@ -202,6 +203,7 @@ pub struct DevProviderBuilder {
     code_lifetime: Duration,
     token_lifetime: Duration,
     require_pkce: bool,
+    require_par: bool,
     bind: SocketAddr,
     id_token_algorithm: DevAlgorithm,
 }
@@ -302,6 +304,15 @@ impl DevProviderBuilder {
         self
     }
 
+    /// Sets whether authorization requests must be pushed first to `/oauth2/par` (RFC 9126),
+    /// as discovery then says (`require_pushed_authorization_requests`). Default: `false`
+    /// (pushed requests are accepted, plain ones too).
+    #[must_use]
+    pub fn require_par(mut self, require: bool) -> Self {
+        self.require_par = require;
+        self
+    }
+
     /// Sets how `id_token`s are signed. Default: [`DevAlgorithm::Rs256`], what most real
     /// providers use. [`DevAlgorithm::Es256`] keys are much quicker to generate, which counts
     /// in unoptimized builds: [`start`](Self::start) and
@@ -392,6 +403,7 @@ impl DevProviderBuilder {
                     u64::try_from(self.token_lifetime.as_millis()).unwrap_or(u64::MAX),
                 ),
                 require_pkce: self.require_pkce,
+                require_par: self.require_par,
             },
             keys,
         ));
@@ -469,6 +481,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/oauth2/token").to(token::token))
         .service(web::resource("/oauth2/revoke").to(token::revoke))
+        .service(web::resource("/oauth2/par").to(par::push))
         .service(
             web::resource("/oauth2/logout")
                 .route(web::get().to(logout::end_session))
@@ -507,6 +520,7 @@ impl DevProvider {
             code_lifetime: Duration::from_secs(60),
             token_lifetime: Duration::from_secs(3600),
             require_pkce: false,
+            require_par: false,
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             id_token_algorithm: DevAlgorithm::default(),
         }
@@ -570,6 +584,13 @@ impl DevProvider {
     /// the token credentials speak for, and `echo` what a signed `POST` carried.
     pub fn oauth1_api_url(&self) -> Url {
         self.join("/oauth1/api/")
+    }
+
+    /// The pushed authorization request endpoint ([RFC 9126]), `{base}oauth2/par`.
+    ///
+    /// [RFC 9126]: https://www.rfc-editor.org/rfc/rfc9126
+    pub fn par_url(&self) -> Url {
+        self.join("/oauth2/par")
     }
 
     /// The token revocation endpoint ([RFC 7009]), `{base}oauth2/revoke`: the discovery

@@ -283,6 +283,8 @@ pub(super) async fn discovery(shared: web::Data<Shared>) -> HttpResponse {
             "request_uri_parameter_supported": false,
             "authorization_response_iss_parameter_supported": true,
             "revocation_endpoint": endpoint("/oauth2/revoke"),
+            "pushed_authorization_request_endpoint": endpoint("/oauth2/par"),
+            "require_pushed_authorization_requests": config.require_par,
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"],
             "end_session_endpoint": endpoint("/oauth2/logout"),
             "backchannel_logout_supported": true,

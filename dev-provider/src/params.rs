@@ -24,6 +24,11 @@ impl Params {
         ))
     }
 
+    /// Parameters already parsed (a pushed request's); empty values count as omitted.
+    pub(super) fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        Self(pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect())
+    }
+
     /// The value of `name`: `Ok(None)` when absent, `Err(Repeated)` when given more than once.
     pub(super) fn get(&self, name: &str) -> Result<Option<&str>, Repeated> {
         let mut values = self.0.iter().filter(|(n, _)| n == name);

@@ -129,6 +129,8 @@ pub(super) struct Config {
     /// Access token lifetime in milliseconds; tests may change it while the provider runs.
     pub(super) token_lifetime_ms: std::sync::atomic::AtomicU64,
     pub(super) require_pkce: bool,
+    /// Whether authorization requests must be pushed first (RFC 9126).
+    pub(super) require_par: bool,
 }
 
 impl Config {
@@ -167,6 +169,8 @@ pub(super) struct Shared {
     pub(super) assertion_jtis: Mutex<HashMap<String, u64>>,
     /// DPoP nonces, proofs seen and counters.
     pub(super) dpop: super::dpop::DpopState,
+    /// Pushed authorization requests by `request_uri`.
+    pushed: Mutex<HashMap<String, crate::par::Pushed>>,
 }
 
 impl Shared {
@@ -184,7 +188,13 @@ impl Shared {
             jwks_unavailable: AtomicBool::new(false),
             assertion_jtis: Mutex::new(HashMap::new()),
             dpop: super::dpop::DpopState::default(),
+            pushed: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The pushed authorization requests; a poisoned lock is taken over.
+    pub(super) fn pushed(&self) -> MutexGuard<'_, HashMap<String, crate::par::Pushed>> {
+        self.pushed.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The JWKS answer's `Cache-Control`.

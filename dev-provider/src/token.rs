@@ -22,7 +22,7 @@ use super::DevClientAuth;
 /// An [RFC 6749 §5.2] error response.
 ///
 /// [RFC 6749 §5.2]: https://www.rfc-editor.org/rfc/rfc6749#section-5.2
-struct TokenError {
+pub(super) struct TokenError {
     status: StatusCode,
     error: &'static str,
     description: &'static str,
@@ -74,7 +74,7 @@ impl TokenError {
         }
     }
 
-    fn into_response(self) -> HttpResponse {
+    pub(super) fn into_response(self) -> HttpResponse {
         #[derive(Serialize)]
         struct Body {
             error: &'static str,
@@ -177,14 +177,7 @@ fn handle(
             ..TokenError::invalid_request("The token endpoint only accepts POST.")
         });
     }
-    if !super::params::is_form(req) {
-        return Err(TokenError::invalid_request(
-            "The body must be application/x-www-form-urlencoded.",
-        ));
-    }
-    let body = body.map_err(|_| TokenError::invalid_request("The body could not be read."))?;
-    let params = Params::parse(&body)
-        .ok_or_else(|| TokenError::invalid_request("The body is not form-urlencoded."))?;
+    let params = form_request(req, body)?;
     let single = |name| {
         params
             .get(name)
@@ -274,14 +267,7 @@ fn revoke_request(
             ..TokenError::invalid_request("The revocation endpoint only accepts POST.")
         });
     }
-    if !super::params::is_form(req) {
-        return Err(TokenError::invalid_request(
-            "The body must be application/x-www-form-urlencoded.",
-        ));
-    }
-    let body = body.map_err(|_| TokenError::invalid_request("The body could not be read."))?;
-    let params = Params::parse(&body)
-        .ok_or_else(|| TokenError::invalid_request("The body is not form-urlencoded."))?;
+    let params = form_request(req, body)?;
     let client = authenticate(req, &params, &shared.config, shared)?;
     let repeated = |_| TokenError::invalid_request("A parameter is repeated.");
     let token = params
@@ -302,6 +288,22 @@ fn revoke_request(
     Ok(shared.store().revoke(token, &client.id)?)
 }
 
+/// The parameters of a form body, as the token, revocation and pushed authorization request
+/// endpoints take them: `application/x-www-form-urlencoded`, readable.
+pub(super) fn form_request(
+    req: &HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
+) -> Result<Params, TokenError> {
+    if !super::params::is_form(req) {
+        return Err(TokenError::invalid_request(
+            "The body must be application/x-www-form-urlencoded.",
+        ));
+    }
+    let body = body.map_err(|_| TokenError::invalid_request("The body could not be read."))?;
+    Params::parse(&body)
+        .ok_or_else(|| TokenError::invalid_request("The body is not form-urlencoded."))
+}
+
 fn requested_scope(scope: Option<&str>) -> Result<Option<&str>, TokenError> {
     match scope {
         Some(scope) if !is_valid_scope(scope) => Err(TokenError {
@@ -319,7 +321,7 @@ fn requested_scope(scope: Option<&str>) -> Result<Option<&str>, TokenError> {
 /// Secrets are compared in constant time.
 ///
 /// [RFC 6749 §2.3.1]: https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
-fn authenticate<'a>(
+pub(super) fn authenticate<'a>(
     req: &HttpRequest,
     params: &Params,
     config: &'a Config,

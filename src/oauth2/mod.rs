@@ -19,6 +19,7 @@ use ::oauth2::{
 use url::Url;
 
 mod client_auth;
+mod par;
 mod revocation;
 
 pub use self::client_auth::ClientAuth;
@@ -69,6 +70,11 @@ pub(crate) struct Endpoints {
     pub(crate) authorize_url: Url,
     pub(crate) token_url: Url,
     pub(crate) userinfo_url: Option<Url>,
+    /// The pushed authorization request endpoint (RFC 9126), configured or discovered.
+    pub(crate) par_url: Option<Url>,
+    /// Whether the provider accepts pushed authorization requests only (its discovery says
+    /// `require_pushed_authorization_requests`).
+    pub(crate) par_required: bool,
     /// The discovery document they came from (OpenID Connect).
     #[cfg(feature = "oidc")]
     pub(crate) metadata: Option<Arc<crate::oidc::ProviderMetadata>>,
@@ -80,6 +86,8 @@ impl Endpoints {
             authorize_url,
             token_url,
             userinfo_url,
+            par_url: None,
+            par_required: false,
             #[cfg(feature = "oidc")]
             metadata: None,
         }
@@ -105,6 +113,10 @@ pub(crate) struct Config {
     pub(crate) response_mode: ResponseMode,
     pub(crate) callback_json_param: Option<String>,
     pub(crate) denial_errors: Vec<String>,
+    /// Push every authorization request (RFC 9126).
+    pub(crate) par: bool,
+    /// The configured pushed authorization request endpoint (else the discovered one).
+    pub(crate) par_url: Option<Url>,
     pub(crate) access_token_method: TokenMethod,
     /// Whether tokens are DPoP-bound (RFC 9449).
     pub(crate) dpop: bool,
@@ -137,6 +149,12 @@ pub(crate) struct Settings {
     pub(crate) callback_json_param: Option<String>,
     /// Callback `error` codes that mean the user declined, besides `access_denied`.
     denial_errors: Vec<String>,
+    /// Push every authorization request (else only where discovery requires it).
+    par: bool,
+    /// The configured endpoint, preferred to the discovered one (plain OAuth 2 apps have theirs
+    /// in `static_endpoints`).
+    #[cfg(feature = "oidc")]
+    par_url: Option<Url>,
     access_token_params: Vec<(String, String)>,
     token_request_headers: Vec<(String, String)>,
     access_token_method: TokenMethod,
@@ -244,11 +262,15 @@ impl Settings {
             scope.insert(0, "openid".to_owned());
         }
         let static_endpoints = match (&config.authorize_url, &config.access_token_url) {
-            (Some(authorize), Some(token)) if !config.has_issuer => Some(Arc::new(Endpoints::new(
-                authorize.clone(),
-                token.clone(),
-                config.userinfo_url.clone(),
-            ))),
+            (Some(authorize), Some(token)) if !config.has_issuer => {
+                let mut endpoints = Endpoints::new(
+                    authorize.clone(),
+                    token.clone(),
+                    config.userinfo_url.clone(),
+                );
+                endpoints.par_url = config.par_url.clone();
+                Some(Arc::new(endpoints))
+            }
             _ => None,
         };
         let mut encoded_client_id = String::new();
@@ -276,6 +298,9 @@ impl Settings {
             response_mode: config.response_mode,
             callback_json_param: config.callback_json_param,
             denial_errors: config.denial_errors,
+            par: config.par,
+            #[cfg(feature = "oidc")]
+            par_url: config.par_url.clone(),
             access_token_params: config.access_token_params,
             token_request_headers: config.token_request_headers,
             access_token_method: config.access_token_method,
@@ -337,6 +362,11 @@ impl Settings {
                     .clone()
                     .or_else(|| metadata.userinfo_endpoint.clone()),
             );
+            endpoints.par_url = self
+                .par_url
+                .clone()
+                .or_else(|| metadata.pushed_authorization_request_endpoint.clone());
+            endpoints.par_required = metadata.require_pushed_authorization_requests;
             endpoints.metadata = Some(metadata.clone());
             let endpoints = Arc::new(endpoints);
             *discovered = Some((metadata, endpoints.clone()));
@@ -374,18 +404,39 @@ impl fmt::Debug for Pending {
 /// form-encoded, when it does not depend on the request.
 pub(crate) async fn begin(
     http: &AwcHttpClient,
+    credentials: &Credentials,
     settings: &Settings,
     redirect_uri: &str,
     encoded_redirect_uri: Option<&str>,
 ) -> Result<(String, Pending), OAuthError> {
     let endpoints = settings.endpoints(http).await?;
     let start = authorization_request(settings, &endpoints, redirect_uri, encoded_redirect_uri)?;
+    let url = if settings.par || endpoints.par_required {
+        let par_url = endpoints.par_url.as_ref().ok_or_else(|| {
+            OAuthError::config(
+                "pushed authorization requests are on, but the provider has no \
+                 `pushed_authorization_request_endpoint` (set `par_url`).",
+            )
+        })?;
+        par::push(
+            http,
+            credentials,
+            settings,
+            par_url,
+            &endpoints.token_url,
+            &endpoints.authorize_url,
+            &start.url[start.params_at..],
+        )
+        .await?
+    } else {
+        start.url
+    };
     let pending = Pending {
         state: start.state,
         verifier: start.verifier,
         nonce: start.nonce,
     };
-    Ok((start.url, pending))
+    Ok((url, pending))
 }
 
 /// The value a callback names its handshake by: its `state`.
@@ -522,6 +573,9 @@ pub(crate) async fn refresh(
 pub(crate) struct AuthorizationStart {
     /// The authorization URL, as the `Location` header will carry it.
     pub(crate) url: String,
+    /// Where the request's own parameters begin in [`url`](Self::url) (after the endpoint and
+    /// any query it has): what a pushed request sends.
+    pub(crate) params_at: usize,
     pub(crate) state: CsrfToken,
     pub(crate) verifier: Option<PkceCodeVerifier>,
     /// The OpenID Connect `nonce`, for apps with an issuer.
@@ -563,6 +617,7 @@ pub(crate) fn authorization_request(
         Some(_) => query.push('&'),
         None => query.push('?'),
     }
+    let params_at = query.len();
     // Names, `state`, the challenge and the nonce (base64url) are written as they are: form
     // encoding leaves `A-Z a-z 0-9 - _` unchanged. The client id, scope and extra parameters
     // were encoded once, when the app was built.
@@ -589,6 +644,7 @@ pub(crate) fn authorization_request(
     }
     Ok(AuthorizationStart {
         url: query,
+        params_at,
         state,
         verifier: pkce.map(|(_, verifier)| verifier),
         nonce,

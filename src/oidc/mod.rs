@@ -105,6 +105,13 @@ pub struct ProviderMetadata {
     /// Whether those logout tokens carry the `sid` of the provider's session.
     #[serde(default)]
     pub backchannel_logout_session_supported: bool,
+    /// The pushed authorization request endpoint (RFC 9126 §5).
+    #[serde(default)]
+    pub pushed_authorization_request_endpoint: Option<Url>,
+    /// Whether the provider accepts pushed authorization requests only (RFC 9126 §5): then
+    /// every sign-in pushes its request, whatever the app's `par` setting.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// A remote app's OpenID Connect settings and caches.

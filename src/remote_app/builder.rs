@@ -58,6 +58,8 @@ impl RemoteApp {
             response_mode: ResponseMode::default(),
             callback_json_param: None,
             denial_errors: Vec::new(),
+            par: false,
+            par_url: None,
             signature_method: SignatureMethod::default(),
             rsa_private_key_pem: None,
             root_certificates_pem: Vec::new(),
@@ -111,6 +113,8 @@ pub struct RemoteAppBuilder {
     response_mode: ResponseMode,
     callback_json_param: Option<String>,
     denial_errors: Vec<String>,
+    par: bool,
+    par_url: Option<String>,
     callback: String,
     signature_method: SignatureMethod,
     rsa_private_key_pem: Option<String>,
@@ -468,6 +472,24 @@ impl RemoteAppBuilder {
         self
     }
 
+    /// Pushes every authorization request to the provider first (PAR, RFC 9126): the browser
+    /// then carries only `client_id` and a `request_uri`, so nothing of the request (scope,
+    /// redirect URI, PKCE challenge, `nonce`) can be read or changed on its way. Needs the
+    /// provider's `pushed_authorization_request_endpoint` (discovered, or
+    /// [`par_url`](Self::par_url)). Default: off — but on for every sign-in when discovery says
+    /// `require_pushed_authorization_requests`.
+    pub fn par(mut self, enabled: bool) -> Self {
+        self.par = enabled;
+        self
+    }
+
+    /// The pushed authorization request endpoint (absolute, or relative to `base_url`), for a
+    /// provider without discovery. Default: the discovery document's.
+    pub fn par_url(mut self, url: impl Into<String>) -> Self {
+        self.par_url = Some(url.into());
+        self
+    }
+
     /// A callback `error` code that means the user declined, as `access_denied` does (RFC 6749
     /// §4.1.2.1): `Option<AuthorizedResponse<_>>` is then `None` rather than a provider error —
     /// Apple's `user_cancelled_authorize`. May be called more than once. Default: none.
@@ -625,6 +647,7 @@ impl RemoteAppBuilder {
             _ => None,
         };
         let end_session_url = endpoint("end_session_url", self.end_session_url)?;
+        let par_url = endpoint("par_url", self.par_url)?;
         let issuer_url = parse("issuer", self.issuer.clone())?;
         let credentials = Credentials {
             id: match self.consumer_key {
@@ -696,6 +719,8 @@ impl RemoteAppBuilder {
                 response_mode: self.response_mode,
                 callback_json_param: self.callback_json_param,
                 denial_errors: self.denial_errors,
+                par: self.par,
+                par_url,
                 access_token_method: self.access_token_method,
                 dpop: self.dpop,
                 scope,

@@ -5,7 +5,14 @@
 //
 // config: { "clients": [ oidc-provider client metadata … ],
 //           "accounts": { "<sub>": { "email": …, "name": … } },   (optional)
-//           "dpop": { "requireNonce": bool, "resourceNonce": bool } }   (optional)
+//           "features": { "<feature>": { "enabled": true }, … },  (optional, over the defaults)
+//           "ttl": { "AccessToken": <seconds>, … },                (optional, over the defaults)
+//           "decline": [ "<client_id>", … ],                      (optional)
+//           "dpop": { "requireNonce": bool, "resourceNonce": bool } }  (optional)
+//
+// A client's `public_keys_pem: [{ "kid": …, "pem": "-----BEGIN PUBLIC KEY-----…" }]` becomes its
+// `jwks` (Node's own PEM to JWK conversion), for `private_key_jwt` clients. The user declines
+// (`access_denied`) every authorization request of a client listed in `decline`.
 //
 // `dpop` sets oidc-provider's DPoP (RFC 9449; on by default, without nonces): `requireNonce`
 // makes its token and userinfo endpoints require its nonces. `GET /api/me` is a protected
@@ -19,8 +26,8 @@
 //
 // The user interaction (login and consent) completes by itself: the account is the
 // authorization request's `login_hint`, else the first configured account, else "alice".
+import crypto, { createPublicKey } from 'node:crypto';
 import http from 'node:http';
-import crypto from 'node:crypto';
 import { once } from 'node:events';
 import Provider from 'oidc-provider';
 // oidc-provider's own JOSE library (its dependency, locked with it).
@@ -28,6 +35,14 @@ import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify } from 'jose';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
 const accounts = config.accounts ?? { alice: { email: 'alice@example.test', name: 'Alice' } };
+const decline = new Set(config.decline ?? []);
+const clients = (config.clients ?? []).map(({ public_keys_pem: pems, ...client }) => {
+  if (!pems) return client;
+  const keys = pems.map(({ kid, pem }) => ({
+    ...createPublicKey(pem).export({ format: 'jwk' }), ...(kid && { kid }),
+  }));
+  return { ...client, jwks: { keys } };
+});
 
 const server = http.createServer();
 server.listen(0, '127.0.0.1');
@@ -35,7 +50,7 @@ await once(server, 'listening');
 const issuer = `http://127.0.0.1:${server.address().port}`;
 
 const provider = new Provider(issuer, {
-  clients: config.clients ?? [],
+  clients,
   async findAccount(ctx, sub) {
     const account = accounts[sub];
     if (!account) return undefined;
@@ -64,6 +79,7 @@ const provider = new Provider(issuer, {
     rpInitiatedLogout: { enabled: true },
     backchannelLogout: { enabled: true },
     claimsParameter: { enabled: true },
+    ...config.features,
     ...(config.dpop && {
       dPoP: {
         enabled: true,
@@ -86,12 +102,18 @@ const provider = new Provider(issuer, {
   ttl: {
     AccessToken: 3600, AuthorizationCode: 60, IdToken: 3600, RefreshToken: 86400,
     Interaction: 600, Session: 86400, Grant: 86400,
+    ...config.ttl,
   },
 });
 
 async function interaction(req, res) {
   const details = await provider.interactionDetails(req, res);
   const { prompt, params } = details;
+  if (decline.has(params.client_id)) {
+    return provider.interactionFinished(req, res, {
+      error: 'access_denied', error_description: 'The user declined.',
+    }, { mergeWithLastSubmission: false });
+  }
   if (prompt.name === 'login') {
     const hint = params.login_hint;
     const accountId = hint && accounts[hint] ? hint : Object.keys(accounts)[0];
