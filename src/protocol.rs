@@ -158,15 +158,15 @@ impl Protocol {
         credentials: &Credentials,
         redirect_uri: &str,
         encoded_redirect_uri: Option<&str>,
-    ) -> Result<(String, PendingHandshake), OAuthError> {
+    ) -> Result<(String, PendingHandshake, Option<DpopKey>), OAuthError> {
         Ok(match self {
             Self::OAuth1(settings) => {
                 let (url, pending) =
                     oauth1::begin(http, credentials, settings, redirect_uri).await?;
-                (url, PendingHandshake::OAuth1(pending))
+                (url, PendingHandshake::OAuth1(pending), None)
             }
             Self::OAuth2(settings) => {
-                let (url, pending) = oauth2::begin(
+                let (url, pending, key) = oauth2::begin(
                     http,
                     credentials,
                     settings,
@@ -174,7 +174,7 @@ impl Protocol {
                     encoded_redirect_uri,
                 )
                 .await?;
-                (url, PendingHandshake::OAuth2(pending))
+                (url, PendingHandshake::OAuth2(pending), key)
             }
         })
     }
@@ -199,13 +199,23 @@ impl Protocol {
         pending: &PendingHandshake,
         query: &CallbackQuery,
         redirect_uri: impl FnOnce() -> Result<String, OAuthError>,
+        dpop_key: Option<DpopKey>,
     ) -> Result<Option<TokenResponse>, OAuthError> {
         match (self, pending) {
             (Self::OAuth1(settings), PendingHandshake::OAuth1(pending)) => {
                 oauth1::complete(http, credentials, settings, pending, query).await
             }
             (Self::OAuth2(settings), PendingHandshake::OAuth2(pending)) => {
-                oauth2::complete(http, credentials, settings, pending, query, redirect_uri).await
+                oauth2::complete(
+                    http,
+                    credentials,
+                    settings,
+                    pending,
+                    query,
+                    redirect_uri,
+                    dpop_key,
+                )
+                .await
             }
             // A handshake another protocol began (the app was reconfigured meanwhile).
             _ => Err(OAuthError::StateMismatch),
@@ -276,6 +286,11 @@ impl Protocol {
     /// The last `DPoP-Nonce` of each of the provider's servers (OAuth 2).
     pub(crate) fn dpop_nonces(&self) -> Option<&Nonces> {
         self.oauth2().map(|settings| &settings.dpop_nonces)
+    }
+
+    /// Whether sign-ins get a DPoP key (OAuth 2 with `dpop(true)`).
+    pub(crate) fn dpop(&self) -> bool {
+        self.oauth2().is_some_and(|settings| settings.dpop)
     }
 
     /// Whether tokens of this protocol expire and are refreshed (OAuth 2).

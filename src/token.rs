@@ -217,6 +217,12 @@ impl TokenResponse {
         self.dpop_key = key;
     }
 
+    /// The same with `key`, whichever the features.
+    pub(crate) fn with_dpop(mut self, key: Option<DpopKey>) -> Self {
+        self.dpop_key = key;
+        self
+    }
+
     /// Whether the provider issued a DPoP-bound token (`token_type` `DPoP`, RFC 9449 §5).
     pub(crate) fn is_dpop(&self) -> bool {
         self.token_type == "dpop"

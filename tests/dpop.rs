@@ -21,20 +21,17 @@ use common::{listener, start_app, Browser, Running};
 use serde_json::Value;
 use url::Url;
 
-/// The memory store, remembering the last token saved: the test's view of what the app keeps.
+/// The memory store, remembering every token saved: the test's view of what the app keeps.
 #[derive(Clone, Default)]
 struct Recording {
     inner: MemoryTokenStore,
-    last: Arc<Mutex<Option<TokenResponse>>>,
+    saved: Arc<Mutex<Vec<TokenResponse>>>,
 }
 
 impl Recording {
     fn last(&self) -> TokenResponse {
-        self.last
-            .lock()
-            .unwrap()
-            .clone()
-            .expect("a token was saved")
+        let saved = self.saved.lock().unwrap();
+        saved.last().cloned().expect("a token was saved")
     }
 }
 
@@ -53,7 +50,7 @@ impl TokenStore for Recording {
         provider: &'a str,
         token: &'a TokenResponse,
     ) -> StoreFuture<'a, ()> {
-        *self.last.lock().unwrap() = Some(token.clone());
+        self.saved.lock().unwrap().push(token.clone());
         self.inner.save(handle, provider, token)
     }
 
@@ -81,12 +78,21 @@ fn dev_app(provider: &DevProvider) -> RemoteAppBuilder {
         .authorize_url(provider.authorize_url().as_str())
         .access_token_url(provider.token_url().as_str())
         .userinfo_url(provider.userinfo_url().as_str())
+        // Used when a test turns pushed authorization requests on.
+        .par_url(provider.par_url().as_str())
         .base_url(provider.api_url().as_str())
         .consumer_key("app")
         .consumer_secret("app-secret")
 }
 
 fn setup(token_lifetime: Duration, dpop: bool) -> Setup {
+    setup_with(token_lifetime, |app| app.dpop(dpop))
+}
+
+fn setup_with(
+    token_lifetime: Duration,
+    configure: impl FnOnce(RemoteAppBuilder) -> RemoteAppBuilder,
+) -> Setup {
     let (l, url) = listener();
     let provider = DevProvider::builder()
         .client("app", "app-secret", [format!("{url}auth/dev/callback")])
@@ -96,7 +102,7 @@ fn setup(token_lifetime: Duration, dpop: bool) -> Setup {
         .expect("dev provider");
     let store = Recording::default();
     let oauth = OAuth::new()
-        .remote_app(dev_app(&provider).dpop(dpop))
+        .remote_app(configure(dev_app(&provider)))
         .public_url(url.as_str())
         .token_store(store.clone())
         .build()
@@ -327,6 +333,27 @@ async fn a_refresh_keeps_the_binding_and_needs_the_key() {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"], "invalid_dpop_proof", "another key: {body}");
     // The app's own refreshes still work.
+    let me = browser.get(&app.url("/call/dev/me")).await.json();
+    assert_eq!(me["status"], 200, "{me}");
+}
+
+#[actix_rt::test]
+async fn a_pushed_request_names_the_key_with_dpop_jkt() {
+    let Setup {
+        provider: _p,
+        app,
+        store,
+    } = setup_with(Duration::from_secs(3600), |app| app.dpop(true).par(true));
+    let browser = Browser::new();
+    let callback = sign_in(&browser, &app).await;
+    assert_eq!(callback["token_type"], "dpop", "{callback}");
+    // The key was made when the request was pushed (its thumbprint went as `dpop_jkt`, which
+    // the provider checks at the code exchange), parked server-side, and then bound the tokens.
+    let saved = store.saved.lock().unwrap().clone();
+    assert_eq!(saved.len(), 2, "the parked key, then the tokens");
+    let parked = saved[0].dpop_key().expect("the parked key").thumbprint();
+    assert!(saved[0].access_token().secret().is_empty());
+    assert_eq!(saved[1].dpop_key().unwrap().thumbprint(), parked);
     let me = browser.get(&app.url("/call/dev/me")).await.json();
     assert_eq!(me["status"], 200, "{me}");
 }

@@ -30,6 +30,8 @@ struct AuthorizeRequest<'a> {
     scope: Option<&'a str>,
     challenge: Option<Challenge>,
     nonce: Option<&'a str>,
+    /// `dpop_jkt` (RFC 9449 §10): the code is redeemed only with a proof by that key.
+    dpop_jkt: Option<&'a str>,
     /// `response_mode=form_post`: answer with a form the browser POSTs to the redirect URI.
     form_post: bool,
 }
@@ -184,6 +186,7 @@ fn validate<'a>(
     let code_challenge = single("code_challenge")?;
     let code_challenge_method = single("code_challenge_method")?;
     let nonce = single("nonce")?;
+    let dpop_jkt = single("dpop_jkt")?;
 
     match response_type {
         None => {
@@ -251,6 +254,7 @@ fn validate<'a>(
         scope,
         challenge,
         nonce,
+        dpop_jkt,
         form_post,
     })
 }
@@ -366,6 +370,7 @@ pub(super) async fn decide(body: web::Bytes, shared: web::Data<Shared>) -> HttpR
             scope: request.scope.unwrap_or(DEFAULT_SCOPE).to_owned(),
             challenge: request.challenge,
             nonce: request.nonce.map(str::to_owned),
+            dpop_jkt: request.dpop_jkt.map(str::to_owned),
             auth_time: unix_now(),
         },
         shared.config.code_lifetime,

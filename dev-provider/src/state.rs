@@ -296,6 +296,8 @@ pub(super) struct CodeRequest {
     pub(super) challenge: Option<Challenge>,
     /// The OpenID Connect `nonce`, returned in the `id_token`.
     pub(super) nonce: Option<String>,
+    /// The DPoP key thumbprint the request named (`dpop_jkt`, RFC 9449 §10).
+    pub(super) dpop_jkt: Option<String>,
     /// When the user approved, in seconds since the Unix epoch (`auth_time`).
     pub(super) auth_time: u64,
 }
@@ -499,6 +501,15 @@ impl Store {
                 ))
             }
             (None, None) => {}
+        }
+        // RFC 9449 §10: a code requested with `dpop_jkt` needs a proof by that key.
+        if let Some(expected) = &request.dpop_jkt {
+            if jkt != Some(expected.as_str()) {
+                return Err(Refused {
+                    error: "invalid_dpop_proof",
+                    description: "The authorization request named a DPoP key (dpop_jkt); the token request carries no proof by it.",
+                });
+            }
         }
         grant.used = true;
         grant.keep_until = grant.keep_until.max(now + token_lifetime);

@@ -401,16 +401,19 @@ impl fmt::Debug for Pending {
 
 /// Begins a sign-in: the authorization URL (RFC 6749 §4.1.1) to send the browser to, and what
 /// the session keeps. `encoded_redirect_uri` is the redirect URI already checked and
-/// form-encoded, when it does not depend on the request.
+/// form-encoded, when it does not depend on the request. With DPoP and PAR, the sign-in's DPoP
+/// key is made here and its thumbprint pushed as `dpop_jkt` (RFC 9449 §10), binding the code
+/// to it: the key is returned, for the caller to keep server-side until the code exchange.
 pub(crate) async fn begin(
     http: &AwcHttpClient,
     credentials: &Credentials,
     settings: &Settings,
     redirect_uri: &str,
     encoded_redirect_uri: Option<&str>,
-) -> Result<(String, Pending), OAuthError> {
+) -> Result<(String, Pending, Option<DpopKey>), OAuthError> {
     let endpoints = settings.endpoints(http).await?;
     let start = authorization_request(settings, &endpoints, redirect_uri, encoded_redirect_uri)?;
+    let mut dpop_key = None;
     let url = if settings.par || endpoints.par_required {
         let par_url = endpoints.par_url.as_ref().ok_or_else(|| {
             OAuthError::config(
@@ -418,6 +421,13 @@ pub(crate) async fn begin(
                  `pushed_authorization_request_endpoint` (set `par_url`).",
             )
         })?;
+        let mut params = std::borrow::Cow::Borrowed(&start.url[start.params_at..]);
+        if settings.dpop {
+            let key = DpopKey::generate()?;
+            // A thumbprint is base64url: nothing to encode.
+            params = std::borrow::Cow::Owned(format!("{params}&dpop_jkt={}", key.thumbprint()));
+            dpop_key = Some(key);
+        }
         par::push(
             http,
             credentials,
@@ -425,7 +435,7 @@ pub(crate) async fn begin(
             par_url,
             &endpoints.token_url,
             &endpoints.authorize_url,
-            &start.url[start.params_at..],
+            &params,
         )
         .await?
     } else {
@@ -436,7 +446,7 @@ pub(crate) async fn begin(
         verifier: start.verifier,
         nonce: start.nonce,
     };
-    Ok((url, pending))
+    Ok((url, pending, dpop_key))
 }
 
 /// The value a callback names its handshake by: its `state`.
@@ -457,6 +467,7 @@ pub(crate) async fn complete(
     pending: &Pending,
     query: &CallbackQuery,
     redirect_uri: impl FnOnce() -> Result<String, OAuthError>,
+    dpop_key: Option<DpopKey>,
 ) -> Result<Option<TokenResponse>, OAuthError> {
     let endpoints = settings.endpoints(http).await?;
     check_callback_issuer(&endpoints, query.get("iss"))?;
@@ -489,8 +500,12 @@ pub(crate) async fn complete(
     if let Some(verifier) = &pending.verifier {
         params.push(("code_verifier", verifier.secret().as_str()));
     }
-    // RFC 9449 §5: a key of this sign-in's own, for the tokens it brings.
-    let key = settings.dpop.then(DpopKey::generate).transpose()?;
+    // RFC 9449 §5: a key of this sign-in's own, for the tokens it brings: the one its pushed
+    // request named (`dpop_jkt`), else a new one.
+    let key = match dpop_key {
+        Some(key) => Some(key),
+        None => settings.dpop.then(DpopKey::generate).transpose()?,
+    };
     let mut token = token_request(http, credentials, settings, params, key.as_ref()).await?;
     if let Some(name) = &settings.callback_json_param {
         // Apple's `user`: JSON from the browser, unsigned; kept as it came, for the profile.
