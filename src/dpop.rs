@@ -314,6 +314,10 @@ impl DpopKey {
         ))
     }
 
+    pub(crate) fn thumbprint(&self) -> &str {
+        match *self {}
+    }
+
     pub(crate) fn proof(
         &self,
         _method: &str,

@@ -273,6 +273,8 @@ pub(super) fn check(config: &Config, params: &Params) -> Result<(), (&'static st
 
 /// The request's parameters: the pushed ones its `request_uri` names (`take`: used up), else
 /// its own — refused when the provider requires pushed requests. `Err` is a page.
+// The page is the answer as it is, once per request: boxing it would buy nothing.
+#[allow(clippy::result_large_err)]
 fn request_params(
     shared: &Shared,
     params: &Params,
