@@ -478,6 +478,8 @@ struct ProviderConfig {
     #[serde(alias = "tenant")]
     host: Option<String>,
     pkce: Option<bool>,
+    /// Sender-constrained tokens (DPoP, RFC 9449), for providers that support it.
+    dpop: Option<bool>,
     insecure_allow_code_injection: Option<bool>,
     /// `"query"` (the default) or `"form_post"`.
     response_mode: Option<String>,
@@ -552,6 +554,9 @@ fn remote_app(name: &str, c: ProviderConfig) -> Result<RemoteAppBuilder, String>
     b = set(b, c.end_session_url, |b, v| b.end_session_url(v));
     if let Some(pkce) = c.pkce {
         b = b.pkce(pkce);
+    }
+    if let Some(dpop) = c.dpop {
+        b = b.dpop(dpop);
     }
     if let Some(allow) = c.insecure_allow_code_injection {
         b = b.insecure_allow_code_injection(allow);

@@ -10,8 +10,14 @@ use sha2::{Digest as _, Sha256};
 use url::Url;
 
 use crate::{
-    error::OAuthError, extension::OAuthExtension, remote_app::RemoteApp, response::OAuthResponse,
-    token::TokenResponse, token_cache::RefreshFailure, wire::now_unix,
+    dpop::{self, DpopKey},
+    error::OAuthError,
+    extension::OAuthExtension,
+    remote_app::RemoteApp,
+    response::OAuthResponse,
+    token::TokenResponse,
+    token_cache::RefreshFailure,
+    wire::now_unix,
 };
 
 /// The token name that asks the default token getter for an app token (OAuth 2 client
@@ -282,11 +288,59 @@ impl<'a> RemoteRequest<'a> {
         Ok(url)
     }
 
+    /// Sends the call with `token`; a DPoP-bound token (RFC 9449 §7) with a proof by its key
+    /// and the server's last `DPoP-Nonce`, once more when the server asks for a new nonce (§9).
     async fn send_with(
         &self,
         app: &RemoteApp,
         url: &Url,
         token: &TokenResponse,
+    ) -> Result<OAuthResponse, OAuthError> {
+        let dpop = match (token.is_dpop(), token.dpop(), app.protocol.dpop_nonces()) {
+            (false, _, _) => None,
+            (true, Some(key), Some(nonces)) => Some((key, nonces)),
+            (true, _, _) => {
+                return Err(OAuthError::ReauthenticationRequired {
+                    provider: app.name.clone(),
+                    reason: "the access token is DPoP-bound but its DPoP key was not kept with it"
+                        .to_owned(),
+                })
+            }
+        };
+        let mut retried = false;
+        loop {
+            let proof = dpop
+                .map(|(key, nonces)| {
+                    let nonce = nonces.get(url);
+                    key.proof(
+                        self.method.as_str(),
+                        url,
+                        Some(token.access_token().secret()),
+                        nonce.as_deref(),
+                    )
+                })
+                .transpose()?;
+            let response = self.send_once(app, url, token, proof).await?;
+            let Some((_, nonces)) = dpop else {
+                return Ok(response);
+            };
+            let fresh_nonce = nonces.remember(url, response.headers());
+            if retried
+                || !fresh_nonce
+                || !dpop::asks_for_nonce(response.status(), response.headers())
+            {
+                return Ok(response);
+            }
+            retried = true;
+        }
+    }
+
+    async fn send_once(
+        &self,
+        app: &RemoteApp,
+        url: &Url,
+        token: &TokenResponse,
+        dpop_proof: Option<String>,
     ) -> Result<OAuthResponse, OAuthError> {
         let mut builder = http::Request::builder()
             .method(self.method.clone())
@@ -304,6 +358,9 @@ impl<'a> RemoteRequest<'a> {
             token,
         )?;
         builder = builder.header(header::AUTHORIZATION, authorization);
+        if let Some(proof) = dpop_proof {
+            builder = builder.header("DPoP", proof);
+        }
         let body = match &self.body {
             Body::None => Vec::new(),
             Body::Form(pairs) => {
@@ -488,6 +545,7 @@ impl OAuthExtension {
                 let task_req = req.clone();
                 let provider_name = provider.to_owned();
                 let refresh_token = refresh_token.clone();
+                let dpop = token.dpop().cloned();
                 let by_default_getter = self.token_getter_fn().is_none() && name.is_none();
                 let task = actix_rt::spawn(async move {
                     let outcome = refresh_once(
@@ -495,6 +553,7 @@ impl OAuthExtension {
                         &task_req,
                         &provider_name,
                         &refresh_token,
+                        dpop.as_ref(),
                         by_default_getter,
                     )
                     .await;
@@ -541,6 +600,7 @@ async fn refresh_once(
     req: &HttpRequest,
     provider: &str,
     refresh_token: &::oauth2::RefreshToken,
+    dpop: Option<&DpopKey>,
     by_default_getter: bool,
 ) -> Result<TokenResponse, OAuthError> {
     let app = oauth.remote_app(provider)?;
@@ -551,6 +611,7 @@ async fn refresh_once(
             oauth.http_for(app),
             &app.credentials,
             refresh_token,
+            dpop,
         )
         .await;
     let fresh = match refreshed {

@@ -155,7 +155,7 @@ impl OAuthExtension {
             .fixed_redirects
             .get(&app.name)
             .map(|(_, encoded)| encoded.as_str());
-        let (location, handshake) = app
+        let (location, handshake, dpop_key) = app
             .protocol
             .begin(
                 self.http_for(app),
@@ -165,6 +165,16 @@ impl OAuthExtension {
                 options,
             )
             .await?;
+        if let Some(key) = dpop_key {
+            // The key the pushed request named (`dpop_jkt`) waits for the code exchange in the
+            // token store, server-side like the tokens it will bind, never in the cookie.
+            let parked =
+                TokenResponse::new(crate::AccessToken::new(String::new())).with_dpop(Some(key));
+            self.inner
+                .token_store
+                .save(&pending_key_handle(handshake.key()), &app.name, &parked)
+                .await?;
+        }
         let entry = Pending {
             provider: app.name.clone(),
             next: next.and_then(session::safe_next),
@@ -216,6 +226,17 @@ impl OAuthExtension {
         if drawn_here && !used.consume(key, self.inner.handshake_lifetime) {
             return Err(OAuthError::StateMismatch);
         }
+        let dpop_key = if app.protocol.dpop() {
+            let handle = pending_key_handle(key);
+            let store = &self.inner.token_store;
+            let parked = store.load(&handle, &app.name).await?;
+            if parked.is_some() {
+                store.remove(&handle, &app.name).await?;
+            }
+            parked.and_then(|parked| parked.dpop().cloned())
+        } else {
+            None
+        };
         let token = app
             .protocol
             .complete(
@@ -224,6 +245,7 @@ impl OAuthExtension {
                 &pending.handshake,
                 query,
                 || self.redirect_uri(req, app),
+                dpop_key,
             )
             .await?;
         let Some(token) = token else {
@@ -441,4 +463,17 @@ fn origin(scheme: &str, host: &str) -> Option<(String, Url)> {
     let origin = format!("{scheme}://{host}");
     let url = Url::parse(&origin).ok()?;
     Some((origin, url))
+}
+
+/// The token store handle under which a sign-in's DPoP key waits between a pushed request that
+/// named it and the code exchange: derived from the `state`, which only this browser's session
+/// holds.
+fn pending_key_handle(state: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("actix-oauth dpop_jkt\0{state}").as_bytes());
+    format!(
+        "dpop-jkt.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+    )
 }

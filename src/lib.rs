@@ -13,6 +13,9 @@
 //! - OpenID Connect (feature `oidc`, on by default): [`RemoteAppBuilder::issuer`] turns on
 //!   discovery, the JWKS cache, `id_token` validation with `nonce`, and the RFC 9207 `iss` check
 //!   (see [`oidc`]).
+//! - DPoP (RFC 9449, feature `dpop`, on by default): [`RemoteAppBuilder::dpop`] binds each
+//!   sign-in's tokens to a key kept server-side with them (`DpopKey`), with proofs on every
+//!   token request and API call.
 //! - [`OAuthExtension::profile`] normalizes any provider's user into a [`Profile`] through the
 //!   remote app's [`ProfileMap`]; [`providers`] has thirty presets with their quirks as data.
 //! - Command-line tools and devices without a browser sign in with the device authorization
@@ -82,6 +85,7 @@ mod client_key;
 mod credentials;
 pub mod defaults;
 mod device;
+mod dpop;
 mod error;
 mod extension;
 mod extract;
@@ -119,6 +123,8 @@ pub mod accounts;
 #[doc(hidden)]
 pub mod internals;
 
+#[cfg(feature = "dpop")]
+pub use self::dpop::DpopKey;
 pub use self::{
     builder::OAuth,
     client::{RemoteRequest, APP_TOKEN},

@@ -8,6 +8,7 @@ use url::Url;
 use crate::{
     callback_query::CallbackQuery,
     credentials::Credentials,
+    dpop::{DpopKey, Nonces},
     error::OAuthError,
     oauth1,
     oauth2::{self, DeviceAuthorization, DevicePoll},
@@ -159,7 +160,7 @@ impl Protocol {
         redirect_uri: &str,
         encoded_redirect_uri: Option<&str>,
         options: &crate::SignInOptions,
-    ) -> Result<(String, PendingHandshake), OAuthError> {
+    ) -> Result<(String, PendingHandshake, Option<DpopKey>), OAuthError> {
         Ok(match self {
             Self::OAuth1(_) if *options != crate::SignInOptions::default() => {
                 return Err(OAuthError::config(
@@ -169,10 +170,10 @@ impl Protocol {
             Self::OAuth1(settings) => {
                 let (url, pending) =
                     oauth1::begin(http, credentials, settings, redirect_uri).await?;
-                (url, PendingHandshake::OAuth1(pending))
+                (url, PendingHandshake::OAuth1(pending), None)
             }
             Self::OAuth2(settings) => {
-                let (url, pending) = oauth2::begin(
+                let (url, pending, key) = oauth2::begin(
                     http,
                     credentials,
                     settings,
@@ -181,7 +182,7 @@ impl Protocol {
                     options,
                 )
                 .await?;
-                (url, PendingHandshake::OAuth2(pending))
+                (url, PendingHandshake::OAuth2(pending), key)
             }
         })
     }
@@ -217,13 +218,23 @@ impl Protocol {
         pending: &PendingHandshake,
         query: &CallbackQuery,
         redirect_uri: impl FnOnce() -> Result<String, OAuthError>,
+        dpop_key: Option<DpopKey>,
     ) -> Result<Option<TokenResponse>, OAuthError> {
         match (self, pending) {
             (Self::OAuth1(settings), PendingHandshake::OAuth1(pending)) => {
                 oauth1::complete(http, credentials, settings, pending, query).await
             }
             (Self::OAuth2(settings), PendingHandshake::OAuth2(pending)) => {
-                oauth2::complete(http, credentials, settings, pending, query, redirect_uri).await
+                oauth2::complete(
+                    http,
+                    credentials,
+                    settings,
+                    pending,
+                    query,
+                    redirect_uri,
+                    dpop_key,
+                )
+                .await
             }
             // A handshake another protocol began (the app was reconfigured meanwhile).
             _ => Err(OAuthError::StateMismatch),
@@ -246,7 +257,7 @@ impl Protocol {
             Self::OAuth1(settings) => {
                 oauth1::sign_api_call(credentials, settings, provider, method, url, form, token)
             }
-            Self::OAuth2(_) => Ok(oauth2::bearer(token)),
+            Self::OAuth2(_) => Ok(oauth2::authorization(token)),
         }
     }
 
@@ -291,25 +302,37 @@ impl Protocol {
         Ok(None)
     }
 
+    /// The last `DPoP-Nonce` of each of the provider's servers (OAuth 2).
+    pub(crate) fn dpop_nonces(&self) -> Option<&Nonces> {
+        self.oauth2().map(|settings| &settings.dpop_nonces)
+    }
+
+    /// Whether sign-ins get a DPoP key (OAuth 2 with `dpop(true)`).
+    pub(crate) fn dpop(&self) -> bool {
+        self.oauth2().is_some_and(|settings| settings.dpop)
+    }
+
     /// Whether tokens of this protocol expire and are refreshed (OAuth 2).
     pub(crate) fn refreshes(&self) -> bool {
         matches!(self, Self::OAuth2(_))
     }
 
-    /// A fresh token for `refresh_token` (OAuth 2 only).
+    /// A fresh token for `refresh_token` (OAuth 2 only), with proofs by `dpop`, the sign-in's
+    /// DPoP key, when it has one.
     pub(crate) async fn refresh(
         &self,
         provider: &str,
         http: &AwcHttpClient,
         credentials: &Credentials,
         refresh_token: &RefreshToken,
+        dpop: Option<&DpopKey>,
     ) -> Result<TokenResponse, OAuthError> {
         match self {
             Self::OAuth1(_) => Err(OAuthError::config(format!(
                 "remote app `{provider}` speaks OAuth 1.0a, whose tokens are not refreshed."
             ))),
             Self::OAuth2(settings) => {
-                oauth2::refresh(http, credentials, settings, refresh_token).await
+                oauth2::refresh(http, credentials, settings, refresh_token, dpop).await
             }
         }
     }

@@ -7,6 +7,7 @@ use ::oauth2::{AccessToken, RefreshToken};
 use serde_json::{Map, Value};
 
 use crate::{
+    dpop::DpopKey,
     error::OAuthError,
     wire::{decode_fields, now_unix, provider_error},
 };
@@ -30,6 +31,8 @@ pub struct TokenResponse {
     id_token_claims: Option<std::sync::Arc<Map<String, Value>>>,
     token_secret: Option<String>,
     extra: Map<String, Value>,
+    /// The DPoP key the tokens are bound to (RFC 9449), kept with them.
+    dpop_key: Option<DpopKey>,
 }
 
 impl fmt::Debug for TokenResponse {
@@ -46,6 +49,7 @@ impl fmt::Debug for TokenResponse {
                 &self.token_secret.as_ref().map(|_| "[redacted]"),
             )
             .field("extra", &self.extra.keys().collect::<Vec<_>>())
+            .field("dpop_key", &self.dpop_key)
             .finish()
     }
 }
@@ -63,6 +67,7 @@ impl TokenResponse {
             id_token_claims: None,
             token_secret: None,
             extra: Map::new(),
+            dpop_key: None,
         }
     }
 
@@ -185,6 +190,44 @@ impl TokenResponse {
         self
     }
 
+    /// The DPoP key the tokens are bound to (RFC 9449), for the sign-ins of a remote app with
+    /// [`dpop(true)`](crate::RemoteAppBuilder::dpop). A token whose
+    /// [`token_type`](Self::token_type) is `dpop` is sent as `Authorization: DPoP` with a proof
+    /// signed by it, and refreshed with proofs by it.
+    #[cfg(feature = "dpop")]
+    pub fn dpop_key(&self) -> Option<&DpopKey> {
+        self.dpop_key.as_ref()
+    }
+
+    /// Sets the DPoP key (as a store kept it beside the tokens).
+    #[cfg(feature = "dpop")]
+    #[must_use]
+    pub fn with_dpop_key(mut self, key: Option<DpopKey>) -> Self {
+        self.dpop_key = key;
+        self
+    }
+
+    /// The DPoP key, whichever the features (`None` without `dpop`).
+    pub(crate) fn dpop(&self) -> Option<&DpopKey> {
+        self.dpop_key.as_ref()
+    }
+
+    /// Binds the tokens to `key` (the crate's own token requests).
+    pub(crate) fn set_dpop(&mut self, key: Option<DpopKey>) {
+        self.dpop_key = key;
+    }
+
+    /// The same with `key`, whichever the features.
+    pub(crate) fn with_dpop(mut self, key: Option<DpopKey>) -> Self {
+        self.dpop_key = key;
+        self
+    }
+
+    /// Whether the provider issued a DPoP-bound token (`token_type` `DPoP`, RFC 9449 §5).
+    pub(crate) fn is_dpop(&self) -> bool {
+        self.token_type == "dpop"
+    }
+
     /// Reads a token endpoint answer.
     pub(crate) fn from_response(
         status: u16,
@@ -300,6 +343,7 @@ impl TokenResponse {
             id_token_claims: None,
             token_secret: None,
             extra,
+            dpop_key: None,
         })
     }
 }

@@ -480,6 +480,7 @@ access_token_url = "token"
 base_url = "https://login.corp.example/api"
 userinfo_url = "me"
 emails_url = "me/emails"
+dpop = true
 client_id = "x"
 client_secret = "x"
 "#

@@ -29,6 +29,8 @@ struct AuthorizeRequest<'a> {
     scope: Option<&'a str>,
     challenge: Option<Challenge>,
     nonce: Option<&'a str>,
+    /// `dpop_jkt` (RFC 9449 §10): the code is redeemed only with a proof by that key.
+    dpop_jkt: Option<&'a str>,
     /// `response_mode=form_post`: answer with a form the browser POSTs to the redirect URI.
     form_post: bool,
     /// `max_age` in seconds (OpenID Connect Core §3.1.2.1).
@@ -210,6 +212,7 @@ fn validate<'a>(
             })
             .unwrap_or(crate::ACR_VALUES[0])
     });
+    let dpop_jkt = single("dpop_jkt")?;
 
     match response_type {
         None => {
@@ -277,6 +280,7 @@ fn validate<'a>(
         scope,
         challenge,
         nonce,
+        dpop_jkt,
         form_post,
         max_age,
         login,
@@ -393,6 +397,7 @@ pub(super) async fn decide(body: web::Bytes, shared: web::Data<Shared>) -> HttpR
             scope: request.scope.unwrap_or(DEFAULT_SCOPE).to_owned(),
             challenge: request.challenge,
             nonce: request.nonce.map(str::to_owned),
+            dpop_jkt: request.dpop_jkt.map(str::to_owned),
             auth_time: shared.authenticate(&user.username, request.max_age, request.login),
             acr: request.acr.map(str::to_owned),
         },

@@ -220,6 +220,7 @@ pub(super) fn redeem(
     shared: &Shared,
     device_code: &str,
     client_id: &str,
+    jkt: Option<&str>,
 ) -> Result<Issued, Refused> {
     let now = Instant::now();
     let (username, auth_time, scope) = {
@@ -285,6 +286,7 @@ pub(super) fn redeem(
         username,
         scope,
         auth_time,
+        jkt,
         shared.config.token_lifetime(),
     ))
 }

@@ -21,6 +21,7 @@
 //! | `GET`/`POST /device` | device verification page: enter the user code, pick a user, approve or deny; polls sooner than the interval are answered `slow_down` |
 //! | `GET /oauth2/userinfo` | the token's user: `sub`, `name`, `preferred_username`, `email`, `email_verified` (and `picture` when set) |
 //! | `GET /api/me` | the same, as a protected API under [`DevProvider::api_url`] |
+//! | DPoP ([RFC 9449]) | at the token endpoint (nonce required: `use_dpop_nonce` first) and the resources: `typ`, ES256 signature by the embedded `jwk`, `htm`, `htu`, `iat`, single-use `jti`, `ath`, the token's key binding; tokens issued as `DPoP` |
 //! | `POST /oauth1/request_token` | OAuth 1.0a temporary credentials; `oauth_callback` must be registered |
 //! | `GET /oauth1/authorize` | consent page for an `oauth_token`: approve (`oauth_verifier`) or deny (`denied=`) |
 //! | `POST /oauth1/access_token` | token credentials for the temporary ones and `oauth_verifier`, with `user_id` and `screen_name` |
@@ -82,6 +83,7 @@
 //! [RFC 6749]: https://www.rfc-editor.org/rfc/rfc6749
 //! [RFC 9207]: https://www.rfc-editor.org/rfc/rfc9207
 //! [RFC 8628]: https://www.rfc-editor.org/rfc/rfc8628
+//! [RFC 9449]: https://www.rfc-editor.org/rfc/rfc9449
 //! [OpenID Connect Core 1.0]: https://openid.net/specs/openid-connect-core-1_0.html
 //! [Discovery]: https://openid.net/specs/openid-connect-discovery-1_0.html
 //! [RFC 7636]: https://www.rfc-editor.org/rfc/rfc7636
@@ -103,6 +105,7 @@ mod api;
 mod authorize;
 mod client_auth;
 mod device;
+mod dpop;
 mod keys;
 mod logout;
 mod oauth1;
@@ -729,6 +732,32 @@ impl DevProvider {
     /// When signing fails (it does not with a working key).
     pub fn sign_logout_token(&self, claims: &serde_json::Value) -> io::Result<String> {
         logout::sign(&self.shared, claims)
+    }
+
+    /// Makes the protected resources (`/api/…`, userinfo) require a DPoP nonce in proofs
+    /// ([RFC 9449 §9]): a proof without the current one is answered `401` with
+    /// `WWW-Authenticate: DPoP error="use_dpop_nonce"` and a `DPoP-Nonce` header. Default:
+    /// `false` (the token endpoint always requires one).
+    ///
+    /// [RFC 9449 §9]: https://www.rfc-editor.org/rfc/rfc9449#section-9
+    pub fn set_api_dpop_nonce(&self, required: bool) {
+        self.shared.dpop.api_nonce.store(required, Ordering::SeqCst);
+    }
+
+    /// Draws a new DPoP nonce; the current one stays accepted until the next rotation.
+    pub fn rotate_dpop_nonce(&self) {
+        self.shared.dpop.rotate();
+    }
+
+    /// How many requests were answered `use_dpop_nonce` (token endpoint and resources).
+    pub fn dpop_nonce_challenges(&self) -> usize {
+        self.shared.dpop.nonce_challenges.load(Ordering::SeqCst)
+    }
+
+    /// How many DPoP proofs were refused as invalid: a bad signature, `htm`, `htu`, `iat` or
+    /// `ath`, or a replayed `jti`.
+    pub fn dpop_proofs_refused(&self) -> usize {
+        self.shared.dpop.refused.load(Ordering::SeqCst)
     }
 
     /// How many requests the token endpoint has received, whatever their outcome.

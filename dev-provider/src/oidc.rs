@@ -282,6 +282,7 @@ pub(super) async fn discovery(shared: web::Data<Shared>) -> HttpResponse {
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"],
             "token_endpoint_auth_signing_alg_values_supported": ["HS256", "RS256", "PS256", "ES256"],
             "code_challenge_methods_supported": ["S256"],
+            "dpop_signing_alg_values_supported": ["ES256"],
             "claims_supported": [
                 "iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "acr", "sid", "nonce", "at_hash",
                 "name", "preferred_username", "picture", "email", "email_verified",

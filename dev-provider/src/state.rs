@@ -174,6 +174,8 @@ pub(super) struct Shared {
     pub(super) jwks_unavailable: AtomicBool,
     /// The `jti`s of client assertions seen, with their `exp`: each is accepted once.
     pub(super) assertion_jtis: Mutex<HashMap<String, u64>>,
+    /// DPoP nonces, proofs seen and counters.
+    pub(super) dpop: super::dpop::DpopState,
     /// Pushed authorization requests by `request_uri`.
     pushed: Mutex<HashMap<String, crate::par::Pushed>>,
     /// When each user last authenticated here (the provider's single sign-on session): a
@@ -198,6 +200,7 @@ impl Shared {
             jwks_cache_control: Mutex::new(HeaderValue::from_static(DEFAULT_JWKS_CACHE_CONTROL)),
             jwks_unavailable: AtomicBool::new(false),
             assertion_jtis: Mutex::new(HashMap::new()),
+            dpop: super::dpop::DpopState::default(),
             pushed: Mutex::new(HashMap::new()),
             user_sessions: Mutex::new(HashMap::new()),
             ignore_max_age: AtomicBool::new(false),
@@ -339,6 +342,8 @@ pub(super) struct CodeRequest {
     pub(super) challenge: Option<Challenge>,
     /// The OpenID Connect `nonce`, returned in the `id_token`.
     pub(super) nonce: Option<String>,
+    /// The DPoP key thumbprint the request named (`dpop_jkt`, RFC 9449 §10).
+    pub(super) dpop_jkt: Option<String>,
     /// When the user approved, in seconds since the Unix epoch (`auth_time`).
     pub(super) auth_time: u64,
     /// The authentication context class the sign-in met (`acr`), when one was asked for.
@@ -367,6 +372,8 @@ pub(super) enum Subject {
 
 struct AccessGrant {
     subject: Subject,
+    /// The thumbprint of the DPoP key the token is bound to (RFC 9449 §6), if any.
+    jkt: Option<String>,
     expires_at: Instant,
     revoked: bool,
     /// The authorization code the token descends from, if any.
@@ -381,6 +388,8 @@ struct RefreshGrant {
     auth_time: u64,
     acr: Option<String>,
     sid: String,
+    /// The DPoP key the refresh token is bound to: a refresh needs a proof by it.
+    jkt: Option<String>,
 }
 
 /// Where user tokens come from: the authorization code they descend from, and the user's
@@ -391,6 +400,8 @@ struct Origin {
     acr: Option<String>,
     nonce: Option<String>,
     sid: String,
+    /// The DPoP key the tokens are bound to.
+    jkt: Option<String>,
 }
 
 /// A provider session: one user's sign-in at one client, from its authorization code on.
@@ -410,6 +421,8 @@ pub(super) struct Issued {
     pub(super) scope: String,
     /// Set when the scope contains `openid`: what the `id_token` must attest.
     pub(super) authentication: Option<Authentication>,
+    /// Whether the access token is DPoP-bound (`token_type` `DPoP`).
+    pub(super) dpop: bool,
 }
 
 /// A token request the store refuses: an [RFC 6749 §5.2] error code and description.
@@ -490,6 +503,7 @@ impl Store {
         redirect_uri: Option<&str>,
         verifier: Option<&str>,
         token_lifetime: Duration,
+        jkt: Option<&str>,
     ) -> Result<Issued, Refused> {
         let now = Instant::now();
         let Some(grant) = self.codes.get_mut(code) else {
@@ -538,6 +552,15 @@ impl Store {
             }
             (None, None) => {}
         }
+        // RFC 9449 §10: a code requested with `dpop_jkt` needs a proof by that key.
+        if let Some(expected) = &request.dpop_jkt {
+            if jkt != Some(expected.as_str()) {
+                return Err(Refused {
+                    error: "invalid_dpop_proof",
+                    description: "The authorization request named a DPoP key (dpop_jkt); the token request carries no proof by it.",
+                });
+            }
+        }
         grant.used = true;
         grant.keep_until = grant.keep_until.max(now + token_lifetime);
         let username = request.username.clone();
@@ -548,6 +571,7 @@ impl Store {
             acr: request.acr.clone(),
             nonce: request.nonce.clone(),
             sid: grant.sid.clone(),
+            jkt: jkt.map(str::to_owned),
         };
         self.sessions.insert(
             grant.sid.clone(),
@@ -579,6 +603,7 @@ impl Store {
         username: String,
         scope: String,
         auth_time: u64,
+        jkt: Option<&str>,
         token_lifetime: Duration,
     ) -> Issued {
         let family = self.next_family;
@@ -599,6 +624,7 @@ impl Store {
             acr: None,
             nonce: None,
             sid,
+            jkt: jkt.map(str::to_owned),
         };
         self.issue_user_tokens(
             client_id,
@@ -621,12 +647,21 @@ impl Store {
         client_id: &str,
         scope: Option<&str>,
         token_lifetime: Duration,
+        jkt: Option<&str>,
     ) -> Result<Issued, Refused> {
         let Some(grant) = self.refresh_tokens.get(refresh_token) else {
             return Err(invalid_grant(
                 "The refresh token is unknown, revoked or already used.",
             ));
         };
+        // RFC 9449 §5: a bound refresh token is refreshed only with a proof by its key.
+        if grant.jkt.is_some() && grant.jkt.as_deref() != jkt {
+            return Err(Refused {
+                error: "invalid_dpop_proof",
+                description:
+                    "The refresh token is bound to a DPoP key; the request carries no proof by it.",
+            });
+        }
         if grant.client_id != client_id {
             return Err(invalid_grant(
                 "The refresh token was issued to another client.",
@@ -652,6 +687,7 @@ impl Store {
             acr: grant.acr,
             nonce: None,
             sid: grant.sid,
+            jkt: grant.jkt.or_else(|| jkt.map(str::to_owned)),
         };
         Ok(self.issue_user_tokens(
             client_id,
@@ -671,6 +707,7 @@ impl Store {
         client_id: &str,
         scope: String,
         token_lifetime: Duration,
+        jkt: Option<&str>,
     ) -> Issued {
         let now = Instant::now();
         self.prune(now);
@@ -679,6 +716,7 @@ impl Store {
             access_token.clone(),
             AccessGrant {
                 subject: Subject::Client(client_id.to_owned()),
+                jkt: jkt.map(str::to_owned),
                 expires_at: now + token_lifetime,
                 revoked: false,
                 family: None,
@@ -690,6 +728,7 @@ impl Store {
             expires_in: token_lifetime.as_secs(),
             scope,
             authentication: None,
+            dpop: jkt.is_some(),
         }
     }
 
@@ -711,6 +750,7 @@ impl Store {
             access_token.clone(),
             AccessGrant {
                 subject: Subject::User(username.clone()),
+                jkt: origin.jkt.clone(),
                 expires_at: now + token_lifetime,
                 revoked: false,
                 family: Some(family),
@@ -735,6 +775,7 @@ impl Store {
                 auth_time: origin.auth_time,
                 acr: origin.acr,
                 sid: origin.sid,
+                jkt: origin.jkt.clone(),
             },
         );
         Issued {
@@ -743,6 +784,7 @@ impl Store {
             expires_in: token_lifetime.as_secs(),
             scope: access_scope,
             authentication,
+            dpop: origin.jkt.is_some(),
         }
     }
 
@@ -834,10 +876,12 @@ impl Store {
             .cloned()
     }
 
-    /// Who a live access token speaks for; `None` when it is unknown, expired or revoked.
-    pub(super) fn access_subject(&self, access_token: &str) -> Option<Subject> {
+    /// Who a live access token speaks for, and the thumbprint of the DPoP key it is bound to;
+    /// `None` when it is unknown, expired or revoked.
+    pub(super) fn access_subject(&self, access_token: &str) -> Option<(Subject, Option<String>)> {
         let grant = self.access_tokens.get(access_token)?;
-        (!grant.revoked && grant.expires_at > Instant::now()).then(|| grant.subject.clone())
+        (!grant.revoked && grant.expires_at > Instant::now())
+            .then(|| (grant.subject.clone(), grant.jkt.clone()))
     }
 }
 

@@ -13,6 +13,7 @@ use base64::Engine as _;
 use serde::Serialize;
 
 use super::client_auth::{verify_assertion, JWT_BEARER};
+use super::dpop::{self, ProofError, DPOP_NONCE};
 use super::oidc;
 use super::params::{credentials, form_urldecode, Params};
 use super::state::{is_valid_scope, Client, Config, Issued, Refused, Shared, DEFAULT_SCOPE};
@@ -27,6 +28,8 @@ pub(super) struct TokenError {
     description: &'static str,
     /// The client tried HTTP Basic: answer with a matching challenge.
     basic_challenge: bool,
+    /// The nonce to send in `DPoP-Nonce` (a `use_dpop_nonce` answer).
+    dpop_nonce: Option<String>,
 }
 
 impl TokenError {
@@ -36,6 +39,28 @@ impl TokenError {
             error: "invalid_request",
             description,
             basic_challenge: false,
+            dpop_nonce: None,
+        }
+    }
+
+    /// A refused DPoP proof ([RFC 9449 §5]): `invalid_dpop_proof`, or `use_dpop_nonce` with
+    /// the nonce to use.
+    ///
+    /// [RFC 9449 §5]: https://www.rfc-editor.org/rfc/rfc9449#section-5
+    fn dpop(error: ProofError, shared: &Shared) -> Self {
+        shared.dpop.count(&error);
+        match error {
+            ProofError::Invalid(description) => Self {
+                error: "invalid_dpop_proof",
+                ..Self::invalid_request(description)
+            },
+            ProofError::UseNonce => Self {
+                error: "use_dpop_nonce",
+                dpop_nonce: Some(shared.dpop.nonce()),
+                ..Self::invalid_request(
+                    "The DPoP proof must carry the nonce of the DPoP-Nonce header.",
+                )
+            },
         }
     }
 
@@ -45,6 +70,7 @@ impl TokenError {
             error: "invalid_client",
             description,
             basic_challenge,
+            dpop_nonce: None,
         }
     }
 
@@ -57,6 +83,9 @@ impl TokenError {
         let mut response = no_store(HttpResponse::build(self.status));
         if self.basic_challenge {
             response.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"dev\""));
+        }
+        if let Some(nonce) = self.dpop_nonce {
+            response.insert_header((DPOP_NONCE, nonce));
         }
         response.json(Body {
             error: self.error,
@@ -72,6 +101,7 @@ impl From<Refused> for TokenError {
             error: refused.error,
             description: refused.description,
             basic_challenge: false,
+            dpop_nonce: None,
         }
     }
 }
@@ -129,7 +159,8 @@ pub(super) async fn token(
     };
     no_store(HttpResponse::Ok()).json(TokenResponse {
         access_token: &issued.access_token,
-        token_type: "Bearer",
+        // RFC 9449 §5: a token bound to the proof's key.
+        token_type: if issued.dpop { "DPoP" } else { "Bearer" },
         expires_in: issued.expires_in,
         refresh_token: issued.refresh_token.as_deref(),
         scope: &issued.scope,
@@ -158,6 +189,14 @@ fn handle(
         |name, description| single(name)?.ok_or(TokenError::invalid_request(description));
 
     let config = &shared.config;
+    // The proof first: a nonce round trip must not spend the code or the client assertion.
+    let token_url = dpop::request_url(&config.base_url, req)
+        .ok_or_else(|| TokenError::invalid_request("The request URL is malformed."))?;
+    let jkt = shared
+        .dpop
+        .verify(req, &token_url, None, true)
+        .map_err(|e| TokenError::dpop(e, shared))?;
+    let jkt = jkt.as_deref();
     let client = authenticate(req, &params, config, shared)?;
     let grant_type = required("grant_type", "The grant_type parameter is missing.")?;
     match grant_type {
@@ -171,15 +210,20 @@ fn handle(
                 redirect_uri,
                 verifier,
                 config.token_lifetime(),
+                jkt,
             )?)
         }
         "refresh_token" => {
             let refresh_token =
                 required("refresh_token", "The refresh_token parameter is missing.")?;
             let scope = requested_scope(single("scope")?)?;
-            Ok(shared
-                .store()
-                .refresh(refresh_token, &client.id, scope, config.token_lifetime())?)
+            Ok(shared.store().refresh(
+                refresh_token,
+                &client.id,
+                scope,
+                config.token_lifetime(),
+                jkt,
+            )?)
         }
         "client_credentials" => {
             let scope = requested_scope(single("scope")?)?.unwrap_or(DEFAULT_SCOPE);
@@ -187,11 +231,12 @@ fn handle(
                 &client.id,
                 scope.to_owned(),
                 config.token_lifetime(),
+                jkt,
             ))
         }
         super::device::DEVICE_CODE_GRANT => {
             let device_code = required("device_code", "The device_code parameter is missing.")?;
-            Ok(super::device::redeem(shared, device_code, &client.id)?)
+            Ok(super::device::redeem(shared, device_code, &client.id, jkt)?)
         }
         _ => Err(TokenError {
             error: "unsupported_grant_type",

@@ -369,8 +369,13 @@ pub(crate) async fn poll_device_token(
         ("grant_type", DEVICE_CODE_GRANT),
         ("device_code", authorization.device_code.secret().as_str()),
     ];
+    // With DPoP, the poll that is answered binds the tokens to its key (kept with them).
+    let key = settings
+        .dpop
+        .then(crate::dpop::DpopKey::generate)
+        .transpose()?;
     #[cfg_attr(not(feature = "oidc"), allow(unused_mut))]
-    let mut token = match token_request(http, credentials, settings, params).await {
+    let mut token = match token_request(http, credentials, settings, params, key.as_ref()).await {
         Ok(token) => token,
         Err(OAuthError::Provider { error, .. }) if error == "authorization_pending" => {
             return Ok(DevicePoll::Pending)

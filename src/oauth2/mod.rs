@@ -36,6 +36,7 @@ pub(crate) use self::{
 use crate::{
     callback_query::CallbackQuery,
     credentials::{Credentials, TokenMethod},
+    dpop::{DpopKey, Nonces},
     error::OAuthError,
     revocation::Revocation,
     token::TokenResponse,
@@ -122,6 +123,8 @@ pub(crate) struct Config {
     /// `max_age`, `acr_values` and `prompt` on every sign-in, unless one asks otherwise.
     pub(crate) sign_in: crate::SignInOptions,
     pub(crate) access_token_method: TokenMethod,
+    /// Whether tokens are DPoP-bound (RFC 9449).
+    pub(crate) dpop: bool,
     pub(crate) scope: Vec<String>,
     pub(crate) request_token_params: Vec<(String, String)>,
     pub(crate) authorize_params: Vec<(String, String)>,
@@ -164,6 +167,10 @@ pub(crate) struct Settings {
     access_token_params: Vec<(String, String)>,
     token_request_headers: Vec<(String, String)>,
     access_token_method: TokenMethod,
+    /// Whether each sign-in gets a DPoP key its tokens are bound to (RFC 9449).
+    pub(crate) dpop: bool,
+    /// The last `DPoP-Nonce` of each of the provider's servers.
+    pub(crate) dpop_nonces: Nonces,
     pub(crate) revocation: Revocation,
     pub(crate) revocation_url: Option<Url>,
     pub(crate) end_session_url: Option<Url>,
@@ -211,6 +218,9 @@ impl Settings {
             if config.access_token_url.is_none() {
                 return Err(err("access_token_url", "is required"));
             }
+        }
+        if config.dpop && !cfg!(feature = "dpop") {
+            return Err(err("dpop", "needs the `dpop` feature"));
         }
         let auth = Authentication::build(config.client_auth, config.has_secret, err)?;
         if config.access_token_method == TokenMethod::Get && auth.puts_secret_in_form() {
@@ -315,6 +325,8 @@ impl Settings {
             access_token_params: config.access_token_params,
             token_request_headers: config.token_request_headers,
             access_token_method: config.access_token_method,
+            dpop: config.dpop,
+            dpop_nonces: Nonces::default(),
             revocation: config.revocation,
             revocation_url: config.revocation_url,
             end_session_url: config.end_session_url,
@@ -415,7 +427,9 @@ impl fmt::Debug for Pending {
 
 /// Begins a sign-in: the authorization URL (RFC 6749 §4.1.1) to send the browser to, and what
 /// the session keeps. `encoded_redirect_uri` is the redirect URI already checked and
-/// form-encoded, when it does not depend on the request.
+/// form-encoded, when it does not depend on the request. With DPoP and PAR, the sign-in's DPoP
+/// key is made here and its thumbprint pushed as `dpop_jkt` (RFC 9449 §10), binding the code
+/// to it: the key is returned, for the caller to keep server-side until the code exchange.
 pub(crate) async fn begin(
     http: &AwcHttpClient,
     credentials: &Credentials,
@@ -423,7 +437,7 @@ pub(crate) async fn begin(
     redirect_uri: &str,
     encoded_redirect_uri: Option<&str>,
     options: &crate::SignInOptions,
-) -> Result<(String, Pending), OAuthError> {
+) -> Result<(String, Pending, Option<DpopKey>), OAuthError> {
     let options = options.or(&settings.sign_in);
     if !settings.is_oidc() && (options.max_age.is_some() || options.acr_values.is_some()) {
         return Err(OAuthError::config(
@@ -435,6 +449,7 @@ pub(crate) async fn begin(
     let mut start =
         authorization_request(settings, &endpoints, redirect_uri, encoded_redirect_uri)?;
     push_sign_in_options(&mut start.url, &options);
+    let mut dpop_key = None;
     let url = if settings.par || endpoints.par_required {
         let par_url = endpoints.par_url.as_ref().ok_or_else(|| {
             OAuthError::config(
@@ -442,6 +457,13 @@ pub(crate) async fn begin(
                  `pushed_authorization_request_endpoint` (set `par_url`).",
             )
         })?;
+        let mut params = std::borrow::Cow::Borrowed(&start.url[start.params_at..]);
+        if settings.dpop {
+            let key = DpopKey::generate()?;
+            // A thumbprint is base64url: nothing to encode.
+            params = std::borrow::Cow::Owned(format!("{params}&dpop_jkt={}", key.thumbprint()));
+            dpop_key = Some(key);
+        }
         par::push(
             http,
             credentials,
@@ -449,7 +471,7 @@ pub(crate) async fn begin(
             par_url,
             &endpoints.token_url,
             &endpoints.authorize_url,
-            &start.url[start.params_at..],
+            &params,
         )
         .await?
     } else {
@@ -461,7 +483,7 @@ pub(crate) async fn begin(
         nonce: start.nonce,
         requirements: options.requirements(),
     };
-    Ok((url, pending))
+    Ok((url, pending, dpop_key))
 }
 
 /// Appends `max_age`, `acr_values` and `prompt` (OpenID Connect Core §3.1.2.1) to an
@@ -499,6 +521,7 @@ pub(crate) async fn complete(
     pending: &Pending,
     query: &CallbackQuery,
     redirect_uri: impl FnOnce() -> Result<String, OAuthError>,
+    dpop_key: Option<DpopKey>,
 ) -> Result<Option<TokenResponse>, OAuthError> {
     let endpoints = settings.endpoints(http).await?;
     check_callback_issuer(&endpoints, query.get("iss"))?;
@@ -531,7 +554,13 @@ pub(crate) async fn complete(
     if let Some(verifier) = &pending.verifier {
         params.push(("code_verifier", verifier.secret().as_str()));
     }
-    let mut token = token_request(http, credentials, settings, params).await?;
+    // RFC 9449 §5: a key of this sign-in's own, for the tokens it brings: the one its pushed
+    // request named (`dpop_jkt`), else a new one.
+    let key = match dpop_key {
+        Some(key) => Some(key),
+        None => settings.dpop.then(DpopKey::generate).transpose()?,
+    };
+    let mut token = token_request(http, credentials, settings, params, key.as_ref()).await?;
     if let Some(name) = &settings.callback_json_param {
         // Apple's `user`: JSON from the browser, unsigned; kept as it came, for the profile.
         if let Some(value) = query
@@ -574,9 +603,11 @@ fn check_callback_issuer(endpoints: &Endpoints, iss: Option<&str>) -> Result<(),
     Ok(())
 }
 
-/// The `Authorization` header of an API call: the access token as a bearer token (RFC 6750 §2.1).
-pub(crate) fn bearer(token: &TokenResponse) -> String {
-    format!("Bearer {}", token.access_token().secret())
+/// The `Authorization` header of an API call: the access token as a bearer token (RFC 6750
+/// §2.1), or as a DPoP-bound one (RFC 9449 §7.1) when the provider issued it so.
+pub(crate) fn authorization(token: &TokenResponse) -> String {
+    let scheme = if token.is_dpop() { "DPoP" } else { "Bearer" };
+    format!("{scheme} {}", token.access_token().secret())
 }
 
 /// An app token from the client credentials grant (RFC 6749 §4.4), with the app's scopes.
@@ -590,21 +621,24 @@ pub(crate) async fn client_credentials(
     if !scope.is_empty() {
         params.push(("scope", &scope));
     }
-    token_request(http, credentials, settings, params).await
+    let key = settings.dpop.then(DpopKey::generate).transpose()?;
+    token_request(http, credentials, settings, params, key.as_ref()).await
 }
 
-/// A fresh token for a refresh token (RFC 6749 §6).
+/// A fresh token for a refresh token (RFC 6749 §6), with proofs by the sign-in's DPoP key when
+/// it has one (RFC 9449 §5: a refresh token bound to it is refused without them).
 pub(crate) async fn refresh(
     http: &AwcHttpClient,
     credentials: &Credentials,
     settings: &Settings,
     refresh_token: &RefreshToken,
+    dpop: Option<&DpopKey>,
 ) -> Result<TokenResponse, OAuthError> {
     let params = vec![
         ("grant_type", "refresh_token"),
         ("refresh_token", refresh_token.secret().as_str()),
     ];
-    token_request(http, credentials, settings, params).await
+    token_request(http, credentials, settings, params, dpop).await
 }
 
 /// What an authorization request started: where to send the browser, and what to remember.
@@ -777,12 +811,15 @@ pub(crate) const RESERVED_AUTHORIZE_PARAMS: &[&str] = &[
 ];
 
 /// Sends a token request with the app's client authentication, extra parameters and headers,
-/// and reads the answer.
+/// and reads the answer. With a DPoP key, the request carries a proof (RFC 9449 §5) with the
+/// token endpoint's last `DPoP-Nonce`, and is sent once more when the endpoint answers
+/// `use_dpop_nonce` with a new one (§8); the tokens issued are bound to the key.
 pub(super) async fn token_request(
     http: &AwcHttpClient,
     credentials: &Credentials,
     settings: &Settings,
     mut params: Vec<(&str, &str)>,
+    dpop: Option<&DpopKey>,
 ) -> Result<TokenResponse, OAuthError> {
     params.extend(
         settings
@@ -791,9 +828,43 @@ pub(super) async fn token_request(
             .map(|(k, v)| (k.as_str(), v.as_str())),
     );
     let token_url = &settings.endpoints(http).await?.token_url;
+    let mut retried = false;
+    loop {
+        let request = build_token_request(credentials, settings, &params, token_url, dpop)?;
+        let response = http.send(request).await?;
+        let fresh_nonce =
+            dpop.is_some() && settings.dpop_nonces.remember(token_url, response.headers());
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        let answer =
+            TokenResponse::from_response(response.status().as_u16(), content_type, response.body());
+        match answer {
+            Err(OAuthError::Provider { ref error, .. })
+                if error == "use_dpop_nonce" && fresh_nonce && !retried =>
+            {
+                retried = true;
+            }
+            Ok(mut token) => {
+                token.set_dpop(dpop.cloned());
+                return Ok(token);
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+/// One token request: a fresh client proof (a client assertion is single use) and DPoP proof.
+fn build_token_request(
+    credentials: &Credentials,
+    settings: &Settings,
+    params: &[(&str, &str)],
+    token_url: &Url,
+    dpop: Option<&DpopKey>,
+) -> Result<http::Request<Vec<u8>>, OAuthError> {
     let proof = settings.auth.prove(credentials, token_url)?;
-    // The caller's parameters borrow for longer than the proof lives.
-    let mut params: Vec<(&str, &str)> = params;
+    let mut params: Vec<(&str, &str)> = params.to_vec();
     params.extend(proof.form.iter().map(|(k, v)| (*k, v.as_str())));
     let mut builder = proof.header(http::Request::builder());
     if !settings
@@ -809,28 +880,28 @@ pub(super) async fn token_request(
     let form = serde_urlencoded::to_string(&params).map_err(|e| {
         OAuthError::config(format!("a token request parameter cannot be encoded: {e}"))
     })?;
-    let request = match settings.access_token_method {
+    let method = match settings.access_token_method {
+        TokenMethod::Post => http::Method::POST,
+        TokenMethod::Get => http::Method::GET,
+    };
+    if let Some(key) = dpop {
+        let nonce = settings.dpop_nonces.get(token_url);
+        let proof = key.proof(method.as_str(), token_url, None, nonce.as_deref())?;
+        builder = builder.header("DPoP", proof);
+    }
+    match settings.access_token_method {
         TokenMethod::Post => builder
-            .method(http::Method::POST)
+            .method(method)
             .uri(token_url.as_str())
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(form.into_bytes()),
         TokenMethod::Get => {
             let mut url = token_url.clone();
             url.query_pairs_mut().extend_pairs(&params);
-            builder
-                .method(http::Method::GET)
-                .uri(url.as_str())
-                .body(Vec::new())
+            builder.method(method).uri(url.as_str()).body(Vec::new())
         }
     }
-    .map_err(|e| OAuthError::config(format!("the token request cannot be built: {e}")))?;
-    let response = http.send(request).await?;
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    TokenResponse::from_response(response.status().as_u16(), content_type, response.body())
+    .map_err(|e| OAuthError::config(format!("the token request cannot be built: {e}")))
 }
 
 #[cfg(test)]

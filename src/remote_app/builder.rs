@@ -52,6 +52,7 @@ impl RemoteApp {
             access_token_method: TokenMethod::default(),
             scope: Vec::new(),
             pkce: true,
+            dpop: false,
             allow_code_injection: false,
             client_auth: oauth2::AuthConfig::default(),
             response_mode: ResponseMode::default(),
@@ -108,6 +109,7 @@ pub struct RemoteAppBuilder {
     access_token_method: TokenMethod,
     scope: Vec<String>,
     pkce: bool,
+    dpop: bool,
     allow_code_injection: bool,
     client_auth: oauth2::AuthConfig,
     response_mode: ResponseMode,
@@ -397,6 +399,26 @@ impl RemoteAppBuilder {
     /// [`insecure_allow_code_injection`](Self::insecure_allow_code_injection) is set.
     pub fn pkce(mut self, enabled: bool) -> Self {
         self.pkce = enabled;
+        self
+    }
+
+    /// Whether the provider's tokens are bound to a key of the sign-in (DPoP, RFC 9449; OAuth 2
+    /// only, feature `dpop`, in the default build). Default: `false`.
+    ///
+    /// Each sign-in gets its own ES256 [`DpopKey`](crate::DpopKey), kept server-side with the
+    /// tokens (never in the session cookie). Token requests carry a DPoP proof; a token the
+    /// provider issues as `DPoP` is sent as `Authorization: DPoP` with a proof naming the
+    /// method, URL and token (`ath`) on every API call, and refreshed with proofs by the same
+    /// key. A `DPoP-Nonce` from the token endpoint or an API is used in the next proofs, and a
+    /// request refused with `use_dpop_nonce` is sent once more with it.
+    ///
+    /// # Security
+    /// A token bound to the key is worth nothing to whoever steals it (from a log, a proxy, the
+    /// provider's side) without the key. Turn it on where the provider supports DPoP (its
+    /// discovery document lists `dpop_signing_alg_values_supported`); a provider that does not
+    /// ignores the proofs and issues bearer tokens, which are then used as such.
+    pub fn dpop(mut self, enabled: bool) -> Self {
+        self.dpop = enabled;
         self
     }
 
@@ -699,6 +721,9 @@ impl RemoteAppBuilder {
                 return Err(err("api_header", "has an invalid header name or value"));
             }
         }
+        if self.dpop && request_token_url.is_some() {
+            return Err(err("dpop", "is for OAuth 2 apps, not OAuth 1.0a"));
+        }
         let config = match request_token_url {
             Some(request_token_url) => protocol::Config::OAuth1(oauth1::Config {
                 has_secret,
@@ -741,6 +766,7 @@ impl RemoteAppBuilder {
                 par_url,
                 sign_in: self.sign_in,
                 access_token_method: self.access_token_method,
+                dpop: self.dpop,
                 scope,
                 request_token_params: self.request_token_params,
                 authorize_params: self.authorize_params,

@@ -16,6 +16,8 @@
 //! session's earlier sign-ins; any other sign-in starts afresh, so a session planted in a
 //! browser cannot hand its tokens to the user who signs in there.
 
+#[cfg(all(feature = "dpop", any(feature = "redis", feature = "accounts")))]
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use futures_util::future::LocalBoxFuture;
 #[cfg(any(feature = "redis", feature = "accounts"))]
 use serde::{Deserialize, Serialize};
@@ -138,6 +140,11 @@ pub(crate) struct StoredToken {
     extra: serde_json::Map<String, serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     id_token: Option<String>,
+    /// The DPoP key (PKCS#8 DER, base64url) the tokens are bound to; absent in rows written
+    /// before 0.3 and for tokens without one. A build without the `dpop` feature ignores it.
+    #[cfg(feature = "dpop")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dpop_key: Option<String>,
 }
 
 #[cfg(any(feature = "redis", feature = "accounts"))]
@@ -158,22 +165,42 @@ impl StoredToken {
             token_secret: token.token_secret().map(str::to_owned),
             extra: token.extra().clone(),
             id_token: token.id_token().map(str::to_owned),
+            #[cfg(feature = "dpop")]
+            dpop_key: token
+                .dpop_key()
+                .map(|key| URL_SAFE_NO_PAD.encode(key.pkcs8_der())),
         })
     }
 
     /// The token a store kept as `json`.
     pub(crate) fn decode(json: &[u8]) -> Result<TokenResponse, serde_json::Error> {
         let stored: Self = serde_json::from_slice(json)?;
-        Ok(
-            TokenResponse::new(::oauth2::AccessToken::new(stored.access_token))
-                .with_token_type(stored.token_type)
-                .with_expiry(stored.expires_at)
-                .with_refresh_token(stored.refresh_token.map(::oauth2::RefreshToken::new))
-                .with_scope(stored.scope)
-                .with_token_secret(stored.token_secret)
-                .with_extra(stored.extra)
-                .with_id_token(stored.id_token),
-        )
+        #[cfg(feature = "dpop")]
+        let dpop_key = stored
+            .dpop_key
+            .map(|text| {
+                URL_SAFE_NO_PAD
+                    .decode(text)
+                    .ok()
+                    .and_then(|der| crate::DpopKey::from_pkcs8_der(&der).ok())
+                    .ok_or_else(|| {
+                        <serde_json::Error as serde::de::Error>::custom(
+                            "the stored DPoP key is not a PKCS#8 P-256 key",
+                        )
+                    })
+            })
+            .transpose()?;
+        let token = TokenResponse::new(::oauth2::AccessToken::new(stored.access_token))
+            .with_token_type(stored.token_type)
+            .with_expiry(stored.expires_at)
+            .with_refresh_token(stored.refresh_token.map(::oauth2::RefreshToken::new))
+            .with_scope(stored.scope)
+            .with_token_secret(stored.token_secret)
+            .with_extra(stored.extra)
+            .with_id_token(stored.id_token);
+        #[cfg(feature = "dpop")]
+        let token = token.with_dpop_key(dpop_key);
+        Ok(token)
     }
 }
 
@@ -199,6 +226,26 @@ mod tests {
         assert_eq!(back.id_token(), Some("h.p.s"));
         assert!(StoredToken::decode(b"{\"x\":1}").is_err());
         // A row the accounts database wrote in 0.1 (no ID token) reads.
+        #[cfg(feature = "dpop")]
+        {
+            let key = crate::DpopKey::generate().unwrap();
+            let bound = token
+                .clone()
+                .with_token_type("DPoP".into())
+                .with_dpop_key(Some(key.clone()));
+            let bytes = StoredToken::encode(&bound).unwrap();
+            let back = StoredToken::decode(&bytes).unwrap();
+            assert_eq!(back.token_type(), "dpop");
+            assert_eq!(back.dpop_key().unwrap().thumbprint(), key.thumbprint());
+            let broken = String::from_utf8(bytes)
+                .unwrap()
+                .replace("\"dpop_key\":\"", "\"dpop_key\":\"x");
+            assert!(StoredToken::decode(broken.as_bytes()).is_err());
+            assert!(StoredToken::decode(&StoredToken::encode(&token).unwrap())
+                .unwrap()
+                .dpop_key()
+                .is_none());
+        }
         let old = br#"{"access_token":"a","token_type":"bearer","refresh_token":"r"}"#;
         assert_eq!(
             StoredToken::decode(old)

@@ -8,11 +8,18 @@
 //           "features": { "<feature>": { "enabled": true }, … },  (optional, over the defaults;
 //                                                           e.g. `deviceFlow`)
 //           "ttl": { "AccessToken": <seconds>, … },                (optional, over the defaults)
-//           "decline": [ "<client_id>", … ] }                      (optional)
+//           "decline": [ "<client_id>", … ],                      (optional)
+//           "dpop": { "requireNonce": bool, "resourceNonce": bool } }  (optional)
 //
 // A client's `public_keys_pem: [{ "kid": …, "pem": "-----BEGIN PUBLIC KEY-----…" }]` becomes its
 // `jwks` (Node's own PEM to JWK conversion), for `private_key_jwt` clients. The user declines
 // (`access_denied`) every authorization request of a client listed in `decline`.
+//
+// `dpop` sets oidc-provider's DPoP (RFC 9449; on by default, without nonces): `requireNonce`
+// makes its token and userinfo endpoints require its nonces. `GET /api/me` is a protected
+// resource of ours for its access tokens, checked with `jose` as a resource server would (a
+// DPoP proof when the token is bound; `resourceNonce`: nonces of its own); `GET /api/stats`
+// counts what it answered.
 //
 // Prints `ISSUER http://127.0.0.1:PORT` once listening, then one JSON line per event a test may
 // wait for (`{"event":"backchannel", …}` is oidc-provider's own debug stream, not ours). Exits
@@ -20,10 +27,12 @@
 //
 // The user interaction (login and consent) completes by itself: the account is the
 // authorization request's `login_hint`, else the first configured account, else "alice".
-import { createPublicKey } from 'node:crypto';
+import crypto, { createPublicKey } from 'node:crypto';
 import http from 'node:http';
 import { once } from 'node:events';
 import Provider from 'oidc-provider';
+// oidc-provider's own JOSE library (its dependency, locked with it).
+import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify } from 'jose';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
 const accounts = config.accounts ?? { alice: { email: 'alice@example.test', name: 'Alice' } };
@@ -72,6 +81,14 @@ const provider = new Provider(issuer, {
     backchannelLogout: { enabled: true },
     claimsParameter: { enabled: true },
     ...(config.features ?? {}),
+    ...(config.dpop && {
+      dPoP: {
+        enabled: true,
+        // Nonces are HMACs of the time under this secret (test-only, not a secret).
+        nonceSecret: Buffer.alloc(32, 7),
+        requireNonce: () => Boolean(config.dpop.requireNonce),
+      },
+    }),
   },
   // oidc-provider 9 refuses its own outgoing requests to special-use addresses (loopback
   // included) by handing `fetch` a guarded dispatcher; the apps under test listen on loopback,
@@ -124,9 +141,77 @@ async function interaction(req, res) {
   res.end(`unexpected prompt ${prompt.name}`);
 }
 
+// The protected resource `GET /api/me` (RFC 9449 §7): the token's account, for a bearer token
+// or a DPoP-bound one with a valid proof by its key.
+const resourceStats = { ok: 0, nonceChallenges: 0, refused: 0 };
+const seenJtis = new Set();
+let resourceNonce = crypto.randomBytes(16).toString('base64url');
+
+function refuse(res, error, description, nonce) {
+  res.statusCode = 401;
+  res.setHeader('WWW-Authenticate', `DPoP algs="ES256", error="${error}", error_description="${description}"`);
+  if (nonce) res.setHeader('DPoP-Nonce', nonce);
+  res.setHeader('Content-Type', 'application/json');
+  res.end(JSON.stringify({ error, error_description: description }));
+  if (error === 'use_dpop_nonce') resourceStats.nonceChallenges += 1; else resourceStats.refused += 1;
+}
+
+async function resource(req, res) {
+  const [scheme, token] = (req.headers.authorization ?? '').split(' ');
+  const accessToken = token && await provider.AccessToken.find(token);
+  if (!accessToken || accessToken.isExpired) return refuse(res, 'invalid_token', 'unknown token');
+  const bound = accessToken.jkt;
+  if (scheme.toLowerCase() === 'bearer' && !bound) {
+    resourceStats.ok += 1;
+    res.setHeader('Content-Type', 'application/json');
+    return res.end(JSON.stringify({ sub: accessToken.accountId }));
+  }
+  if (scheme !== 'DPoP') return refuse(res, 'invalid_token', 'a DPoP-bound token is no bearer token');
+  const proof = req.headers.dpop;
+  if (typeof proof !== 'string') return refuse(res, 'invalid_dpop_proof', 'no DPoP proof');
+  let verified;
+  try {
+    verified = await jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'] });
+  } catch {
+    return refuse(res, 'invalid_dpop_proof', 'the proof does not verify');
+  }
+  const { payload, protectedHeader } = verified;
+  const url = new URL(req.url, issuer);
+  const htu = URL.parse(payload.htu ?? '');
+  if (htu) { htu.search = ''; htu.hash = ''; }
+  const now = Math.floor(Date.now() / 1000);
+  const ath = crypto.hash('sha256', token, 'base64url');
+  if (payload.htm !== req.method) return refuse(res, 'invalid_dpop_proof', 'htm mismatch');
+  if (htu?.href !== `${issuer}${url.pathname}`) return refuse(res, 'invalid_dpop_proof', 'htu mismatch');
+  if (typeof payload.iat !== 'number' || Math.abs(now - payload.iat) > 60) return refuse(res, 'invalid_dpop_proof', 'iat not recent');
+  if (payload.ath !== ath) return refuse(res, 'invalid_dpop_proof', 'ath mismatch');
+  if (config.dpop?.resourceNonce && payload.nonce !== resourceNonce) {
+    return refuse(res, 'use_dpop_nonce', 'use the DPoP-Nonce', resourceNonce);
+  }
+  if (typeof payload.jti !== 'string' || seenJtis.has(payload.jti)) return refuse(res, 'invalid_dpop_proof', 'jti replayed');
+  seenJtis.add(payload.jti);
+  if (bound && await calculateJwkThumbprint(protectedHeader.jwk) !== bound) {
+    return refuse(res, 'invalid_token', 'the token is bound to another key');
+  }
+  resourceStats.ok += 1;
+  res.setHeader('Content-Type', 'application/json');
+  res.end(JSON.stringify({ sub: accessToken.accountId, jkt: bound ?? null }));
+}
+
 const callback = provider.callback();
 server.on('request', (req, res) => {
-  if (req.method === 'GET' && req.url.startsWith('/interaction/')) {
+  if (req.method === 'GET' && req.url.split('?')[0] === '/api/me') {
+    resource(req, res).catch((err) => {
+      res.statusCode = 500;
+      res.end(String(err));
+    });
+  } else if (req.method === 'GET' && req.url === '/api/stats') {
+    res.setHeader('Content-Type', 'application/json');
+    res.end(JSON.stringify(resourceStats));
+  } else if (req.method === 'POST' && req.url === '/api/rotate-nonce') {
+    resourceNonce = crypto.randomBytes(16).toString('base64url');
+    res.end();
+  } else if (req.method === 'GET' && req.url.startsWith('/interaction/')) {
     interaction(req, res).catch((err) => {
       res.statusCode = 500;
       res.end(String(err));
