@@ -13,11 +13,15 @@
 //! - OpenID Connect (feature `oidc`, on by default): [`RemoteAppBuilder::issuer`] turns on
 //!   discovery, the JWKS cache, `id_token` validation with `nonce`, and the RFC 9207 `iss` check
 //!   (see [`oidc`]).
+//! - The rest of the modern profile, each one setting: `form_post` callbacks without weakening
+//!   the session cookie ([`ResponseMode::FormPost`]), JWT client authentication
+//!   ([`ClientAuth::PrivateKeyJwt`], [`ClientAuth::ClientSecretJwt`]), pushed authorization
+//!   requests ([`RemoteAppBuilder::par`]), and step-up ([`SignInOptions`], [`RequireFreshSignIn`]).
 //! - DPoP (RFC 9449, feature `dpop`, on by default): [`RemoteAppBuilder::dpop`] binds each
 //!   sign-in's tokens to a key kept server-side with them (`DpopKey`), with proofs on every
 //!   token request and API call.
 //! - [`OAuthExtension::profile`] normalizes any provider's user into a [`Profile`] through the
-//!   remote app's [`ProfileMap`]; [`providers`] has thirty presets with their quirks as data.
+//!   remote app's [`ProfileMap`]; [`providers`] has thirty-one presets with their quirks as data.
 //! - Command-line tools and devices without a browser sign in with the device authorization
 //!   grant (RFC 8628): [`OAuthExtension::device_authorization`], then
 //!   [`OAuthExtension::device_token`], plain async functions outside any request.
