@@ -9,7 +9,8 @@
 //                                                           e.g. `deviceFlow`)
 //           "ttl": { "AccessToken": <seconds>, … },                (optional, over the defaults)
 //           "decline": [ "<client_id>", … ],                      (optional)
-//           "dpop": { "requireNonce": bool, "resourceNonce": bool } }  (optional)
+//           "dpop": { "requireNonce": bool, "resourceNonce": bool },  (optional)
+//           "acrValues": [ "<acr>", … ] }                          (optional)
 //
 // A client's `public_keys_pem: [{ "kid": …, "pem": "-----BEGIN PUBLIC KEY-----…" }]` becomes its
 // `jwks` (Node's own PEM to JWK conversion), for `private_key_jwt` clients. The user declines
@@ -26,7 +27,8 @@
 // when its standard input closes, so a test that dies never leaves it behind.
 //
 // The user interaction (login and consent) completes by itself: the account is the
-// authorization request's `login_hint`, else the first configured account, else "alice".
+// authorization request's `login_hint`, else the first configured account, else "alice". The
+// login meets the first of the request's `acr_values` that `acrValues` lists, else none.
 import crypto, { createPublicKey } from 'node:crypto';
 import http from 'node:http';
 import { once } from 'node:events';
@@ -50,7 +52,9 @@ server.listen(0, '127.0.0.1');
 await once(server, 'listening');
 const issuer = `http://127.0.0.1:${server.address().port}`;
 
+const acrValues = config.acrValues ?? [];
 const provider = new Provider(issuer, {
+  ...(acrValues.length && { acrValues }),
   clients,
   async findAccount(ctx, sub) {
     const account = accounts[sub];
@@ -118,7 +122,8 @@ async function interaction(req, res) {
   if (prompt.name === 'login') {
     const hint = params.login_hint;
     const accountId = hint && accounts[hint] ? hint : Object.keys(accounts)[0];
-    return provider.interactionFinished(req, res, { login: { accountId } }, {
+    const acr = (params.acr_values ?? '').split(' ').find((value) => acrValues.includes(value));
+    return provider.interactionFinished(req, res, { login: { accountId, ...(acr && { acr }) } }, {
       mergeWithLastSubmission: false,
     });
   }
