@@ -490,4 +490,5 @@ pub use fake::{Answer, FakeProvider, Recorded};
 
 /// Providers in Python's standard library, run as subprocesses.
 pub mod oidc_provider;
+pub mod preset_app;
 pub mod python;
