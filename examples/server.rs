@@ -372,7 +372,7 @@ async fn logged_out(
     oauth: OAuthExtension,
     provider: web::Path<String>,
 ) -> Result<HttpResponse, OAuthError> {
-    oauth.logged_out(&req, &provider)?;
+    oauth.logged_out(&req, &provider).await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((LOCATION, "/?message=You+are+signed+out."))
         .finish())

@@ -82,8 +82,8 @@ impl OAuthExtension {
     /// Connect app.
     ///
     /// # Security
-    /// A `jti` is remembered for [`LOGOUT_TOKEN_MAX_AGE`] (in this process; a replay that
-    /// reaches another instance ends sessions that are already ended).
+    /// A `jti` is remembered for [`LOGOUT_TOKEN_MAX_AGE`], in the token store (every instance
+    /// sharing it refuses a replay) and in this process.
     pub async fn end_sessions_by_logout_token(
         &self,
         provider: &str,
@@ -111,7 +111,10 @@ impl OAuthExtension {
         .await?;
         let remembered = LOGOUT_TOKEN_MAX_AGE.as_secs() + 2 * oidc.clock_skew.as_secs();
         let key = format!("{}\n{}\n{}", app.name, claims.iss, claims.jti);
-        if !self.inner.used_logout_tokens.consume(&key, remembered) {
+        if !self
+            .use_once(&self.inner.used_logout_tokens, "jti", &key, remembered)
+            .await?
+        {
             return Err(OAuthError::LogoutToken("its `jti` was already used."));
         }
         self.inner

@@ -17,6 +17,7 @@ use crate::{
     response::OAuthResponse,
     token::TokenResponse,
     token_cache::RefreshFailure,
+    token_store::{same_access_token, RefreshClaim},
     wire::now_unix,
 };
 
@@ -26,6 +27,13 @@ pub const APP_TOKEN: &str = "app";
 
 /// How early before its expiry an access token is refreshed.
 const REFRESH_LEEWAY: Duration = Duration::from_secs(30);
+
+/// How much longer than the outbound timeout a refresh lease lasts (the holder's store writes).
+const LEASE_MARGIN: Duration = Duration::from_secs(2);
+/// How often an instance waiting on another's refresh asks the store for its result.
+const LEASE_POLL: Duration = Duration::from_millis(25);
+/// How long a refresh's result stays in the store for instances that still hold the old token.
+const REFRESH_RESULT_KEPT: Duration = Duration::from_secs(60);
 
 /// What a request sends as its body.
 #[derive(Clone)]
@@ -547,18 +555,20 @@ impl OAuthExtension {
                 let refresh_token = refresh_token.clone();
                 let dpop = token.dpop().cloned();
                 let by_default_getter = self.token_getter_fn().is_none() && name.is_none();
+                let current = token.clone();
                 let task = actix_rt::spawn(async move {
-                    let outcome = refresh_once(
+                    let outcome = refresh_shared(
                         &oauth,
                         &task_req,
                         &provider_name,
+                        &current,
                         &refresh_token,
                         dpop.as_ref(),
                         by_default_getter,
                     )
                     .await;
                     *result = Some(match &outcome {
-                        Ok(fresh) => Ok(fresh.clone()),
+                        Ok((fresh, _)) => Ok(fresh.clone()),
                         Err(err) => Err(RefreshFailure::of(err)),
                     });
                     drop(result);
@@ -568,8 +578,9 @@ impl OAuthExtension {
                         let mut map = cache.refreshes.lock().unwrap_or_else(|e| e.into_inner());
                         map.remove(&key);
                     }
-                    let fresh = outcome?;
-                    if let Some(hook) = oauth.token_update_fn() {
+                    let (fresh, refreshed_here) = outcome?;
+                    // The hook hears of a refresh once, from the instance that made it.
+                    if let (true, Some(hook)) = (refreshed_here, oauth.token_update_fn()) {
                         hook(task_req, provider_name, fresh.clone()).await?;
                     }
                     Ok::<_, OAuthError>(fresh)
@@ -591,6 +602,78 @@ impl OAuthExtension {
         }
         Ok(fresh)
     }
+}
+
+/// A refresh shared by every instance of the app through the token store: the instance that
+/// claims the lease on this refresh token asks the provider and publishes the result, the others
+/// wait for it (at most the lease: a crashed holder's lease expires, and a waiter takes over).
+/// With the result `true` when this process asked the provider.
+///
+/// # Security
+/// A provider that rotates refresh tokens and revokes a grant whose refresh token is used twice
+/// (RFC 9700 §4.14.2) signs the user out everywhere if two instances refresh at once.
+async fn refresh_shared(
+    oauth: &OAuthExtension,
+    req: &HttpRequest,
+    provider: &str,
+    current: &TokenResponse,
+    refresh_token: &::oauth2::RefreshToken,
+    dpop: Option<&DpopKey>,
+    by_default_getter: bool,
+) -> Result<(TokenResponse, bool), OAuthError> {
+    let app = oauth.remote_app(provider)?;
+    let store = &oauth.inner.token_store;
+    let key = hex(&digest(provider, refresh_token.secret()));
+    let lease = oauth.http_for(app).configured_timeout() + LEASE_MARGIN;
+    let started = std::time::Instant::now();
+    loop {
+        match store.claim_refresh(&app.name, &key, lease).await? {
+            RefreshClaim::Refreshed(fresh) => return Ok((fresh, false)),
+            RefreshClaim::Busy => {
+                if started.elapsed() > lease + Duration::from_secs(1) {
+                    return Err(OAuthError::Timeout(lease));
+                }
+                actix_rt::time::sleep(LEASE_POLL).await;
+            }
+            RefreshClaim::Leased => {
+                // Rotated already by an instance whose published result is gone: the session's
+                // token in the store is the one to use, and this refresh token is spent.
+                if by_default_getter {
+                    if let Some(stored) = oauth.stored_token(req, provider).await? {
+                        if !same_access_token(&stored, current)
+                            && !stored.is_expired(REFRESH_LEEWAY)
+                        {
+                            store
+                                .finish_refresh(&app.name, &key, Some(&stored), REFRESH_RESULT_KEPT)
+                                .await?;
+                            return Ok((stored, false));
+                        }
+                    }
+                }
+                let outcome =
+                    refresh_once(oauth, req, provider, refresh_token, dpop, by_default_getter)
+                        .await;
+                let published = store
+                    .finish_refresh(&app.name, &key, outcome.as_ref().ok(), REFRESH_RESULT_KEPT)
+                    .await;
+                if let Err(e) = published {
+                    log::warn!(
+                        "actix-oauth: a refresh's result could not be shared ({})",
+                        e.kind()
+                    );
+                }
+                return outcome.map(|fresh| (fresh, true));
+            }
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut text, b| {
+        let _ = write!(text, "{b:02x}");
+        text
+    })
 }
 
 /// One refresh token request; a refusal becomes [`OAuthError::ReauthenticationRequired`] (and

@@ -223,7 +223,11 @@ impl OAuthExtension {
         }
         let pending =
             session::take_pending(&session, &app.name, key, self.inner.handshake_lifetime)?;
-        if drawn_here && !used.consume(key, self.inner.handshake_lifetime) {
+        if drawn_here
+            && !self
+                .use_once(used, "state", key, self.inner.handshake_lifetime)
+                .await?
+        {
             return Err(OAuthError::StateMismatch);
         }
         let dpop_key = if app.protocol.dpop() {

@@ -146,7 +146,7 @@ pub use self::{
     revocation::Revocation,
     step_up::{RequireFreshSignIn, SignInOptions},
     token::TokenResponse,
-    token_store::{MemoryTokenStore, TokenStore},
+    token_store::{MemoryTokenStore, RefreshClaim, TokenStore},
     transport::AwcHttpClient,
 };
 #[cfg(feature = "private-key-jwt")]

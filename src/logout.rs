@@ -168,8 +168,9 @@ impl OAuthExtension {
     ///
     /// # Errors
     /// [`OAuthError::StateMissing`] without a `state`; [`OAuthError::StateMismatch`] for
-    /// another, an old or a replayed one (400).
-    pub fn logged_out(&self, req: &HttpRequest, provider: &str) -> Result<(), OAuthError> {
+    /// another, an old or a replayed one (400); [`OAuthError::TokenStore`] or
+    /// [`OAuthError::Storage`] when the token store cannot say whether it was used.
+    pub async fn logged_out(&self, req: &HttpRequest, provider: &str) -> Result<(), OAuthError> {
         let app = self.remote_app(provider)?;
         let query = CallbackQuery::parse(req.query_string())?;
         let state = query.get("state").ok_or(OAuthError::StateMissing(
@@ -184,7 +185,10 @@ impl OAuthExtension {
             return Err(OAuthError::StateMismatch);
         }
         // An old copy of the cookie replayed later redeems nothing.
-        if !self.inner.used_states.consume(state, lifetime) {
+        if !self
+            .use_once(&self.inner.used_states, "state", state, lifetime)
+            .await?
+        {
             return Err(OAuthError::StateMismatch);
         }
         Ok(())

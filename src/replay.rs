@@ -52,6 +52,18 @@ impl UsedStates {
     }
 }
 
+/// The key a shared store keeps a used value under: `namespace:` and the value's SHA-256 digest
+/// in hex (the store holds no `state` or `jti` values).
+pub(crate) fn store_key(namespace: &str, value: &str) -> String {
+    use std::fmt::Write as _;
+    state_key(value)
+        .iter()
+        .fold(format!("{namespace}:"), |mut key, b| {
+            let _ = write!(key, "{b:02x}");
+            key
+        })
+}
+
 /// The used-state memory's key: a digest, so the memory holds no `state` values.
 fn state_key(state: &str) -> [u8; 32] {
     use sha2::Digest as _;

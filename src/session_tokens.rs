@@ -4,7 +4,13 @@
 use actix_session::SessionExt as _;
 use actix_web::HttpRequest;
 
-use crate::{error::OAuthError, extension::OAuthExtension, session, token::TokenResponse};
+use crate::{
+    error::OAuthError,
+    extension::OAuthExtension,
+    replay::{self, UsedStates},
+    session,
+    token::TokenResponse,
+};
 
 impl OAuthExtension {
     /// The token sign-in kept for this browser's session and remote app `provider`, read from
@@ -62,13 +68,34 @@ impl OAuthExtension {
         let Some(handle) = session::token_handle(&req.get_session()) else {
             return Ok(());
         };
-        let store = &self.inner.token_store;
-        match store.load(&handle, provider).await? {
-            Some(current) if current.access_token().secret() == old.access_token().secret() => {
-                store.save(&handle, provider, token).await
-            }
-            _ => Ok(()),
+        // Compare and swap: of the instances that waited on one refresh, one writes its result.
+        self.inner
+            .token_store
+            .replace(&handle, provider, old, token)
+            .await
+            .map(drop)
+    }
+
+    /// Uses up the single-use `value` (of kind `namespace`: `state`, `jti`) for `lifetime_secs`:
+    /// `false` when this process saw it used (its bounded memory `local`), or any instance
+    /// sharing the token store did (the store's [`use_once`](crate::TokenStore::use_once)).
+    pub(crate) async fn use_once(
+        &self,
+        local: &UsedStates,
+        namespace: &str,
+        value: &str,
+        lifetime_secs: u64,
+    ) -> Result<bool, OAuthError> {
+        if !local.consume(value, lifetime_secs) {
+            return Ok(false);
         }
+        self.inner
+            .token_store
+            .use_once(
+                &replay::store_key(namespace, value),
+                std::time::Duration::from_secs(lifetime_secs),
+            )
+            .await
     }
 
     /// Forgets the token kept for this browser's session and remote app `provider`, in the

@@ -426,3 +426,143 @@ async fn a_planted_sessions_tokens_never_become_the_users() {
         assert_eq!(page.json()["status"], 200, "{provider}: {}", page.text());
     }
 }
+
+/// What several instances share through a store (issue 19): refresh leases and their results,
+/// single-use values, and compare-and-swap of a session's token. `tag` keeps runs apart in a
+/// store that outlives the test.
+async fn shares_leases_used_values_and_swaps(store: &dyn TokenStore, tag: &str) {
+    use actix_oauth::{AccessToken, RefreshClaim, TokenResponse};
+
+    let token = |value: &str| TokenResponse::new(AccessToken::new(value.to_owned()));
+    let lease = Duration::from_secs(10);
+    let key = format!("{tag}-lease");
+    assert!(matches!(
+        store.claim_refresh("p", &key, lease).await.unwrap(),
+        RefreshClaim::Leased
+    ));
+    // Held: every other claim waits, on any instance; another provider's same key is another.
+    assert!(matches!(
+        store.claim_refresh("p", &key, lease).await.unwrap(),
+        RefreshClaim::Busy
+    ));
+    assert!(matches!(
+        store.claim_refresh("q", &key, lease).await.unwrap(),
+        RefreshClaim::Leased
+    ));
+    store
+        .finish_refresh("p", &key, Some(&token("fresh")), Duration::from_secs(10))
+        .await
+        .unwrap();
+    match store.claim_refresh("p", &key, lease).await.unwrap() {
+        RefreshClaim::Refreshed(fresh) => assert_eq!(fresh.access_token().secret(), "fresh"),
+        other => panic!("{other:?}"),
+    }
+    // A failed refresh releases the lease for another try.
+    store
+        .finish_refresh("q", &key, None, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.claim_refresh("q", &key, lease).await.unwrap(),
+        RefreshClaim::Leased
+    ));
+    // A crashed holder's lease expires.
+    let short = format!("{tag}-short");
+    let brief = Duration::from_millis(300);
+    assert!(matches!(
+        store.claim_refresh("p", &short, brief).await.unwrap(),
+        RefreshClaim::Leased
+    ));
+    assert!(matches!(
+        store.claim_refresh("p", &short, brief).await.unwrap(),
+        RefreshClaim::Busy
+    ));
+    actix_rt::time::sleep(Duration::from_millis(400)).await;
+    assert!(matches!(
+        store.claim_refresh("p", &short, brief).await.unwrap(),
+        RefreshClaim::Leased
+    ));
+
+    // Single-use values.
+    let used = format!("state:{tag}");
+    assert!(store
+        .use_once(&used, Duration::from_secs(60))
+        .await
+        .unwrap());
+    assert!(!store
+        .use_once(&used, Duration::from_secs(60))
+        .await
+        .unwrap());
+    assert!(store
+        .use_once(&format!("jti:{tag}"), Duration::from_secs(60))
+        .await
+        .unwrap());
+
+    // Compare and swap: only over the token expected there.
+    let handle = format!("{tag}handle");
+    store.save(&handle, "p", &token("old")).await.unwrap();
+    assert!(!store
+        .replace(&handle, "p", &token("other"), &token("new"))
+        .await
+        .unwrap());
+    assert!(store
+        .replace(&handle, "p", &token("old"), &token("new"))
+        .await
+        .unwrap());
+    assert!(!store
+        .replace(&handle, "p", &token("old"), &token("newer"))
+        .await
+        .unwrap());
+    let kept = store.load(&handle, "p").await.unwrap().unwrap();
+    assert_eq!(kept.access_token().secret(), "new");
+    assert!(!store
+        .replace(&format!("{tag}absent"), "p", &token("old"), &token("new"))
+        .await
+        .unwrap());
+    store.remove_all(&handle).await.unwrap();
+}
+
+#[actix_rt::test]
+async fn every_store_shares_leases_used_values_and_swaps() {
+    let tag = format!(
+        "t{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    );
+    shares_leases_used_values_and_swaps(&actix_oauth::MemoryTokenStore::new(), &tag).await;
+    #[cfg(feature = "accounts")]
+    {
+        use actix_oauth::accounts::{SqlStore, TokenKey};
+        let sqlite = SqlStore::connect("sqlite::memory:")
+            .await
+            .unwrap()
+            .token_key(TokenKey::generate());
+        sqlite.migrate().await.unwrap();
+        shares_leases_used_values_and_swaps(&sqlite, &tag).await;
+        match std::env::var("DATABASE_URL") {
+            Ok(url) if url.starts_with("postgres") => {
+                let pg = SqlStore::connect(&url)
+                    .await
+                    .expect("postgres")
+                    .token_key(TokenKey::generate());
+                pg.migrate().await.unwrap();
+                shares_leases_used_values_and_swaps(&pg, &tag).await;
+            }
+            _ => say_skipped("DATABASE_URL unset: the PostgreSQL token store is not tried"),
+        }
+    }
+    #[cfg(feature = "redis")]
+    match std::env::var("REDIS_URL") {
+        Ok(url) => {
+            let redis = actix_oauth::token_store::RedisTokenStore::connect(&url)
+                .await
+                .expect("redis")
+                .prefix(format!("actix_oauth_test:{tag}:"))
+                .ttl(Duration::from_secs(60));
+            shares_leases_used_values_and_swaps(&redis, &tag).await;
+        }
+        Err(_) => say_skipped("REDIS_URL unset: the Redis token store is not tried"),
+    }
+}

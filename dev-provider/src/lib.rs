@@ -29,7 +29,9 @@
 //! | `POST /oauth1/api/echo` | the method, query and form body received, and the user, as JSON |
 //!
 //! It is strict where real providers are: redirect URIs are compared exactly, codes are single
-//! use (a replay revokes the tokens issued from it), a `code_verifier` without a prior challenge
+//! use (a replay revokes the tokens issued from it), refresh tokens rotate and a used one
+//! presented again revokes its grant ([RFC 9700 §4.14.2]; [`DevProvider::refreshes`] and
+//! [`DevProvider::refresh_reuses`] count them), a `code_verifier` without a prior challenge
 //! is refused, and errors follow [RFC 6749 §5.2].
 //!
 //! # OpenID Connect
@@ -84,6 +86,7 @@
 //! [RFC 9207]: https://www.rfc-editor.org/rfc/rfc9207
 //! [RFC 8628]: https://www.rfc-editor.org/rfc/rfc8628
 //! [RFC 9449]: https://www.rfc-editor.org/rfc/rfc9449
+//! [RFC 9700 §4.14.2]: https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
 //! [OpenID Connect Core 1.0]: https://openid.net/specs/openid-connect-core-1_0.html
 //! [Discovery]: https://openid.net/specs/openid-connect-discovery-1_0.html
 //! [RFC 7636]: https://www.rfc-editor.org/rfc/rfc7636
@@ -702,6 +705,17 @@ impl DevProvider {
     /// How many tokens the revocation endpoint has revoked.
     pub fn revocations(&self) -> usize {
         self.shared.store().revocations
+    }
+
+    /// How many refresh token grants succeeded (each rotated its refresh token).
+    pub fn refreshes(&self) -> usize {
+        self.shared.store().refreshes
+    }
+
+    /// How many already used refresh tokens were presented again; each revoked its grant (every
+    /// access and refresh token descending from the same authorization code).
+    pub fn refresh_reuses(&self) -> usize {
+        self.shared.store().refresh_reuses
     }
 
     /// Ends every provider session of user `username` (each sign-in is one, with its own `sid`
@@ -1533,13 +1547,6 @@ mod tests {
         let (status, body) = userinfo(&dev, second["access_token"].as_str().unwrap()).await;
         assert_eq!((status, body), (StatusCode::OK, alice()));
 
-        // The old refresh token is spent.
-        let (status, body) = token(&dev, &form).await;
-        assert_eq!(
-            (status, error(&body)),
-            (StatusCode::BAD_REQUEST, "invalid_grant")
-        );
-
         // The new one keeps the original scope, and cannot widen it.
         let wider = [
             ("grant_type", "refresh_token"),
@@ -1558,6 +1565,26 @@ mod tests {
         let (status, third) = token(&dev, &form).await;
         assert_eq!(status, StatusCode::OK, "{third}");
         assert_eq!(third["scope"], "profile email");
+        assert_eq!((dev.refreshes(), dev.refresh_reuses()), (2, 0));
+
+        // A spent refresh token presented again revokes the whole grant: the newest tokens too.
+        let (status, body) = token(&dev, &form).await;
+        assert_eq!(
+            (status, error(&body)),
+            (StatusCode::BAD_REQUEST, "invalid_grant")
+        );
+        assert_eq!((dev.refreshes(), dev.refresh_reuses()), (2, 1));
+        let (status, _) = userinfo(&dev, third["access_token"].as_str().unwrap()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let newest = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", third["refresh_token"].as_str().unwrap()),
+        ];
+        let (status, body) = token(&dev, &newest).await;
+        assert_eq!(
+            (status, error(&body)),
+            (StatusCode::BAD_REQUEST, "invalid_grant")
+        );
     }
 
     #[actix_rt::test]

@@ -451,7 +451,17 @@ pub(super) struct Store {
     sessions: HashMap<String, ProviderSession>,
     /// How many tokens the revocation endpoint revoked.
     pub(super) revocations: usize,
+    /// Refresh tokens already exchanged, with the grant (authorization code family) and client
+    /// they belong to: presented again, they revoke that grant.
+    spent_refresh_tokens: HashMap<String, (u64, String)>,
+    /// How many refreshes succeeded.
+    pub(super) refreshes: usize,
+    /// How many spent refresh tokens were presented again.
+    pub(super) refresh_reuses: usize,
 }
+
+/// The most spent refresh tokens remembered; beyond it the memory starts afresh.
+const MAX_SPENT_REFRESH_TOKENS: usize = 100_000;
 
 impl Store {
     /// Drops expired codes and access tokens so the maps stay bounded.
@@ -650,6 +660,18 @@ impl Store {
         jkt: Option<&str>,
     ) -> Result<Issued, Refused> {
         let Some(grant) = self.refresh_tokens.get(refresh_token) else {
+            // RFC 9700 §4.14.2: a rotated refresh token presented again means it leaked (or a
+            // client raced itself); the whole grant is revoked, as strict providers do.
+            if let Some((family, owner)) = self.spent_refresh_tokens.get(refresh_token) {
+                if owner == client_id {
+                    let family = *family;
+                    self.refresh_reuses += 1;
+                    self.revoke_family(family);
+                    return Err(invalid_grant(
+                        "The refresh token was already used; every token of its grant is revoked.",
+                    ));
+                }
+            }
             return Err(invalid_grant(
                 "The refresh token is unknown, revoked or already used.",
             ));
@@ -680,6 +702,14 @@ impl Store {
         let Some(grant) = self.refresh_tokens.remove(refresh_token) else {
             return Err(invalid_grant("The refresh token is unknown."));
         };
+        if self.spent_refresh_tokens.len() >= MAX_SPENT_REFRESH_TOKENS {
+            self.spent_refresh_tokens.clear();
+        }
+        self.spent_refresh_tokens.insert(
+            refresh_token.to_owned(),
+            (grant.family, grant.client_id.clone()),
+        );
+        self.refreshes += 1;
         // OpenID Connect Core §12.2: a refreshed id_token keeps `auth_time` and has no nonce.
         let origin = Origin {
             family: grant.family,
@@ -797,6 +827,8 @@ impl Store {
         }
         self.refresh_tokens
             .retain(|_, token| token.family != family);
+        self.spent_refresh_tokens
+            .retain(|_, (spent, _)| *spent != family);
     }
 
     /// Revokes `token` for `client_id` ([RFC 7009 §2.1]): a refresh token takes its whole grant

@@ -7,8 +7,8 @@ use std::{
     time::Duration,
 };
 
-use super::{index_key, StoreFuture, TokenStore};
-use crate::{token::TokenResponse, wire::now_unix};
+use super::{index_key, same_access_token, RefreshClaim, StoreFuture, TokenStore};
+use crate::{replay::UsedStates, token::TokenResponse, wire::now_unix};
 
 /// The default most sessions whose tokens are kept.
 const DEFAULT_MAX_SESSIONS: usize = 100_000;
@@ -25,6 +25,8 @@ const DEFAULT_TTL: Duration = Duration::from_secs(14 * 24 * 3600);
 #[derive(Clone)]
 pub struct MemoryTokenStore {
     inner: Arc<Mutex<Inner>>,
+    /// Used single-use values (bounded), shared by the store's clones.
+    used: Arc<UsedStates>,
     max_sessions: usize,
     ttl: Duration,
 }
@@ -42,6 +44,19 @@ struct Inner {
     indexed: HashMap<String, Vec<(String, String)>>,
     /// Handles that back-channel logout ended, with when they were ended.
     ended: HashMap<String, u64>,
+    /// Refresh leases by key: until when (Unix milliseconds), and the refreshed token once there
+    /// is one.
+    leases: HashMap<String, (u128, Option<TokenResponse>)>,
+}
+
+/// Leases kept before expired ones are swept.
+const LEASES_BEFORE_SWEEP: usize = 1024;
+
+fn now_millis() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
 }
 
 impl Inner {
@@ -80,6 +95,7 @@ impl MemoryTokenStore {
     pub fn new() -> Self {
         Self {
             inner: Arc::default(),
+            used: Arc::default(),
             max_sessions: DEFAULT_MAX_SESSIONS,
             ttl: DEFAULT_TTL,
         }
@@ -285,6 +301,79 @@ impl TokenStore for MemoryTokenStore {
     fn is_ended<'a>(&'a self, handle: &'a str) -> StoreFuture<'a, bool> {
         let ended = self.lock().ended.contains_key(handle);
         Box::pin(std::future::ready(Ok(ended)))
+    }
+
+    fn replace<'a>(
+        &'a self,
+        handle: &'a str,
+        provider: &'a str,
+        old: &'a TokenResponse,
+        new: &'a TokenResponse,
+    ) -> StoreFuture<'a, bool> {
+        let now = now_unix();
+        let mut inner = self.lock();
+        let replaced = match inner.sessions.get_mut(handle) {
+            Some((tokens, written)) => match tokens.get_mut(provider) {
+                Some(current) if same_access_token(current, old) => {
+                    *current = new.clone();
+                    *written = now;
+                    true
+                }
+                _ => false,
+            },
+            None => false,
+        };
+        Box::pin(std::future::ready(Ok(replaced)))
+    }
+
+    fn claim_refresh<'a>(
+        &'a self,
+        provider: &'a str,
+        key: &'a str,
+        lease: Duration,
+    ) -> StoreFuture<'a, RefreshClaim> {
+        let now = now_millis();
+        let mut inner = self.lock();
+        if inner.leases.len() >= LEASES_BEFORE_SWEEP {
+            inner.leases.retain(|_, (until, _)| *until > now);
+        }
+        let key = format!("{provider}\n{key}");
+        let claim = match inner.leases.get(&key) {
+            Some((until, Some(fresh))) if *until > now => RefreshClaim::Refreshed(fresh.clone()),
+            Some((until, None)) if *until > now => RefreshClaim::Busy,
+            _ => {
+                inner.leases.insert(key, (now + lease.as_millis(), None));
+                RefreshClaim::Leased
+            }
+        };
+        Box::pin(std::future::ready(Ok(claim)))
+    }
+
+    fn finish_refresh<'a>(
+        &'a self,
+        provider: &'a str,
+        key: &'a str,
+        fresh: Option<&'a TokenResponse>,
+        keep: Duration,
+    ) -> StoreFuture<'a, ()> {
+        let key = format!("{provider}\n{key}");
+        let mut inner = self.lock();
+        match fresh {
+            Some(fresh) => {
+                inner
+                    .leases
+                    .insert(key, (now_millis() + keep.as_millis(), Some(fresh.clone())));
+            }
+            None => {
+                inner.leases.remove(&key);
+            }
+        }
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn use_once<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
+        let fresh = self.used.consume(key, ttl.as_secs());
+        Box::pin(std::future::ready(Ok(fresh)))
     }
 }
 

@@ -18,6 +18,8 @@
 
 #[cfg(all(feature = "dpop", any(feature = "redis", feature = "accounts")))]
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use std::time::Duration;
+
 use futures_util::future::LocalBoxFuture;
 #[cfg(any(feature = "redis", feature = "accounts"))]
 use serde::{Deserialize, Serialize};
@@ -34,6 +36,20 @@ pub use self::redis::RedisTokenStore;
 
 /// The future a [`TokenStore`] method returns.
 pub type StoreFuture<'a, T> = LocalBoxFuture<'a, Result<T, OAuthError>>;
+
+/// What [`TokenStore::claim_refresh`] found: whether this instance refreshes a token, waits for
+/// another one's refresh, or takes its result.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RefreshClaim {
+    /// The lease is this caller's: it asks the provider, then calls
+    /// [`finish_refresh`](TokenStore::finish_refresh).
+    Leased,
+    /// Another instance holds the lease and is refreshing: ask again shortly.
+    Busy,
+    /// Another instance refreshed this token already: its result.
+    Refreshed(TokenResponse),
+}
 
 /// A server-side home for the tokens of signed-in sessions, keyed by a session's random handle
 /// and the remote app's name.
@@ -108,6 +124,83 @@ pub trait TokenStore: Send + Sync + 'static {
         let _ = handle;
         Box::pin(std::future::ready(Ok(false)))
     }
+
+    /// Replaces the token kept under `handle` for `provider` with `new` only while it is still
+    /// `old` (the same access token): a refresh that finished after a sign-out or a new sign-in
+    /// does not undo it, and of several instances writing one refresh's result, one writes.
+    /// Returns whether it replaced.
+    ///
+    /// The default loads, compares and saves (not atomic); the crate's stores compare and swap.
+    fn replace<'a>(
+        &'a self,
+        handle: &'a str,
+        provider: &'a str,
+        old: &'a TokenResponse,
+        new: &'a TokenResponse,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            match self.load(handle, provider).await? {
+                Some(current) if same_access_token(&current, old) => {
+                    self.save(handle, provider, new).await?;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
+        })
+    }
+
+    /// Claims the right to refresh the token whose refresh token digests to `key` (hex; the
+    /// refresh token itself never reaches the store) for remote app `provider`, for `lease`:
+    /// one instance of the app asks the provider, the others wait for its result, so that a
+    /// provider that rotates refresh tokens never sees one used twice. A lease whose holder
+    /// died ends after `lease`.
+    ///
+    /// The default always grants it (one process: [`OAuthExtension`](crate::OAuthExtension)
+    /// already refreshes once per token); the crate's stores share leases between instances.
+    fn claim_refresh<'a>(
+        &'a self,
+        provider: &'a str,
+        key: &'a str,
+        lease: Duration,
+    ) -> StoreFuture<'a, RefreshClaim> {
+        let _ = (provider, key, lease);
+        Box::pin(std::future::ready(Ok(RefreshClaim::Leased)))
+    }
+
+    /// Ends the lease [`claim_refresh`](Self::claim_refresh) granted: with the refreshed token,
+    /// which [`RefreshClaim::Refreshed`] hands to the instances that ask within `keep`; with
+    /// `None` (the refresh failed), so that another may try.
+    fn finish_refresh<'a>(
+        &'a self,
+        provider: &'a str,
+        key: &'a str,
+        fresh: Option<&'a TokenResponse>,
+        keep: Duration,
+    ) -> StoreFuture<'a, ()> {
+        let _ = (provider, key, fresh, keep);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// Records the single-use value `key` (a digest: a used `state`, a logout token's `jti`) as
+    /// used for `ttl`; `false` when it was used before, on any instance sharing the store.
+    ///
+    /// The default remembers nothing (returns `true`): the extension keeps a bounded memory of
+    /// its own in each process; the crate's stores share theirs.
+    fn use_once<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
+        let _ = (key, ttl);
+        Box::pin(std::future::ready(Ok(true)))
+    }
+}
+
+/// Whether two tokens carry the same access token (compared in constant time).
+pub(crate) fn same_access_token(a: &TokenResponse, b: &TokenResponse) -> bool {
+    use subtle::ConstantTimeEq as _;
+    bool::from(
+        a.access_token()
+            .secret()
+            .as_bytes()
+            .ct_eq(b.access_token().secret().as_bytes()),
+    )
 }
 
 /// The index key of a provider session (`sid`) or user (`sub`), for the crate's stores.

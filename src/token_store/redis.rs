@@ -4,7 +4,7 @@ use std::{fmt, time::Duration};
 
 use redis::{aio::ConnectionManager, AsyncCommands as _};
 
-use super::{index_key, StoreFuture, StoredToken, TokenStore};
+use super::{index_key, RefreshClaim, StoreFuture, StoredToken, TokenStore};
 use crate::{error::OAuthError, token::TokenResponse};
 
 /// The default time a session's tokens are kept after they were last written.
@@ -28,6 +28,42 @@ for _, handle in ipairs(handles) do
 end
 redis.call('DEL', KEYS[1])
 return #handles";
+
+/// Claims a refresh lease (KEYS[1]; ARGV[1]: its lifetime in milliseconds): `{0}` taken,
+/// `{1, token}` the holder's published result, `{2}` held by another.
+const CLAIM_REFRESH: &str = r"
+local held = redis.call('GET', KEYS[1])
+if held == false then
+  redis.call('SET', KEYS[1], '', 'NX', 'PX', ARGV[1])
+  return {0, ''}
+end
+if held == '' then
+  return {2, ''}
+end
+return {1, held}";
+
+/// Releases a lease that holds no result (a failed refresh), so that another instance may try.
+const RELEASE_REFRESH: &str = r"
+if redis.call('GET', KEYS[1]) == '' then
+  redis.call('DEL', KEYS[1])
+end
+return 0";
+
+/// Replaces one remote app's token in a handle's hash (ARGV: the app, the access token expected
+/// there now, the new token's JSON, the hash's lifetime in seconds) only while the stored one
+/// carries that access token: compare and swap.
+const REPLACE: &str = r"
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current == false then
+  return 0
+end
+local ok, stored = pcall(cjson.decode, current)
+if not ok or type(stored) ~= 'table' or stored['access_token'] ~= ARGV[2] then
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1";
 
 /// Tokens in Redis: one hash per session handle (`actix_oauth:tokens:HANDLE`, a field per remote
 /// app), expiring [`ttl`](Self::ttl) after its last write. Use it when several instances of the
@@ -127,6 +163,12 @@ impl RedisTokenStore {
     /// never hold `:`, so these keys never meet a handle's.
     fn index_key(&self, provider: &str, key: &str) -> String {
         format!("{}idx:{provider}:{key}", self.prefix)
+    }
+
+    /// A refresh lease (`PREFIXrefresh:PROVIDER:KEY`): empty while held, then the refreshed
+    /// token's JSON.
+    fn lease_key(&self, provider: &str, key: &str) -> String {
+        format!("{}refresh:{provider}:{key}", self.prefix)
     }
 
     fn ttl_secs(&self) -> i64 {
@@ -266,6 +308,107 @@ impl TokenStore for RedisTokenStore {
                 .exists(format!("{}ended:{handle}", self.prefix))
                 .await
                 .map_err(failed)
+        })
+    }
+
+    fn replace<'a>(
+        &'a self,
+        handle: &'a str,
+        provider: &'a str,
+        old: &'a TokenResponse,
+        new: &'a TokenResponse,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let bytes = StoredToken::encode(new).map_err(|e| {
+                OAuthError::TokenStore(format!("a token could not be encoded ({e})"))
+            })?;
+            let mut connection = self.connection.clone();
+            let replaced: i64 = redis::Script::new(REPLACE)
+                .key(self.key(handle))
+                .arg(provider)
+                .arg(old.access_token().secret().as_str())
+                .arg(bytes)
+                .arg(self.ttl_secs())
+                .invoke_async(&mut connection)
+                .await
+                .map_err(failed)?;
+            Ok(replaced == 1)
+        })
+    }
+
+    fn claim_refresh<'a>(
+        &'a self,
+        provider: &'a str,
+        key: &'a str,
+        lease: Duration,
+    ) -> StoreFuture<'a, RefreshClaim> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let lease_ms = u64::try_from(lease.as_millis()).unwrap_or(u64::MAX).max(1);
+            let (state, token): (i64, Vec<u8>) = redis::Script::new(CLAIM_REFRESH)
+                .key(self.lease_key(provider, key))
+                .arg(lease_ms)
+                .invoke_async(&mut connection)
+                .await
+                .map_err(failed)?;
+            Ok(match state {
+                0 => RefreshClaim::Leased,
+                1 => RefreshClaim::Refreshed(StoredToken::decode(&token).map_err(|_| {
+                    OAuthError::TokenStore("a refreshed token could not be read.".to_owned())
+                })?),
+                _ => RefreshClaim::Busy,
+            })
+        })
+    }
+
+    fn finish_refresh<'a>(
+        &'a self,
+        provider: &'a str,
+        key: &'a str,
+        fresh: Option<&'a TokenResponse>,
+        keep: Duration,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let lease_key = self.lease_key(provider, key);
+            match fresh {
+                Some(fresh) => {
+                    let bytes = StoredToken::encode(fresh).map_err(|e| {
+                        OAuthError::TokenStore(format!("a token could not be encoded ({e})"))
+                    })?;
+                    let keep_ms = u64::try_from(keep.as_millis()).unwrap_or(u64::MAX).max(1);
+                    redis::cmd("SET")
+                        .arg(&lease_key)
+                        .arg(bytes)
+                        .arg("PX")
+                        .arg(keep_ms)
+                        .query_async::<()>(&mut connection)
+                        .await
+                        .map_err(failed)
+                }
+                None => redis::Script::new(RELEASE_REFRESH)
+                    .key(&lease_key)
+                    .invoke_async::<i64>(&mut connection)
+                    .await
+                    .map(drop)
+                    .map_err(failed),
+            }
+        })
+    }
+
+    fn use_once<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let set: Option<String> = redis::cmd("SET")
+                .arg(format!("{}used:{key}", self.prefix))
+                .arg(1)
+                .arg("NX")
+                .arg("EX")
+                .arg(ttl.as_secs().max(1))
+                .query_async(&mut connection)
+                .await
+                .map_err(failed)?;
+            Ok(set.is_some())
         })
     }
 }

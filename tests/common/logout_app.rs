@@ -119,7 +119,7 @@ async fn logged_out(
     oauth: OAuthExtension,
     provider: web::Path<String>,
 ) -> HttpResponse {
-    match oauth.logged_out(&req, &provider) {
+    match oauth.logged_out(&req, &provider).await {
         Ok(()) => HttpResponse::SeeOther()
             .insert_header(("location", "/"))
             .finish(),

@@ -356,6 +356,11 @@ impl Browser {
         }
     }
 
+    /// The `Cookie` header this browser sends (for requests made with another client).
+    pub fn cookies(&self) -> String {
+        self.cookie_header()
+    }
+
     fn cookie_header(&self) -> String {
         let jar = self.jar.lock().unwrap();
         jar.iter()

@@ -8,7 +8,7 @@
 use super::{storage, Pool, SqlStore};
 use crate::{
     accounts::token,
-    token_store::{index_key, StoreFuture, TokenStore},
+    token_store::{index_key, same_access_token, RefreshClaim, StoreFuture, TokenStore},
     wire::now_unix,
     TokenResponse,
 };
@@ -38,11 +38,43 @@ const IS_ENDED: &str =
     "SELECT COUNT(*) FROM accounts_ended_sessions WHERE handle = $1 AND ended_at >= $2";
 const PURGE_INDEX: &str = "DELETE FROM accounts_session_index WHERE updated_at < $1";
 const PURGE_ENDED: &str = "DELETE FROM accounts_ended_sessions WHERE ended_at < $1";
+const REPLACE: &str = "UPDATE accounts_session_tokens SET token = $3, updated_at = $4 \
+     WHERE handle = $1 AND provider = $2 AND token = $5";
+const LEASE: &str = "SELECT until_ms, token FROM accounts_refresh_leases WHERE lease_key = $1";
+const TAKE_LEASE: &str = "INSERT INTO accounts_refresh_leases (lease_key, until_ms, token) \
+     VALUES ($1, $2, NULL) \
+     ON CONFLICT (lease_key) DO UPDATE SET until_ms = excluded.until_ms, token = NULL \
+     WHERE accounts_refresh_leases.until_ms <= $3";
+const PUBLISH_LEASE: &str =
+    "UPDATE accounts_refresh_leases SET token = $2, until_ms = $3 WHERE lease_key = $1";
+const RELEASE_LEASE: &str =
+    "DELETE FROM accounts_refresh_leases WHERE lease_key = $1 AND token IS NULL";
+const PURGE_LEASES: &str = "DELETE FROM accounts_refresh_leases WHERE until_ms < $1";
+const USE_ONCE: &str = "INSERT INTO accounts_used_values (value_key, expires_at) VALUES ($1, $2) \
+     ON CONFLICT (value_key) DO UPDATE SET expires_at = excluded.expires_at \
+     WHERE accounts_used_values.expires_at <= $3";
+const PURGE_USED: &str = "DELETE FROM accounts_used_values WHERE expires_at < $1";
 
 /// What the sealed token is bound to: its handle, so a row copied under another handle does not
 /// open.
 fn bound_to(handle: &str) -> String {
     format!("session:{handle}")
+}
+
+/// What a refresh lease's sealed token is bound to.
+fn lease_bound_to(key: &str) -> String {
+    format!("refresh:{key}")
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn millis(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// The oldest `updated_at` still kept.
@@ -154,10 +186,22 @@ impl TokenStore for SqlStore {
             }
             self.execute(REMOVE_ALL, &[from]).await?;
             // Sign-ins are when the tables are swept of abandoned sessions' rows.
+            let now = i64::try_from(now_unix()).unwrap_or(i64::MAX);
             on_pool!(self, pool => {
                 for purge in [PURGE, PURGE_INDEX, PURGE_ENDED] {
                     sqlx::query(purge)
                         .bind(cutoff())
+                        .execute(pool)
+                        .await
+                        .map_err(storage)?;
+                }
+                // Leases and their results are kept for seconds, used values for their lifetime.
+                for (purge, before) in [
+                    (PURGE_LEASES, now_millis().saturating_sub(60_000)),
+                    (PURGE_USED, now),
+                ] {
+                    sqlx::query(purge)
+                        .bind(before)
                         .execute(pool)
                         .await
                         .map_err(storage)?;
@@ -252,6 +296,140 @@ impl TokenStore for SqlStore {
                     .map_err(storage)?
             });
             Ok(count > 0)
+        })
+    }
+
+    fn replace<'a>(
+        &'a self,
+        handle: &'a str,
+        provider: &'a str,
+        old: &'a TokenResponse,
+        new: &'a TokenResponse,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let sealed: Option<Vec<u8>> = on_pool!(self, pool => {
+                sqlx::query_scalar(LOAD)
+                    .bind(handle)
+                    .bind(provider)
+                    .bind(cutoff())
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(storage)?
+            });
+            let Some(sealed) = sealed else {
+                return Ok(false);
+            };
+            let current = token::open(self.key(), provider, &bound_to(handle), &sealed)?;
+            if !same_access_token(&current, old) {
+                return Ok(false);
+            }
+            // The row is replaced only while it holds the very bytes read: compare and swap.
+            let resealed = token::seal(self.key(), provider, &bound_to(handle), new)?;
+            let now = i64::try_from(now_unix()).unwrap_or(i64::MAX);
+            let replaced = on_pool!(self, pool => {
+                sqlx::query(REPLACE)
+                    .bind(handle)
+                    .bind(provider)
+                    .bind(resealed)
+                    .bind(now)
+                    .bind(sealed)
+                    .execute(pool)
+                    .await
+                    .map_err(storage)?
+                    .rows_affected()
+            });
+            Ok(replaced == 1)
+        })
+    }
+
+    fn claim_refresh<'a>(
+        &'a self,
+        provider: &'a str,
+        key: &'a str,
+        lease: std::time::Duration,
+    ) -> StoreFuture<'a, RefreshClaim> {
+        Box::pin(async move {
+            let lease_key = format!("{provider}:{key}");
+            let now = now_millis();
+            let row: Option<(i64, Option<Vec<u8>>)> = on_pool!(self, pool => {
+                sqlx::query_as(LEASE)
+                    .bind(&lease_key)
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(storage)?
+            });
+            match row {
+                Some((until, Some(sealed))) if until > now => {
+                    let fresh =
+                        token::open(self.key(), provider, &lease_bound_to(&lease_key), &sealed)?;
+                    return Ok(RefreshClaim::Refreshed(fresh));
+                }
+                Some((until, None)) if until > now => return Ok(RefreshClaim::Busy),
+                _ => {}
+            }
+            // No lease, or an expired one: taken by whichever instance's insert lands first.
+            let taken = on_pool!(self, pool => {
+                sqlx::query(TAKE_LEASE)
+                    .bind(&lease_key)
+                    .bind(now.saturating_add(millis(lease)))
+                    .bind(now)
+                    .execute(pool)
+                    .await
+                    .map_err(storage)?
+                    .rows_affected()
+            });
+            Ok(if taken == 1 {
+                RefreshClaim::Leased
+            } else {
+                RefreshClaim::Busy
+            })
+        })
+    }
+
+    fn finish_refresh<'a>(
+        &'a self,
+        provider: &'a str,
+        key: &'a str,
+        fresh: Option<&'a TokenResponse>,
+        keep: std::time::Duration,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let lease_key = format!("{provider}:{key}");
+            match fresh {
+                Some(fresh) => {
+                    let sealed =
+                        token::seal(self.key(), provider, &lease_bound_to(&lease_key), fresh)?;
+                    on_pool!(self, pool => {
+                        sqlx::query(PUBLISH_LEASE)
+                            .bind(&lease_key)
+                            .bind(sealed)
+                            .bind(now_millis().saturating_add(millis(keep)))
+                            .execute(pool)
+                            .await
+                            .map_err(storage)?;
+                    });
+                    Ok(())
+                }
+                None => self.execute(RELEASE_LEASE, &[&lease_key]).await,
+            }
+        })
+    }
+
+    fn use_once<'a>(&'a self, key: &'a str, ttl: std::time::Duration) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let now = i64::try_from(now_unix()).unwrap_or(i64::MAX);
+            let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+            let fresh = on_pool!(self, pool => {
+                sqlx::query(USE_ONCE)
+                    .bind(key)
+                    .bind(now.saturating_add(ttl))
+                    .bind(now)
+                    .execute(pool)
+                    .await
+                    .map_err(storage)?
+                    .rows_affected()
+            });
+            Ok(fresh == 1)
         })
     }
 }
