@@ -13,13 +13,25 @@
 # killed by a new test or explained in docs/mutants.md. Exit status: 0 when none was missed.
 #
 # Environment: DATABASE_URL and REDIS_URL as for `cargo test` (tests needing them are skipped
-# without), MUTANTS_TIMEOUT (seconds per mutant's test run, default 300), MUTANTS_JOBS (default 1).
+# without), MUTANTS_TIMEOUT (seconds per mutant's test run, default 300), MUTANTS_JOBS (default 1),
+# MUTANTS_TESTS (test targets instead of the list's, e.g. "--lib --test=signin": a quicker run),
+# MUTANTS_TARGET_DIR (a target directory for mutated builds only, kept from run to run so that
+# the dependencies are built once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # cargo-mutants builds in a copy of the tree, with that copy's own target directory: a shared
-# CARGO_TARGET_DIR would let a mutated build replace other builds' artifacts.
+# CARGO_TARGET_DIR would let a mutated build replace other builds' artifacts. MUTANTS_TARGET_DIR
+# must be one that only this script uses (mutants are built one after the other in it, and
+# every mutant's source file is newer than the previous build's artifacts).
 unset CARGO_TARGET_DIR
+if [[ -n ${MUTANTS_TARGET_DIR:-} ]]; then
+    if [[ ${MUTANTS_JOBS:-1} != 1 ]]; then
+        echo "MUTANTS_TARGET_DIR needs MUTANTS_JOBS=1 (parallel mutants would share its artifacts)" >&2
+        exit 2
+    fi
+    export CARGO_TARGET_DIR=$MUTANTS_TARGET_DIR
+fi
 
 out_root=${MUTANTS_OUT:-/tmp/mutants-out}
 timeout=${MUTANTS_TIMEOUT:-300}
@@ -32,18 +44,21 @@ common=(--timeout "$timeout" --build-timeout 1200 --jobs "$jobs" --no-shuffle)
 # only some functions are security-critical)
 targets() {
     cat <<'LIST'
-src/oidc/id_token.rs;dev-provider;--lib --test=oidc;
-src/oauth1/signature.rs;dev-provider,rsa-sha1;--lib --test=oauth1_vectors --test=oauth1_fake --test=oauth1_signin;
+src/oidc/id_token.rs;oidc;--lib --test=oidc;
+src/oauth1/signature.rs;oidc,rsa-sha1;--lib --test=oauth1_vectors --test=oauth1_fake --test=oauth1_signin;
 src/replay.rs;;--lib --test=security --test=signin;
 src/session.rs;;--lib --test=security --test=signin;
-src/handshake.rs;;--lib --test=security --test=signin --test=oidc;CallbackQuery|check_callback_issuer|csrf|complete|authorize
+src/handshake.rs;;--lib --test=security --test=signin --test=oidc;
+src/callback_query.rs;;--lib --test=security;
+src/oauth2/mod.rs;;--lib --test=security --test=oidc;check_callback_issuer
+src/oidc/mod.rs;;--lib --test=security --test=oidc;check_callback_issuer
 src/accounts/sign_in.rs;;--lib --test=accounts;
-src/accounts/store.rs;;--lib --test=accounts;link
+src/accounts/sql.rs;;--lib --test=accounts;link
 LIST
 }
 
 run_file() {
-    local file=$1 features=$2 tests=$3 filter=$4
+    local file=$1 features=$2 tests=${MUTANTS_TESTS:-$3} filter=$4
     local name=${file#src/}
     name=${name//\//_}
     name=${name%.rs}

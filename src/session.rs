@@ -436,7 +436,59 @@ pub(crate) fn safe_next(next: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{safe_next, Pending, PendingHandshake};
+    use actix_session::{Session, SessionExt as _, SessionStatus};
+    use actix_web::{
+        cookie::{Cookie, CookieJar, Key},
+        test::TestRequest,
+        HttpRequest,
+    };
+
+    use super::{
+        csrf_token, enforce_size_limit, estimated_cookie_bytes, estimated_cookie_bytes_with,
+        load_pending, push_pending, remove_legacy_tokens, replace_token_handle, rotate_csrf,
+        safe_next, store_pending, take_pending, token_handle, verify_csrf, Pending,
+        PendingHandshake, CSRF_KEY, PENDING_KEY, TOKEN_HANDLE_KEY,
+    };
+    use crate::{error::OAuthError, wire::now_unix};
+
+    /// A request with an empty session (as actix-session's middleware would attach it).
+    fn request() -> HttpRequest {
+        TestRequest::default().to_http_request()
+    }
+
+    /// An OAuth 2 handshake begun now, for `provider`, with `state`.
+    fn begun(provider: &str, state: &str) -> Pending {
+        let mut pending = oauth2(state, Some("v"), None);
+        pending.provider = provider.to_owned();
+        pending.created = now_unix();
+        pending
+    }
+
+    /// The `state`s of the handshakes the session holds, oldest first.
+    fn states(session: &Session) -> Vec<String> {
+        load_pending(session, 600)
+            .unwrap()
+            .iter()
+            .map(|p| p.handshake.key().to_owned())
+            .collect()
+    }
+
+    /// The session's cookie (`name=value`, percent-encoded) as actix-session writes it, for a
+    /// private and a signed cookie named `id` (its default name).
+    fn real_cookie_bytes(session: &Session) -> [usize; 2] {
+        let state = serde_json::to_string(&*session.entries()).unwrap();
+        let key = Key::from(&[7; 64]);
+        let mut private = CookieJar::new();
+        private
+            .private_mut(&key)
+            .add(Cookie::new("id", state.clone()));
+        let mut signed = CookieJar::new();
+        signed.signed_mut(&key).add(Cookie::new("id", state));
+        [private, signed].map(|jar| {
+            let cookie = jar.delta().next().unwrap().clone();
+            cookie.stripped().encoded().to_string().len()
+        })
+    }
 
     fn oauth2(state: &str, verifier: Option<&str>, nonce: Option<&str>) -> Pending {
         Pending {
@@ -552,8 +604,312 @@ mod tests {
             "/a/../..//evil",
             "/%2e%2e/x",
             "/./x",
+            // White space that is no control character, and a control that is no white space.
+            "/a b",
+            "/a\u{a0}b",
+            "/a\u{0}b",
+            "/a\u{7f}",
         ] {
             assert_eq!(safe_next(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_row_of_another_shape_is_named_in_the_error() {
+        let err = serde_json::from_str::<Pending>(r#"{"provider":"dev"}"#).unwrap_err();
+        assert!(err.to_string().contains("a pending handshake row"), "{err}");
+    }
+
+    #[test]
+    fn pending_handshakes_expire_and_unreadable_ones_are_none() {
+        let req = request();
+        let session = req.get_session();
+        let mut old = begun("dev", "old");
+        old.created = 0;
+        store_pending(&session, &[old, begun("dev", "new")]).unwrap();
+        assert_eq!(states(&session), ["new"]);
+        // Stored as written (the expired one is dropped when read, not when written).
+        assert_eq!(
+            serde_json::from_str::<Vec<Pending>>(&session.entries()[PENDING_KEY])
+                .unwrap()
+                .len(),
+            2
+        );
+
+        store_pending(&session, &[]).unwrap();
+        assert!(
+            !session.contains_key(PENDING_KEY),
+            "none left: the key goes"
+        );
+
+        session.insert(PENDING_KEY, "not a list").unwrap();
+        assert!(load_pending(&session, 600).unwrap().is_empty());
+    }
+
+    #[test]
+    fn push_pending_keeps_the_newest_max() {
+        let req = request();
+        let session = req.get_session();
+        for state in ["s1", "s2", "s3", "s4"] {
+            push_pending(&session, begun("dev", state), 10, 600, None).unwrap();
+        }
+        assert_eq!(states(&session), ["s1", "s2", "s3", "s4"]);
+        // Five with room for two: the three oldest go.
+        push_pending(&session, begun("dev", "s5"), 2, 600, None).unwrap();
+        assert_eq!(states(&session), ["s4", "s5"]);
+        push_pending(&session, begun("dev", "s6"), 1, 600, None).unwrap();
+        assert_eq!(states(&session), ["s6"]);
+    }
+
+    #[test]
+    fn push_pending_evicts_the_oldest_to_fit_and_refuses_one_alone_too_large() {
+        let req = request();
+        let session = req.get_session();
+        for state in ["s1", "s2", "s3"] {
+            push_pending(&session, begun("dev", state), 10, 600, None).unwrap();
+        }
+        // A limit that two handshakes meet exactly: of four, the two oldest go.
+        let two = serde_json::to_string(&[begun("dev", "s3"), begun("dev", "s4")]).unwrap();
+        let limit = estimated_cookie_bytes_with(&session, Some((PENDING_KEY, &two)));
+        push_pending(&session, begun("dev", "s4"), 10, 600, Some(limit)).unwrap();
+        assert_eq!(states(&session), ["s3", "s4"]);
+        assert!(estimated_cookie_bytes(&session) <= limit);
+
+        // One that does not fit even alone is refused, and the session is left as it was.
+        let before = session.entries().clone();
+        let alone = serde_json::to_string(&[begun("dev", "s5")]).unwrap();
+        let needed = estimated_cookie_bytes_with(&session, Some((PENDING_KEY, &alone)));
+        let err =
+            push_pending(&session, begun("dev", "s5"), 10, 600, Some(needed - 1)).unwrap_err();
+        assert!(
+            matches!(err, OAuthError::SessionTooLarge { bytes, limit } if bytes == needed && limit == needed - 1),
+            "{err:?}"
+        );
+        assert_eq!(*session.entries(), before);
+    }
+
+    #[test]
+    fn the_estimate_bounds_both_cookie_kinds() {
+        let sessions: Vec<(&str, HttpRequest)> = {
+            let mut sessions = vec![("empty", request())];
+            // What the crate keeps: handshakes, a token handle, a CSRF token.
+            for n in [1, 3, 8] {
+                let req = request();
+                let session = req.get_session();
+                for i in 0..n {
+                    let state = crate::wire::random_token();
+                    let mut pending = begun("github", &state);
+                    pending.next = Some(format!("/page/{i}?a=b"));
+                    push_pending(&session, pending, 10, 600, None).unwrap();
+                }
+                replace_token_handle(&session, &crate::wire::random_token()).unwrap();
+                csrf_token(&session).unwrap();
+                sessions.push(("handshakes", req));
+            }
+            // Letters and digits (the private cookie is the larger) and quotes (every one
+            // doubly escaped and percent-encoded: the signed cookie is the larger).
+            for n in [10, 100, 1000, 3000] {
+                for (what, c) in [("letters", 'a'), ("quotes", '"')] {
+                    let req = request();
+                    req.get_session()
+                        .insert("k", c.to_string().repeat(n))
+                        .unwrap();
+                    sessions.push((what, req));
+                }
+            }
+            sessions
+        };
+        for (what, req) in &sessions {
+            let session = req.get_session();
+            let estimate = estimated_cookie_bytes(&session);
+            let [private, signed] = real_cookie_bytes(&session);
+            assert!(
+                private <= estimate && signed <= estimate,
+                "{what}: estimated {estimate}, private {private}, signed {signed}"
+            );
+            // An upper bound, not a wild one: what it adds is the `/` and `=` of base64 and a
+            // cookie name of up to 15 bytes.
+            let larger = private.max(signed);
+            assert!(
+                estimate <= larger + larger / 4 + 32,
+                "{what}: estimated {estimate}, private {private}, signed {signed}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_estimate_for_two_sessions() {
+        // Empty: the state is `{}`. Private: 2 + 28 bytes of nonce and tag, 40 in base64,
+        // + 10 for `/`/`=` + 6 = 56. Signed: 44 (HMAC) + 10 + `{}` percent-encoded (6) = 60. With
+        // the name's 16: 76.
+        let req = request();
+        assert_eq!(estimated_cookie_bytes(&req.get_session()), 76);
+        // `{"k":"\"a…a\""}` with 290 `a`: 302 bytes. Private: 330 bytes, 440 in base64, + 110
+        // + 6 = 556. Signed: 54 + 290 + `k` + 11 other bytes at 3 = 378. With the name: 572.
+        let req = request();
+        let session = req.get_session();
+        session.insert("k", "a".repeat(290)).unwrap();
+        assert_eq!(estimated_cookie_bytes(&session), 572);
+        // The same with one value replaced: the replacement counts, not the value it replaces.
+        assert_eq!(
+            estimated_cookie_bytes_with(&session, Some(("k", "0"))),
+            estimated_cookie_bytes_with(&request().get_session(), Some(("k", "0")))
+        );
+    }
+
+    #[test]
+    fn the_size_limit_drops_handshakes_then_the_session() {
+        let handle = crate::wire::random_token();
+        let filled = || {
+            let req = request();
+            let session = req.get_session();
+            replace_token_handle(&session, &handle).unwrap();
+            for state in ["s1", "s2", "s3"] {
+                push_pending(&session, begun("dev", state), 10, 600, None).unwrap();
+            }
+            req
+        };
+        let without_pending = {
+            let req = request();
+            replace_token_handle(&req.get_session(), &handle).unwrap();
+            estimated_cookie_bytes(&req.get_session())
+        };
+
+        // Within the limit (exactly at it): nothing happens.
+        let req = filled();
+        let limit = estimated_cookie_bytes(&req.get_session());
+        assert!(enforce_size_limit(&req, limit).is_none());
+        assert_eq!(states(&req.get_session()).len(), 3);
+
+        // Over it, and the handshakes are enough: they go, the session stays.
+        let req = filled();
+        let bytes = estimated_cookie_bytes(&req.get_session());
+        let err = enforce_size_limit(&req, without_pending).unwrap();
+        assert!(
+            matches!(err, OAuthError::SessionTooLarge { bytes: b, limit } if b == bytes && limit == without_pending),
+            "{err:?}"
+        );
+        let session = req.get_session();
+        assert!(!session.contains_key(PENDING_KEY));
+        assert_eq!(token_handle(&session).as_deref(), Some(handle.as_str()));
+        assert_ne!(session.status(), SessionStatus::Purged);
+
+        // Over it even without them: the session ends.
+        let req = filled();
+        assert!(enforce_size_limit(&req, without_pending - 1).is_some());
+        assert_eq!(req.get_session().status(), SessionStatus::Purged);
+
+        // A session the handler left unchanged is not judged (it was judged when written).
+        let req = request();
+        assert!(enforce_size_limit(&req, 0).is_none());
+    }
+
+    #[test]
+    fn legacy_tokens_are_removed() {
+        let req = request();
+        let session = req.get_session();
+        session
+            .insert("actix_oauth.token.github", "secret")
+            .unwrap();
+        session.insert("actix_oauth.token.x", "secret").unwrap();
+        session.insert("app.token", "theirs").unwrap();
+        remove_legacy_tokens(&session);
+        let keys: Vec<String> = session.entries().keys().cloned().collect();
+        assert_eq!(keys, ["app.token"]);
+    }
+
+    #[test]
+    fn take_pending_takes_only_its_own_provider_and_state() {
+        let req = request();
+        let session = req.get_session();
+        let err = take_pending(&session, "dev", "s1", 600).unwrap_err();
+        assert!(matches!(err, OAuthError::StateMissing(_)), "{err:?}");
+        for (provider, state) in [("dev", "s1"), ("other", "s2"), ("dev", "s3")] {
+            push_pending(&session, begun(provider, state), 10, 600, None).unwrap();
+        }
+        // The right state for another provider, or another state: refused, nothing taken.
+        for (provider, state) in [("dev", "s2"), ("other", "s1"), ("dev", "s4"), ("dev", "")] {
+            let err = take_pending(&session, provider, state, 600).unwrap_err();
+            assert!(
+                matches!(err, OAuthError::StateMismatch),
+                "{provider} {state}: {err:?}"
+            );
+        }
+        assert_eq!(states(&session), ["s1", "s2", "s3"]);
+        let taken = take_pending(&session, "other", "s2", 600).unwrap();
+        assert_eq!(
+            (taken.provider.as_str(), taken.handshake.key()),
+            ("other", "s2")
+        );
+        assert_eq!(states(&session), ["s1", "s3"]);
+        // Single use.
+        let err = take_pending(&session, "other", "s2", 600).unwrap_err();
+        assert!(matches!(err, OAuthError::StateMismatch), "{err:?}");
+    }
+
+    #[test]
+    fn csrf_token_is_kept_rotated_and_checked() {
+        let req = request();
+        let session = req.get_session();
+        let token = csrf_token(&session).unwrap();
+        assert_eq!(token.len(), 43, "256 bits in base64url: {token}");
+        assert_eq!(csrf_token(&session).unwrap(), token, "kept for the session");
+        assert_eq!(
+            session.get::<String>(CSRF_KEY).unwrap().as_deref(),
+            Some(token.as_str())
+        );
+        verify_csrf(&session, &token).unwrap();
+        for wrong in ["", "xyzzy", &token[..42], &format!("{token}x")] {
+            let err = verify_csrf(&session, wrong).unwrap_err();
+            assert!(matches!(err, OAuthError::CsrfMismatch), "{wrong}: {err:?}");
+        }
+
+        rotate_csrf(&session);
+        assert!(matches!(
+            verify_csrf(&session, &token),
+            Err(OAuthError::CsrfMismatch)
+        ));
+        let new = csrf_token(&session).unwrap();
+        assert_ne!(new, token);
+        verify_csrf(&session, &new).unwrap();
+
+        // A short value (planted, or of another version) is replaced, not used.
+        session.insert(CSRF_KEY, "short").unwrap();
+        let replaced = csrf_token(&session).unwrap();
+        assert_eq!(replaced.len(), 43, "{replaced}");
+        // Without a token, nothing matches (not even an empty submission).
+        let req = request();
+        assert!(matches!(
+            verify_csrf(&req.get_session(), ""),
+            Err(OAuthError::CsrfMismatch)
+        ));
+    }
+
+    #[test]
+    fn token_handle_is_replaced_and_a_short_one_is_none() {
+        let req = request();
+        let session = req.get_session();
+        assert_eq!(token_handle(&session), None);
+        let first = crate::wire::random_token();
+        assert_eq!(replace_token_handle(&session, &first).unwrap(), None);
+        assert_eq!(
+            session.get::<String>(TOKEN_HANDLE_KEY).unwrap().as_deref(),
+            Some(first.as_str())
+        );
+        assert_eq!(token_handle(&session).as_deref(), Some(first.as_str()));
+        let second = crate::wire::random_token();
+        assert_eq!(
+            replace_token_handle(&session, &second).unwrap().as_deref(),
+            Some(first.as_str())
+        );
+        assert_eq!(token_handle(&session).as_deref(), Some(second.as_str()));
+        // A handle shorter than one we draw (planted) is no handle.
+        session.insert(TOKEN_HANDLE_KEY, "short").unwrap();
+        assert_eq!(token_handle(&session), None);
+        session.insert(TOKEN_HANDLE_KEY, "a".repeat(43)).unwrap();
+        assert_eq!(
+            token_handle(&session).as_deref(),
+            Some("a".repeat(43).as_str())
+        );
     }
 }

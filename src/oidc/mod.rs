@@ -405,7 +405,7 @@ impl Oidc {
         issuers
     }
 
-    /// Puts a JWK Set in the cache as if just fetched (benchmarks and fuzzing).
+    /// Puts a JWK Set in the cache as if just fetched (benchmarks, fuzzing and unit tests).
     #[cfg(any(test, feature = "internals"))]
     pub(crate) fn preload_jwks(&self, body: &[u8]) -> Result<(), OAuthError> {
         let keys = parse_jwks(body, &self.discovery_url)?;
