@@ -938,6 +938,57 @@ async fn concurrent_sign_ins_of_one_identity_make_one_user(db: &Db) {
     assert_eq!(db.count("accounts_users").await, ROUNDS as i64);
 }
 
+/// Filling a user's primary email after a link is best effort against a concurrent claim of
+/// the address only: a unique violation there (another user took it meanwhile) leaves the link
+/// done and the user without a primary email; any other failure is a storage error. PostgreSQL
+/// only, where a trigger can fail the fill with a chosen error code.
+#[actix_rt::test]
+async fn only_a_raced_primary_email_fill_is_ignored() {
+    let Some(db) = Db::postgres().await else {
+        return;
+    };
+    let Raw::Postgres(pool) = &db.raw else {
+        unreachable!()
+    };
+    let store = &db.store;
+    let fail_fill_with = |code: &'static str| async move {
+        let function = format!(
+            "CREATE OR REPLACE FUNCTION fail_fill() RETURNS trigger AS $$ BEGIN \
+             RAISE EXCEPTION 'fill refused' USING ERRCODE = '{code}'; END $$ LANGUAGE plpgsql"
+        );
+        sqlx::query(&function).execute(pool).await.unwrap();
+    };
+    fail_fill_with("23505").await; // unique_violation
+    sqlx::query(
+        "CREATE TRIGGER fail_fill BEFORE UPDATE OF email ON accounts_users \
+         FOR EACH ROW EXECUTE FUNCTION fail_fill()",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+
+    let bob = accounts::sign_in(store, &github("1"), None).await.unwrap();
+    assert_eq!(bob.user.email, None);
+    let linked = accounts::sign_in(
+        store,
+        &google("g1").email("bob@example.com", true),
+        Some(bob.user.id),
+    )
+    .await
+    .expect("a raced fill leaves the link done");
+    assert_eq!(
+        (linked.outcome, linked.user.id, linked.user.email),
+        (Outcome::Linked, bob.user.id, None)
+    );
+
+    fail_fill_with("P0001").await; // raise_exception: not a race
+    let profile = Profile::new("gitlab", "b").email("bob@example.com", true);
+    assert_eq!(
+        kind(store.link_identity(bob.user.id, &profile).await),
+        ErrorKind::Storage
+    );
+}
+
 #[actix_rt::test]
 async fn connect_opens_sqlite_in_memory_and_rejects_other_urls() {
     let store = SqlStore::connect("sqlite::memory:").await.unwrap();

@@ -767,4 +767,76 @@ mod tests {
             Duration::from_millis(200)
         );
     }
+
+    fn metadata(issuer: &str, iss_supported: bool) -> ProviderMetadata {
+        serde_json::from_value(serde_json::json!({
+            "issuer": issuer,
+            "authorization_endpoint": "https://issuer.example/authorize",
+            "jwks_uri": "https://issuer.example/jwks",
+            "authorization_response_iss_parameter_supported": iss_supported,
+        }))
+        .expect("metadata")
+    }
+
+    fn issuer_ok(metadata: &ProviderMetadata, iss: Option<&str>) -> bool {
+        match check_callback_issuer(metadata, iss) {
+            Ok(()) => true,
+            Err(e) => {
+                assert_eq!(e.kind(), crate::ErrorKind::IssuerMismatch, "{iss:?}");
+                false
+            }
+        }
+    }
+
+    /// RFC 9207: the callback's `iss` is the issuer exactly, and required only when advertised.
+    #[test]
+    fn the_callback_issuer_must_be_the_issuer() {
+        for supported in [false, true] {
+            let m = metadata("https://issuer.example", supported);
+            assert!(issuer_ok(&m, Some("https://issuer.example")));
+            assert!(!issuer_ok(&m, Some("https://issuer.example/")));
+            assert!(!issuer_ok(&m, Some("https://evil.example")));
+            assert!(!issuer_ok(&m, Some("")));
+            assert_eq!(
+                issuer_ok(&m, None),
+                !supported,
+                "absent, advertised: {supported}"
+            );
+        }
+    }
+
+    /// Microsoft's `{tenantid}` template: any tenant's issuer of its shape, and nothing else.
+    #[test]
+    fn a_tenant_template_takes_only_a_tenant_id() {
+        let head = "https://login.microsoftonline.com/";
+        let tail = "/v2.0";
+        let m = metadata(&format!("{head}{{tenantid}}{tail}"), true);
+        for tenant in [
+            "9188040d-6c67-4c5b-b112-36a304b66dad",
+            "contoso.onmicrosoft.com",
+            "t",
+        ] {
+            assert!(
+                issuer_ok(&m, Some(&format!("{head}{tenant}{tail}"))),
+                "{tenant}"
+            );
+        }
+        let pad = |n: usize| "x".repeat(n);
+        for iss in [
+            format!("{head}{tail}"),               // no tenant
+            format!("{head}v2.0"),                 // head and tail overlap: shorter than both
+            format!("{}t{tail}", pad(head.len())), // another head
+            format!("{head}t{}", pad(tail.len())), // another tail
+            format!("{head}ten/ant{tail}"),        // no tenant id
+            format!("{head}t?x={tail}"),
+            "https://login.microsoftonline.com/{tenantid}/v2.0".to_owned(),
+        ] {
+            assert!(!issuer_ok(&m, Some(&iss)), "{iss}");
+        }
+        assert!(!issuer_ok(&m, None));
+        assert!(issuer_ok(
+            &metadata(&format!("{head}{{tenantid}}{tail}"), false),
+            None
+        ));
+    }
 }
