@@ -212,12 +212,12 @@ async fn burst(
     balancer: &str,
     cookies: &[String],
     on_answers: usize,
-    mut midway: impl FnMut() -> bool + 'static,
+    midway: impl FnMut() -> bool + 'static,
 ) -> Vec<Vec<Outcome>> {
     let answered = Rc::new(AtomicUsize::new(0));
     // Asked at every answer from the `on_answers`th on, until it says it is done.
     let done = Rc::new(std::cell::Cell::new(false));
-    let midway = Rc::new(std::cell::RefCell::new(move || midway()));
+    let midway = Rc::new(std::cell::RefCell::new(midway));
     let users = cookies.iter().map(|cookies| {
         let calls = (0..CALLS).map(|_| {
             let answered = Rc::clone(&answered);
