@@ -415,6 +415,18 @@ impl Browser {
         self.finish(res).await
     }
 
+    /// As [`get`](Self::get), but a connection failure is `None` instead of a panic.
+    pub async fn try_get(&self, url: &str) -> Option<Page> {
+        let res = self
+            .client
+            .get(url)
+            .insert_header(("cookie", self.cookie_header()))
+            .send()
+            .await
+            .ok()?;
+        Some(self.finish(res).await)
+    }
+
     pub async fn post_form(&self, url: &str, form: &[(String, String)]) -> Page {
         let res = self
             .client
