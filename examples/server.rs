@@ -32,8 +32,8 @@ use actix_oauth::{
         self, sqlx::sqlite::SqliteConnectOptions, AccountStore as _, SqlStore, TokenKey, UserId,
     },
     providers::Any,
-    AuthorizedResponse, ClientAuth, ClientKey, OAuth, OAuthError, OAuthExtension, OAuthMiddleware,
-    RemoteApp, RemoteAppBuilder, ResponseMode,
+    AuthorizedResponse, BoundedSessionStore, ClientAuth, ClientKey, OAuth, OAuthError,
+    OAuthExtension, OAuthMiddleware, RemoteApp, RemoteAppBuilder, ResponseMode, StoreFaults,
 };
 use actix_oauth_dev::{client_key_pair, DevClientAuth, DevProvider, DevUser};
 use actix_session::{
@@ -840,9 +840,9 @@ async fn main() -> std::io::Result<()> {
     let accounts = web::Data::new(store);
     match std::env::var("REDIS_URL") {
         Ok(url) => {
-            let store = RedisSessionStore::new(url)
-                .await
-                .map_err(|e| fail(format!("REDIS_URL: {e}")))?;
+            // Every call to Redis ends within 3 s: while Redis is away, requests are answered
+            // 503 (the `StoreFaults` middleware) instead of hanging, and recover on their own.
+            let store = BoundedSessionStore::new(redis_sessions(url).await.map_err(fail)?);
             serve(bind, oauth, accounts, move || store.clone(), key, secure).await
         }
         Err(_) => {
@@ -857,6 +857,28 @@ async fn main() -> std::io::Result<()> {
             .await
         }
     }
+}
+
+/// Sessions in Redis through a pool that checks each connection before use (`PING`) and opens
+/// a new one for a dead one, every wait bounded: after Redis restarts, sessions work again on
+/// their own (a single managed connection can stay stuck on the lost server).
+async fn redis_sessions(url: String) -> Result<RedisSessionStore, String> {
+    let limit = Some(actix_oauth::defaults::STORE_TIMEOUT);
+    let mut config = deadpool_redis::Config::from_url(url);
+    config.pool = Some(deadpool_redis::PoolConfig {
+        timeouts: deadpool_redis::Timeouts {
+            wait: limit,
+            create: limit,
+            recycle: limit,
+        },
+        ..deadpool_redis::PoolConfig::default()
+    });
+    let pool = config
+        .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+        .map_err(|e| format!("REDIS_URL: {e}"))?;
+    RedisSessionStore::new_pooled(pool)
+        .await
+        .map_err(|e| format!("REDIS_URL: {e}"))
 }
 
 /// The session cookie's name: over https with the `__Host-` prefix (RFC 6265bis §4.1.3.2), which
@@ -1046,6 +1068,8 @@ async fn serve<S: SessionStore + 'static>(
                     .cookie_name(session_cookie_name(secure))
                     .build(),
             )
+            // Outside the sessions: a session store that is away is a 503 page (or JSON).
+            .wrap(StoreFaults::new())
             .route("/", web::get().to(home))
             .route("/auth/{provider}", web::get().to(login))
             .route("/auth/{provider}", web::post().to(link))

@@ -13,7 +13,7 @@ use crate::{
     remote_app::{Callback, RemoteAppBuilder},
     token::TokenResponse,
     token_cache::{TokenCache, TokenGetterFn, TokenUpdateFn},
-    token_store::{MemoryTokenStore, TokenStore},
+    token_store::{Deadline, MemoryTokenStore, TokenStore},
     transport::AwcHttpClient,
 };
 
@@ -40,6 +40,9 @@ pub struct OAuth {
     token_getter: Option<TokenGetterFn>,
     token_update: Option<TokenUpdateFn>,
     token_store: Arc<dyn TokenStore>,
+    /// Whether `token_store` is the app's own (then bounded by `store_timeout`).
+    own_store: bool,
+    store_timeout: Duration,
     max_session_bytes: Option<usize>,
     tls: TlsSettings,
 }
@@ -83,6 +86,8 @@ impl OAuth {
             token_getter: None,
             token_update: None,
             token_store: Arc::new(MemoryTokenStore::new()),
+            own_store: false,
+            store_timeout: defaults::STORE_TIMEOUT,
             max_session_bytes: Some(defaults::MAX_SESSION_BYTES),
             tls: TlsSettings {
                 webpki_roots: true,
@@ -96,8 +101,23 @@ impl OAuth {
     /// only a random handle to them. Default: a [`MemoryTokenStore`] (one process; use
     /// [`RedisTokenStore`](crate::token_store::RedisTokenStore) or the accounts database when
     /// several instances serve one user).
+    ///
+    /// Every call to it must answer within [`store_timeout`](Self::store_timeout), or the request
+    /// is answered `503` ([`OAuthError::Unavailable`]).
     pub fn token_store(mut self, store: impl TokenStore) -> Self {
         self.token_store = Arc::new(store);
+        self.own_store = true;
+        self
+    }
+
+    /// Sets the longest one call to the [`token_store`](Self::token_store) may take: a store
+    /// that does not answer in time (its server down or unreachable) makes the request a `503`
+    /// page ([`OAuthError::Unavailable`], with `Retry-After`), never a request that hangs; the
+    /// next request tries the store again. Default: 3 seconds
+    /// ([`STORE_TIMEOUT`](crate::defaults::STORE_TIMEOUT)). The in-memory default store is not
+    /// bounded (it cannot stall).
+    pub fn store_timeout(mut self, limit: Duration) -> Self {
+        self.store_timeout = limit;
         self
     }
 
@@ -330,7 +350,11 @@ impl OAuth {
                 handshake_lifetime: self.handshake_lifetime.as_secs(),
                 token_getter: self.token_getter,
                 token_update: self.token_update,
-                token_store: self.token_store,
+                token_store: if self.own_store {
+                    Arc::new(Deadline::new(self.token_store, self.store_timeout))
+                } else {
+                    self.token_store
+                },
                 max_session_bytes: self.max_session_bytes,
                 cache: TokenCache::default(),
                 used_states: crate::replay::UsedStates::default(),

@@ -19,3 +19,7 @@ pub const USER_AGENT: &str = concat!("actix-oauth/", env!("CARGO_PKG_VERSION"));
 /// The oldest a back-channel logout token may be (its `iat`, beyond the clock skew): 5 minutes.
 /// Its `jti` is remembered as long, so a replay within it is refused.
 pub const LOGOUT_TOKEN_MAX_AGE: Duration = Duration::from_secs(300);
+/// The longest one call to a shared store (the token store, the session store) may take before
+/// the request is answered `503` ([`OAuthError::Unavailable`](crate::OAuthError::Unavailable)):
+/// 3 seconds.
+pub const STORE_TIMEOUT: Duration = Duration::from_secs(3);

@@ -7,6 +7,9 @@ use actix_web::{http::StatusCode, HttpResponse, ResponseError};
 /// The most bytes of a provider's error body an [`OAuthError`] keeps.
 const MAX_KEPT_BODY: usize = 1024;
 
+/// The `Retry-After` of a `503` for [`OAuthError::Unavailable`], in seconds.
+pub(crate) const RETRY_AFTER_SECS: u32 = 5;
+
 /// Everything that can go wrong while signing a user in or calling a provider.
 ///
 /// Each variant has a stable [`ErrorKind`] (see [`OAuthError::kind`]) that is safe to match on,
@@ -128,6 +131,13 @@ pub enum OAuthError {
     /// The accounts database could not be used (feature `accounts`).
     #[error("The accounts database could not be used: {0}")]
     Storage(String),
+
+    /// A shared part the app depends on (the session store, the token store, the accounts
+    /// database) cannot be reached or did not answer in time: the request is answered `503
+    /// Service Unavailable` with `Retry-After`, and the same request succeeds once the part is
+    /// back.
+    #[error("The {0} cannot be reached right now; please try again in a moment.")]
+    Unavailable(&'static str),
 
     /// The request contradicts stored accounts: the identity already belongs to another user, or
     /// it is the user's last one (feature `accounts`).
@@ -290,6 +300,8 @@ pub enum ErrorKind {
     ReauthenticationRequired,
     /// See [`OAuthError::Storage`].
     Storage,
+    /// See [`OAuthError::Unavailable`].
+    Unavailable,
     /// See [`OAuthError::Conflict`].
     Conflict,
     /// See [`OAuthError::CsrfMismatch`].
@@ -350,6 +362,7 @@ impl ErrorKind {
             Self::SessionTooLarge => "session_too_large",
             Self::ReauthenticationRequired => "reauthentication_required",
             Self::Storage => "storage",
+            Self::Unavailable => "unavailable",
             Self::Conflict => "conflict",
             Self::CsrfMismatch => "csrf_mismatch",
             Self::Discovery => "discovery",
@@ -400,6 +413,7 @@ impl OAuthError {
             Self::SessionTooLarge { .. } => ErrorKind::SessionTooLarge,
             Self::ReauthenticationRequired { .. } => ErrorKind::ReauthenticationRequired,
             Self::Storage(_) => ErrorKind::Storage,
+            Self::Unavailable(_) => ErrorKind::Unavailable,
             Self::Conflict(_) => ErrorKind::Conflict,
             Self::CsrfMismatch => ErrorKind::CsrfMismatch,
             Self::Discovery(_) => ErrorKind::Discovery,
@@ -439,6 +453,7 @@ impl ResponseError for OAuthError {
             | Self::Storage(_)
             | Self::TokenStore(_)
             | Self::SessionTooLarge { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Denied | Self::CsrfMismatch => StatusCode::FORBIDDEN,
             Self::StateMissing(_)
@@ -473,7 +488,11 @@ impl ResponseError for OAuthError {
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
         log::debug!("actix-oauth: {} ({})", self, self.kind());
-        HttpResponse::build(status)
+        let mut response = HttpResponse::build(status);
+        if let Self::Unavailable(_) = self {
+            response.insert_header(("retry-after", RETRY_AFTER_SECS.to_string()));
+        }
+        response
             .insert_header(("cache-control", "no-store"))
             // A failed callback's URL holds a code and state: never send it on as a Referer.
             .insert_header(("referrer-policy", "no-referrer"))
@@ -484,6 +503,42 @@ impl ResponseError for OAuthError {
                 escape_html(&self.to_string()),
                 self.kind()
             ))
+    }
+}
+
+/// Whether a request with these headers is an API client's: it accepts `application/json` and
+/// not `text/html`.
+pub(crate) fn wants_json(headers: &actix_web::http::header::HeaderMap) -> bool {
+    let accept = headers
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    accept.contains("application/json") && !accept.contains("text/html")
+}
+
+impl OAuthError {
+    /// The error's answer to a request with these headers: JSON (`{"error": kind, "message":
+    /// …}`, same status and headers) for an API client ([`wants_json`]), else the HTML page of
+    /// [`error_response`](ResponseError::error_response).
+    pub(crate) fn response_for(
+        &self,
+        headers: &actix_web::http::header::HeaderMap,
+    ) -> HttpResponse {
+        self.response_as(wants_json(headers))
+    }
+
+    /// The error's JSON answer, or its HTML page.
+    pub(crate) fn response_as(&self, json: bool) -> HttpResponse {
+        if !json {
+            return self.error_response();
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        if let Self::Unavailable(_) = self {
+            response.insert_header(("retry-after", RETRY_AFTER_SECS.to_string()));
+        }
+        response
+            .insert_header(("cache-control", "no-store"))
+            .json(serde_json::json!({ "error": self.kind().as_str(), "message": self.to_string() }))
     }
 }
 

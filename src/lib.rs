@@ -110,6 +110,7 @@ mod replay;
 mod response;
 mod revocation;
 mod session;
+pub mod session_store;
 mod session_tokens;
 mod step_up;
 mod token;
@@ -144,6 +145,7 @@ pub use self::{
     remote_app::{RemoteApp, RemoteAppBuilder},
     response::{OAuthResponse, ResponseData, XmlElement},
     revocation::Revocation,
+    session_store::{BoundedSessionStore, StoreFaults},
     step_up::{RequireFreshSignIn, SignInOptions},
     token::TokenResponse,
     token_store::{MemoryTokenStore, RefreshClaim, TokenStore},

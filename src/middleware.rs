@@ -94,8 +94,13 @@ where
             if let Some(oauth) = oauth.as_ref().filter(|o| o.watches_ended_sessions()) {
                 // A session that back-channel logout ended is signed out before anything reads it.
                 let (http_req, payload) = req.into_parts();
-                oauth.purge_if_ended(&http_req).await;
+                let ended = oauth.purge_if_ended(&http_req).await;
                 req = ServiceRequest::from_parts(http_req, payload);
+                if let Err(err) = ended {
+                    log_failure("reading whether the session was ended", &err);
+                    let page = err.response_for(req.headers()).map_into_right_body();
+                    return Ok(req.into_response(page));
+                }
             }
             if let (Some(oauth), Some(provider)) = (&oauth, callback) {
                 let (http_req, mut payload) = req.into_parts();
@@ -115,7 +120,7 @@ where
                 req = ServiceRequest::from_parts(http_req, payload);
                 if let Err(err) = result {
                     log_failure(&format!("sign-in with `{provider}`"), &err);
-                    let response = err.error_response().map_into_right_body();
+                    let response = err.response_for(req.headers()).map_into_right_body();
                     return Ok(req.into_response(response));
                 }
             }
@@ -124,7 +129,7 @@ where
                 if let Some(err) = crate::session::enforce_size_limit(response.request(), limit) {
                     log_failure("keeping the session", &err);
                     let (http_req, _) = response.into_parts();
-                    let page = err.error_response().map_into_right_body();
+                    let page = err.response_for(http_req.headers()).map_into_right_body();
                     return Ok(ServiceResponse::new(http_req, page));
                 }
             }

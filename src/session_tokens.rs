@@ -113,10 +113,10 @@ impl OAuthExtension {
     /// Purges this request's session when back-channel logout ended it (its token handle is
     /// marked ended in the token store), so that the handler sees nobody signed in. A store that
     /// cannot answer leaves the session as it is (its tokens cannot be read either).
-    pub(crate) async fn purge_if_ended(&self, req: &HttpRequest) {
+    pub(crate) async fn purge_if_ended(&self, req: &HttpRequest) -> Result<(), OAuthError> {
         let session = req.get_session();
         let Some(handle) = session::token_handle(&session) else {
-            return;
+            return Ok(());
         };
         match self.inner.token_store.is_ended(&handle).await {
             Ok(true) => {
@@ -124,11 +124,15 @@ impl OAuthExtension {
                 session.purge();
             }
             Ok(false) => {}
+            // A store that cannot say whether the session was ended cannot serve it either: the
+            // request is a 503, not a session that back-channel logout may have ended.
+            Err(e @ OAuthError::Unavailable(_)) => return Err(e),
             Err(e) => log::warn!(
                 "actix-oauth: whether a session was ended could not be read ({})",
                 e.kind()
             ),
         }
+        Ok(())
     }
 
     /// Whether the middleware checks sessions for back-channel logout.

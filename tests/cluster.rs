@@ -13,10 +13,7 @@
 mod common;
 
 use std::{
-    io::{BufRead as _, BufReader},
     net::SocketAddr,
-    path::PathBuf,
-    process::{Child, Command, Stdio},
     rc::Rc,
     sync::{
         atomic::{AtomicBool, AtomicUsize, Ordering},
@@ -26,77 +23,14 @@ use std::{
 };
 
 use actix_oauth_dev::{DevProvider, DevUser};
-use common::Browser;
+use common::{
+    example::{free_port, wait_healthy, Instance},
+    Browser,
+};
 use futures_util::future::join_all;
 
 const USERS: usize = 20;
 const CALLS: usize = 50;
-
-/// The example binary cargo built next to this test.
-fn server_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("test path");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir");
-    dir.join("examples").join("server")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-/// A running example server; killed when dropped.
-struct Instance {
-    child: Child,
-    port: u16,
-}
-
-impl Instance {
-    fn start(envs: &[(&str, String)], args: &[&str]) -> Self {
-        let port = free_port();
-        let mut cmd = Command::new(server_bin());
-        cmd.args(args)
-            .env("BIND", format!("127.0.0.1:{port}"))
-            .env("RUST_LOG", "warn")
-            .env_remove("ACTIX_OAUTH_CONFIG")
-            .env_remove("ACTIX_OAUTH_DEV_PROVIDER")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        for (k, v) in envs {
-            cmd.env(k, v);
-        }
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("{}: {e}", server_bin().display()));
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        assert!(
-            line.contains("listening on"),
-            "the server did not start: {line}"
-        );
-        Self { child, port }
-    }
-
-    fn addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port))
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 /// A round-robin TCP balancer: each connection goes to the next backend that accepts it.
 struct Balancer {
@@ -135,26 +69,6 @@ impl Balancer {
             }
         });
         balancer
-    }
-}
-
-async fn wait_healthy(url: &str) {
-    let started = Instant::now();
-    loop {
-        let ok = awc::Client::default()
-            .get(format!("{url}/healthz"))
-            .send()
-            .await
-            .map(|r| r.status().is_success())
-            .unwrap_or(false);
-        if ok {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "{url} did not come up"
-        );
-        actix_rt::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

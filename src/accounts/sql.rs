@@ -103,14 +103,17 @@ impl SqlStore {
     ///
     /// # Errors
     /// [`OAuthError::Configuration`] for a URL of another scheme or that does not parse,
-    /// [`OAuthError::Storage`] when the database cannot be reached.
+    /// [`OAuthError::Unavailable`] when the database cannot be reached.
     pub async fn connect(url: &str) -> Result<Self, OAuthError> {
         let invalid = |e: sqlx::Error| {
             OAuthError::config(format!("the accounts database URL is invalid: {e}"))
         };
         if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url).map_err(invalid)?;
+            // A request waits at most this long for a connection: a database that went away
+            // makes it a 503 within the timeout, not after sqlx's default 30 seconds.
             let pool = PgPoolOptions::new()
+                .acquire_timeout(crate::defaults::STORE_TIMEOUT)
                 .connect_with(options)
                 .await
                 .map_err(storage)?;
@@ -283,7 +286,24 @@ const USER_TOKEN: &str = "SELECT subject, token FROM accounts_identities \
      ORDER BY last_sign_in_at DESC, id DESC LIMIT 1";
 
 fn storage(e: sqlx::Error) -> OAuthError {
-    OAuthError::Storage(format!("{e}."))
+    // A database that cannot be reached, or that ends the connection (SQLSTATE class 08, or 57P
+    // for a server shutting down), is the app's 503; anything else its 500.
+    let unreachable = match &e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    };
+    if unreachable {
+        OAuthError::Unavailable("accounts database")
+    } else {
+        OAuthError::Storage(format!("{e}."))
+    }
 }
 
 /// Whether `e` is a constraint that a concurrent writer made fail: the caller decides anew.

@@ -26,10 +26,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::{error::OAuthError, token::TokenResponse};
 
+mod deadline;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 
+pub(crate) use self::deadline::Deadline;
 pub use self::memory::MemoryTokenStore;
 #[cfg(feature = "redis")]
 pub use self::redis::RedisTokenStore;

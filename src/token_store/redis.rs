@@ -2,7 +2,10 @@
 
 use std::{fmt, time::Duration};
 
-use redis::{aio::ConnectionManager, AsyncCommands as _};
+use redis::{
+    aio::{ConnectionManager, ConnectionManagerConfig},
+    AsyncCommands as _,
+};
 
 use super::{index_key, RefreshClaim, StoreFuture, StoredToken, TokenStore};
 use crate::{error::OAuthError, token::TokenResponse};
@@ -98,37 +101,39 @@ impl fmt::Debug for RedisTokenStore {
 }
 
 fn failed(e: redis::RedisError) -> OAuthError {
-    // The error's text may name the server, never a token: tokens travel only as arguments.
-    OAuthError::TokenStore(format!("Redis failed ({})", e.kind_str()))
-}
-
-trait KindStr {
-    fn kind_str(&self) -> &'static str;
-}
-
-impl KindStr for redis::RedisError {
-    fn kind_str(&self) -> &'static str {
-        if self.is_timeout() {
-            "timeout"
-        } else if self.is_connection_refusal() || self.is_connection_dropped() {
-            "connection"
-        } else if self.is_io_error() {
-            "I/O"
-        } else {
-            "command"
-        }
+    // A server that cannot be reached or does not answer is the app's 503; any other failure
+    // (a refused command) its 500. The error's text may name the server, never a token: tokens
+    // travel only as arguments.
+    if e.is_timeout() || e.is_connection_refusal() || e.is_connection_dropped() || e.is_io_error() {
+        OAuthError::Unavailable("token store")
+    } else {
+        OAuthError::TokenStore(format!("Redis failed ({:?})", e.kind()))
     }
 }
 
 impl RedisTokenStore {
     /// Connects to the Redis server at `url` (`redis://` or `rediss://`) with a connection
-    /// manager that reconnects on its own.
+    /// manager that reconnects on its own: a connection attempt or a command that takes more than
+    /// [`STORE_TIMEOUT`](crate::defaults::STORE_TIMEOUT) fails (the request that needed it is a
+    /// `503`), and the next command reconnects.
     ///
     /// # Errors
-    /// [`OAuthError::TokenStore`] when the URL is invalid or the server cannot be reached.
+    /// [`OAuthError::Configuration`] when the URL is invalid, [`OAuthError::Unavailable`] when
+    /// the server cannot be reached.
     pub async fn connect(url: &str) -> Result<Self, OAuthError> {
-        let client = redis::Client::open(url).map_err(failed)?;
-        let connection = ConnectionManager::new(client).await.map_err(failed)?;
+        let client = redis::Client::open(url).map_err(|e| {
+            OAuthError::config(format!("the Redis URL is invalid ({:?})", e.kind()))
+        })?;
+        let limit = crate::defaults::STORE_TIMEOUT;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(limit)
+            .set_response_timeout(limit)
+            // Reconnect attempts while a request waits: 100 ms, then 200 ms (the deadline of each
+            // call bounds the wait anyway).
+            .set_number_of_retries(2);
+        let connection = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(failed)?;
         Ok(Self::new(connection))
     }
 

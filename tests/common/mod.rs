@@ -505,6 +505,8 @@ pub mod fake;
 #[allow(unused_imports)]
 pub use fake::{Answer, FakeProvider, Recorded};
 
+/// The example server as a child process; a cable to unplug a service.
+pub mod example;
 /// Providers in Python's standard library, run as subprocesses.
 pub mod oidc_provider;
 pub mod preset_app;
