@@ -58,7 +58,9 @@ pub enum RefreshClaim {
 ///
 /// Methods return boxed futures so that the store can live behind `dyn` in the extension; write
 /// them as `Box::pin(async move { … })`. Failures are [`OAuthError::TokenStore`] (the accounts
-/// database's, [`OAuthError::Storage`]).
+/// database's, [`OAuthError::Storage`]); a server that cannot be reached is
+/// [`OAuthError::Unavailable`] (a `503`), and a call that outlives
+/// [`OAuth::store_timeout`](crate::OAuth::store_timeout) becomes one.
 pub trait TokenStore: Send + Sync + 'static {
     /// The token kept under `handle` for remote app `provider`, if any.
     fn load<'a>(
