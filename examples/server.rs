@@ -1092,6 +1092,13 @@ async fn serve<S: SessionStore + 'static>(
                 web::get().to(|| async { HttpResponse::Ok().body("ok") }),
             )
     })
+    // `WORKERS`: the number of actix workers (default: one per CPU core).
+    .workers(
+        std::env::var("WORKERS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
+    )
     .bind(bind)?
     .run()
     .await

@@ -72,6 +72,7 @@ async fn ten_thousand_sign_ins_without_a_leak_and_handshakes_in_bounded_memory()
         concurrency: CONCURRENCY,
         users: USERS,
         handshakes_only: false,
+        provider: "dev".to_owned(),
     };
     let report = driver::run(&options).await;
     println!("sign-ins: {report}");

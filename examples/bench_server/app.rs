@@ -80,6 +80,21 @@ pub fn oauth(provider: &Url, public_url: &str) -> Result<OAuthExtension, OAuthEr
         .build()
 }
 
+/// The same remote app as an OpenID Connect client of the provider's issuer: discovery, the
+/// JWKS, and each sign-in's RS256 ID token validated (what the hand-written peer does).
+pub fn oauth_oidc(issuer: &str, public_url: &str) -> Result<OAuthExtension, OAuthError> {
+    OAuth::new()
+        .public_url(public_url)
+        .remote_app(
+            RemoteApp::builder("dev")
+                .issuer(issuer)
+                .consumer_key(CLIENT_ID)
+                .consumer_secret(CLIENT_SECRET)
+                .scope(["openid", "profile", "email"]),
+        )
+        .build()
+}
+
 /// The session middleware both the floor and the sign-in run under: signed and encrypted
 /// cookies, and a state that lives 15 minutes (so that a load run leaves nothing behind in
 /// Redis for long).

@@ -12,7 +12,9 @@
 //! cargo run --release --example bench_server -- --bind 127.0.0.1:8090 --provider http://127.0.0.1:8091/
 //! ```
 //!
-//! Options: `--bind ADDR` (default `127.0.0.1:8090`), `--workers N` (default 1), `--users N`
+//! Options: `--oidc` (sign in with OpenID Connect: discovery, RS256 ID tokens; the minimal app
+//! BENCHMARKS.md compares with the hand-written peer), `--bind ADDR` (default `127.0.0.1:8090`),
+//! `--workers N` (default 1), `--users N`
 //! development users `user0…` (default 64). `REDIS_URL` keeps sessions in Redis (keys prefixed
 //! `actix-oauth-bench:`, living 15 minutes), with `SESSION_KEY` (64+ bytes) as the cookie key.
 
@@ -59,7 +61,11 @@ async fn main() -> std::io::Result<()> {
         let callback = arg("--callback")
             .ok_or_else(|| fail("--provider-only needs --callback URL".to_owned()))?;
         let provider = app::dev_provider(bind, &callback, users)?;
-        println!("development provider on {}", provider.url());
+        println!(
+            "development provider on {} (issuer {})",
+            provider.url(),
+            provider.issuer()
+        );
         // The provider serves from its own thread until the process is stopped.
         loop {
             actix_rt::time::sleep(std::time::Duration::from_secs(3600)).await;
@@ -82,7 +88,13 @@ async fn main() -> std::io::Result<()> {
             url
         }
     };
-    let oauth = app::oauth(&provider, &public_url).map_err(|e| fail(e.to_string()))?;
+    // `--oidc`: an OpenID Connect client of the provider's issuer (its base URL).
+    let oauth = if flag("--oidc") {
+        app::oauth_oidc(provider.as_str().trim_end_matches('/'), &public_url)
+    } else {
+        app::oauth(&provider, &public_url)
+    }
+    .map_err(|e| fail(e.to_string()))?;
     let key = match std::env::var("SESSION_KEY") {
         Ok(secret) if secret.len() >= 64 => Key::from(secret.as_bytes()),
         Ok(_) => return Err(fail("SESSION_KEY: must be at least 64 bytes".to_owned())),

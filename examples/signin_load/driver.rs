@@ -25,6 +25,8 @@ pub struct Options {
     pub users: usize,
     /// Only start handshakes (`GET /auth/dev`, keeping the cookie) and never complete them.
     pub handshakes_only: bool,
+    /// The remote app's name in the app's routes (`/auth/NAME`): `dev` by default.
+    pub provider: String,
 }
 
 /// Why one sign-in failed.
@@ -118,9 +120,13 @@ pub async fn run(options: &Options) -> Report {
             async move {
                 let began = Instant::now();
                 let outcome = if options.handshakes_only {
-                    browser.start_handshake(&options.target).await
+                    browser
+                        .start_handshake(&options.target, &options.provider)
+                        .await
                 } else {
-                    browser.sign_in(&options.target, &user).await
+                    browser
+                        .sign_in(&options.target, &options.provider, &user)
+                        .await
                 };
                 outcome.map(|()| began.elapsed())
             }
@@ -242,32 +248,36 @@ impl<'c> Browser<'c> {
         self.send(request, None).await
     }
 
-    /// `GET /auth/dev`: the redirect to the provider, with the handshake in the session.
-    async fn start_handshake(mut self, target: &Url) -> Result<(), Failure> {
-        self.authorize(target).await.map(drop)
+    /// `GET /auth/NAME`: the redirect to the provider, with the handshake in the session.
+    async fn start_handshake(mut self, target: &Url, provider: &str) -> Result<(), Failure> {
+        self.authorize(target, provider).await.map(drop)
     }
 
-    async fn authorize(&mut self, target: &Url) -> Result<Url, Failure> {
-        let start = target.join("auth/dev").map_err(|e| error(e.to_string()))?;
+    /// `GET /auth/NAME?next=/me` (apps that take no `next` go to their own page after the
+    /// callback, which the driver follows too).
+    async fn authorize(&mut self, target: &Url, provider: &str) -> Result<Url, Failure> {
+        let start = target
+            .join(&format!("auth/{provider}?next=%2Fme"))
+            .map_err(|e| error(e.to_string()))?;
         let page = self.get(&start).await?;
-        if page.status != StatusCode::FOUND || self.jar.is_empty() {
+        if !page.status.is_redirection() || self.jar.is_empty() {
             return Err(error(format!(
-                "GET /auth/dev: status {} (cookie: {})",
+                "GET /auth/{provider}: status {} (cookie: {})",
                 page.status,
                 !self.jar.is_empty()
             )));
         }
         let location = page
             .location
-            .ok_or_else(|| error("GET /auth/dev: no Location"))?;
+            .ok_or_else(|| error(format!("GET /auth/{provider}: no Location")))?;
         Url::parse(&location)
-            .map_err(|e| error(format!("GET /auth/dev: Location {location:?}: {e}")))
+            .map_err(|e| error(format!("GET /auth/{provider}: Location {location:?}: {e}")))
     }
 
     /// The whole sign-in: the app's redirect, the consent page, approval as `user`, the
     /// callback, and `/me`.
-    async fn sign_in(mut self, target: &Url, user: &str) -> Result<(), Failure> {
-        let authorize = self.authorize(target).await?;
+    async fn sign_in(mut self, target: &Url, provider: &str, user: &str) -> Result<(), Failure> {
+        let authorize = self.authorize(target, provider).await?;
 
         let consent = self.get(&authorize).await?;
         let wanted = format!("value=\"{user}\"");
@@ -319,7 +329,15 @@ impl<'c> Browser<'c> {
         }
         let who: serde_json::Value = serde_json::from_slice(&me.body)
             .map_err(|e| error(format!("GET {next}: not JSON: {e}")))?;
-        match who.get("user").and_then(|u| u.as_str()) {
+        // `{"user": …}` (the bench server), or an account whose identities name the user (the
+        // example server, the hand-written peer).
+        let seen = who.get("user").and_then(|u| u.as_str()).or_else(|| {
+            who.get("identities")?
+                .as_array()?
+                .iter()
+                .find_map(|i| i.get("username")?.as_str())
+        });
+        match seen {
             Some(seen) if seen == user => Ok(()),
             Some(seen) => Err(Failure::Leak(format!(
                 "signed in as {user}, /me shows {seen}"

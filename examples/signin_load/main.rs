@@ -4,8 +4,13 @@
 //!
 //! ```text
 //! cargo run --release --example signin_load -- --target http://127.0.0.1:8090/ \
-//!     --count 2000 --concurrency 64 [--users 64] [--pid APP_PID] [--handshakes-only]
+//!     --count 2000 --concurrency 64 [--users 64] [--pid APP_PID] [--handshakes-only] \
+//!     [--provider NAME]
 //! ```
+//!
+//! `--provider NAME` signs in at `/auth/NAME` (default `dev`); any app whose `/me` answers
+//! `{"user": …}` or an account with `identities[].username` can be driven (the example server,
+//! the hand-written peer of BENCHMARKS.md).
 //!
 //! Prints sign-ins per second, errors, leaks and the p50/p99 latency; with `--pid`, also the
 //! app process's CPU time per sign-in (utime + stime from `/proc/PID/stat`) and its `VmRSS`.
@@ -46,6 +51,7 @@ fn options() -> Result<(driver::Options, Option<u32>), String> {
             concurrency: number("--concurrency", 8)?,
             users: number("--users", 64)?,
             handshakes_only: std::env::args().any(|a| a == "--handshakes-only"),
+            provider: arg("--provider").unwrap_or_else(|| "dev".to_owned()),
         },
         pid,
     ))

@@ -11,7 +11,9 @@ use std::{str::FromStr, sync::Arc, time::SystemTime};
 use sqlx::{
     migrate::Migrator,
     postgres::{PgConnectOptions, PgPool, PgPoolOptions},
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions},
+    sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    },
     ColumnIndex, Decode, Row, Type,
 };
 
@@ -99,7 +101,8 @@ macro_rules! in_write_tx {
 impl SqlStore {
     /// Connects to `url`: `sqlite::memory:` (one private database, kept while the store lives),
     /// `sqlite://PATH` (`?mode=rwc` creates the file) or `postgres://…`. SQLite files use
-    /// write-ahead logging. Does not migrate: call [`migrate`](Self::migrate).
+    /// write-ahead logging with `synchronous = NORMAL` (see the README's "Durability": a power
+    /// loss may roll back the last commits; an app crash loses none). Does not migrate: call [`migrate`](Self::migrate).
     ///
     /// # Errors
     /// [`OAuthError::Configuration`] for a URL of another scheme or that does not parse,
@@ -132,8 +135,16 @@ impl SqlStore {
                     .connect_with(options)
                     .await
             } else {
+                // Write-ahead logging with `synchronous = NORMAL` (what SQLite recommends for
+                // WAL): a commit is not fsynced, the log is at each checkpoint. An app crash
+                // loses nothing committed; a power loss or OS crash may roll back the last
+                // commits before the checkpoint (README, "Durability"), never corrupt the file.
                 SqlitePoolOptions::new()
-                    .connect_with(options.journal_mode(SqliteJournalMode::Wal))
+                    .connect_with(
+                        options
+                            .journal_mode(SqliteJournalMode::Wal)
+                            .synchronous(SqliteSynchronous::Normal),
+                    )
                     .await
             }
             .map_err(storage)?;

@@ -29,6 +29,11 @@ const INDEX: &str =
     "INSERT INTO accounts_session_index (provider, session_key, handle, updated_at) \
      VALUES ($1, $2, $3, $4) \
      ON CONFLICT (provider, session_key, handle) DO UPDATE SET updated_at = excluded.updated_at";
+/// [`INDEX`] for a sign-in with both a `sub` and a `sid`: both rows in one statement.
+const INDEX_BOTH: &str =
+    "INSERT INTO accounts_session_index (provider, session_key, handle, updated_at) \
+     VALUES ($1, $2, $3, $4), ($1, $5, $3, $4) \
+     ON CONFLICT (provider, session_key, handle) DO UPDATE SET updated_at = excluded.updated_at";
 const INDEXED: &str = "SELECT handle FROM accounts_session_index \
      WHERE provider = $1 AND session_key = $2 AND updated_at >= $3";
 const UNINDEX: &str = "DELETE FROM accounts_session_index WHERE provider = $1 AND session_key = $2";
@@ -220,20 +225,30 @@ impl TokenStore for SqlStore {
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let now = i64::try_from(now_unix()).unwrap_or(i64::MAX);
-            for key in [index_key(Some(sub), None), index_key(None, sid)]
-                .into_iter()
-                .flatten()
-            {
-                on_pool!(self, pool => {
+            // The user's key, and the provider session's when there is one: one statement.
+            let by_sub = index_key(Some(sub), None).unwrap_or_default();
+            match index_key(None, sid) {
+                Some(by_sid) => on_pool!(self, pool => {
+                    sqlx::query(INDEX_BOTH)
+                        .bind(provider)
+                        .bind(&by_sub)
+                        .bind(handle)
+                        .bind(now)
+                        .bind(&by_sid)
+                        .execute(pool)
+                        .await
+                        .map_err(storage)?;
+                }),
+                None => on_pool!(self, pool => {
                     sqlx::query(INDEX)
                         .bind(provider)
-                        .bind(&key)
+                        .bind(&by_sub)
                         .bind(handle)
                         .bind(now)
                         .execute(pool)
                         .await
                         .map_err(storage)?;
-                });
+                }),
             }
             Ok(())
         })
