@@ -48,7 +48,7 @@ src/oidc/id_token.rs;oidc;--lib --test=oidc;
 src/oauth1/signature.rs;oidc,rsa-sha1;--lib --test=oauth1_vectors --test=oauth1_fake --test=oauth1_signin;
 src/replay.rs;;--lib --test=security --test=signin;
 src/session.rs;;--lib --test=security --test=signin;
-src/handshake.rs;;--lib --test=security --test=signin --test=oidc;
+src/handshake.rs;;--lib --test=security --test=signin --test=oidc --test=token_store --test=form_post --test=step_up;
 src/callback_query.rs;;--lib --test=security;
 src/oauth2/mod.rs;;--lib --test=security --test=oidc;check_callback_issuer
 src/oidc/mod.rs;;--lib --test=security --test=oidc;check_callback_issuer

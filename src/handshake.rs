@@ -481,3 +481,29 @@ fn pending_key_handle(state: &str) -> String {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::pending_key_handle;
+
+    /// The handle of a sign-in's parked DPoP key is its `state`'s own: the same for the same
+    /// `state` (the code exchange finds the key the pushed request named), another for another
+    /// (two sign-ins in progress, in this browser or others, never take each other's key), and
+    /// never a session's token handle (those are random tokens, without the prefix).
+    #[test]
+    fn a_parked_dpop_keys_handle_is_its_states_own() {
+        let a = pending_key_handle("state-a");
+        assert_eq!(a, pending_key_handle("state-a"));
+        assert_ne!(a, pending_key_handle("state-b"));
+        assert_ne!(pending_key_handle(""), pending_key_handle("state-a"));
+        let digest = a.strip_prefix("dpop-jkt.").expect("the prefix");
+        // SHA-256, base64url without padding.
+        assert_eq!(digest.len(), 43, "{a}");
+        assert!(
+            digest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+            "{a}"
+        );
+    }
+}

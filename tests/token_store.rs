@@ -427,6 +427,68 @@ async fn a_planted_sessions_tokens_never_become_the_users() {
     }
 }
 
+/// A linking sign-in moves the earlier sign-ins' tokens to a new handle, and their back-channel
+/// logout index entries with them: the provider of the earlier sign-in can still end the
+/// session. The SQL store's `rename` moves the tokens, not the index (as Redis's), so this
+/// relies on `keep_token` indexing the moved sign-ins again under the new handle.
+#[cfg(all(feature = "accounts", feature = "oidc"))]
+#[actix_rt::test]
+async fn a_linking_sign_in_keeps_the_earlier_sign_ins_back_channel_logout() {
+    use actix_oauth::accounts::SqlStore;
+
+    let store = SqlStore::connect("sqlite::memory:").await.unwrap();
+    store.migrate().await.unwrap();
+    let (l, url) = listener();
+    let dev = actix_oauth_dev::DevProvider::builder()
+        .client("app", "app-secret", [format!("{url}auth/dev/callback")])
+        .start()
+        .expect("dev provider");
+    let tokens = token_endpoint(200, 200);
+    let api = FakeProvider::answering(Answer::json("{}"));
+    let apps = vec![
+        RemoteApp::builder("dev")
+            .issuer(dev.issuer())
+            .consumer_key("app")
+            .consumer_secret("app-secret")
+            .scope(["openid"]),
+        remote("q", &tokens, &api),
+    ];
+    let oauth = oauth(apps, &url)
+        .token_store(store.clone())
+        .build()
+        .expect("valid configuration");
+    let app = start(oauth, l, Key::generate());
+
+    // Signed in with `dev` (an ID token for dev-alice, indexed), then `q` linked.
+    let browser = Browser::new();
+    let start_page = browser.get(&app.url("/auth/dev?next=/")).await;
+    assert_eq!(start_page.status, 302, "{}", start_page.text());
+    let authorize = url::Url::parse(start_page.location.as_deref().unwrap()).unwrap();
+    let mut form: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
+    form.push(("decision".into(), "approve".into()));
+    form.push(("user".into(), "alice".into()));
+    let mut post = authorize.clone();
+    post.set_query(None);
+    let back = browser.post_form(post.as_str(), &form).await;
+    assert_eq!(back.status, 302, "{}", back.text());
+    let done = browser.get(back.location.as_deref().unwrap()).await;
+    assert_eq!(done.status, 200, "{}", done.text());
+    let state = begin_link(&browser, &app, "q", "/").await;
+    finish(&browser, &app, "q", &state).await;
+    let page = browser.get(&app.url("/call/q")).await;
+    assert_eq!(page.json()["status"], 200, "{}", page.text());
+
+    // The provider ends dev-alice's sessions (what a back-channel logout token does): the
+    // session, under the handle the linking sign-in gave it, is signed out, `q` included.
+    let ended = store
+        .end_sessions("dev", Some("dev-alice"), None)
+        .await
+        .unwrap();
+    assert!(ended >= 1, "{ended}");
+    let page = browser.get(&app.url("/call/q")).await;
+    assert_eq!(page.status, 401, "still signed in: {}", page.text());
+}
+
 /// What several instances share through a store (issue 19): refresh leases and their results,
 /// single-use values, and compare-and-swap of a session's token. `tag` keeps runs apart in a
 /// store that outlives the test.
