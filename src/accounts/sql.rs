@@ -6,7 +6,11 @@
 //! (`BEGIN IMMEDIATE` on SQLite, so a writer waits for the lock instead of failing on a stale
 //! snapshot) and a row lock PostgreSQL needs when unlinking.
 
-use std::{str::FromStr, sync::Arc, time::SystemTime};
+use std::{
+    str::FromStr,
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
 
 use sqlx::{
     migrate::Migrator,
@@ -115,8 +119,21 @@ impl SqlStore {
             let options = PgConnectOptions::from_str(url).map_err(invalid)?;
             // A request waits at most this long for a connection: a database that went away
             // makes it a 503 within the timeout, not after sqlx's default 30 seconds.
+            //
+            // A connection is checked (a round trip) only when it sat idle for a second or more:
+            // under load every statement would otherwise cost two round trips; after a quiet
+            // spell, when the server may have restarted, the check still replaces a dead one.
             let pool = PgPoolOptions::new()
                 .acquire_timeout(crate::defaults::STORE_TIMEOUT)
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= Duration::from_secs(1) {
+                            sqlx::Connection::ping(conn).await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .connect_with(options)
                 .await
                 .map_err(storage)?;
@@ -139,7 +156,17 @@ impl SqlStore {
                 // WAL): a commit is not fsynced, the log is at each checkpoint. An app crash
                 // loses nothing committed; a power loss or OS crash may roll back the last
                 // commits before the checkpoint (README, "Durability"), never corrupt the file.
+                //
+                // One connection: SQLite lets one writer in at a time anyway, and with several
+                // connections concurrent writers wait in SQLite's busy handler (sleeping and
+                // retrying) while each connection's worker thread is woken for every statement.
+                // One connection queues the statements instead: 15-20 % less CPU per sign-in in
+                // the example server and half the p99 (BENCHMARKS.md, issue 18). No check of the
+                // connection before each use: it is a local file, and the check is one more
+                // round trip to its worker thread per statement.
                 SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .test_before_acquire(false)
                     .connect_with(
                         options
                             .journal_mode(SqliteJournalMode::Wal)
