@@ -12,7 +12,7 @@
 # round; the report gives each app's median over ROUNDS rounds and the ratios to the peer.
 #
 # Usage: scripts/signin-compare.sh   (ROUNDS, SIGNINS, CONCURRENCY, WORKERS, WARMUP, PEER_DIR,
-#                                     DATABASE_URL (PostgreSQL, else that app is left out),
+#                                     SETTLE, DATABASE_URL (PostgreSQL, else that app is left out),
 #                                     APPS (default "peer minimal sqlite postgres") may be set)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +22,7 @@ SIGNINS=${SIGNINS:-2000}
 WARMUP=${WARMUP:-300}
 CONCURRENCY=${CONCURRENCY:-8}
 WORKERS=${WORKERS:-2}
+SETTLE=${SETTLE:-5}          # seconds of quiet before each app (PostgreSQL's background work ends)
 PEER_DIR=${PEER_DIR:-../peer}
 APPS=${APPS:-peer minimal sqlite postgres}
 APP_PORT=${APP_PORT:-18190}
@@ -128,6 +129,7 @@ echo "== $SIGNINS complete sign-ins per app and round at concurrency $CONCURRENC
 declare -A CPU RATE P50 P99
 for round in $(seq "$ROUNDS"); do
     for app in $APPS; do
+        sleep "$SETTLE"
         start "$app"
         name=$(name_of "$app")
         "$DRIVER" --target "$APP/" --provider "$name" --count "$WARMUP" --concurrency "$CONCURRENCY" \
