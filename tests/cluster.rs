@@ -272,7 +272,7 @@ async fn three_instances_refresh_once_per_user_and_survive_losing_one() {
     assert_eq!(provider.refreshes() - refreshes, USERS);
 
     // Round two: fresh sign-ins with due tokens, and the third instance is killed once a
-    // hundred calls were answered and every user's refresh is done and published (a hundred
+    // hundred calls were answered and every user's refresh is done and published (twenty
     // answers later). (An instance that dies
     // between the provider's rotation and publishing the new token would leave the old refresh
     // token to be reused: no lease can prevent that, README "Running several instances".)
@@ -295,7 +295,9 @@ async fn three_instances_refresh_once_per_user_and_survive_losing_one() {
                 return false;
             }
             since_refreshed += 1;
-            if since_refreshed < 100 {
+            // Twenty answers later (not a hundred: on a loaded machine the last refresh can
+            // come within the last hundred of the thousand answers, and then nobody is killed).
+            if since_refreshed < 20 {
                 return false;
             }
             victim.borrow_mut().kill();
