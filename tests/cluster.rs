@@ -24,7 +24,7 @@ use std::{
 
 use actix_oauth_dev::{DevProvider, DevUser};
 use common::{
-    example::{free_port, wait_healthy, Instance},
+    example::{idp_config, wait_healthy, Instance, TOKEN_KEY},
     Browser,
 };
 use futures_util::future::join_all;
@@ -185,33 +185,18 @@ async fn three_instances_refresh_once_per_user_and_survive_losing_one() {
     }
     let provider = Rc::new(builder.start().expect("dev provider"));
 
-    let dir = std::env::temp_dir().join(format!(
-        "actix-oauth-cluster-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("providers.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "dev_provider = false\n[providers.idp]\nkind = \"oidc\"\nissuer = \"{}\"\n\
-             client_id = \"cluster\"\nclient_secret = \"cluster-secret\"\n\
-             scope = \"openid profile email\"\nbase_url = \"{}\"\n",
-            provider.issuer(),
-            provider.api_url()
-        ),
-    )
-    .unwrap();
+    let (dir, config) = idp_config(
+        "cluster",
+        provider.issuer(),
+        provider.api_url().as_str(),
+        "cluster",
+    );
     let env = [
         ("REDIS_URL", redis),
         ("DATABASE_URL", database),
         ("PUBLIC_URL", balancer.clone()),
         ("SESSION_KEY", "c".repeat(64)),
-        (
-            "TOKEN_KEY",
-            "a2V5LWtleS1rZXkta2V5LWtleS1rZXkta2V5LWtleS0=".to_owned(),
-        ),
+        ("TOKEN_KEY", TOKEN_KEY.to_owned()),
         ("ACTIX_OAUTH_DATA_DIR", dir.display().to_string()),
     ];
     let args = ["--config", config.to_str().unwrap()];

@@ -19,7 +19,7 @@ use std::{
 
 use actix_oauth_dev::{DevProvider, DevUser};
 use common::{
-    example::{free_port, wait_healthy, Cable, Instance},
+    example::{free_port, idp_config, wait_healthy, Cable, Instance, TOKEN_KEY},
     Browser,
 };
 
@@ -207,29 +207,17 @@ async fn redis_and_postgres_going_away_are_503s_and_the_app_recovers() {
         .user(DevUser::new("cid").email("cid@example.test"))
         .start()
         .expect("dev provider");
-    let dir =
-        std::env::temp_dir().join(format!("actix-oauth-faults-{}-{port}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("providers.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "dev_provider = false\n[providers.idp]\nkind = \"oidc\"\nissuer = \"{}\"\n\
-             client_id = \"faults\"\nclient_secret = \"faults-secret\"\n\
-             scope = \"openid profile email\"\nbase_url = \"{}\"\n",
-            provider.issuer(),
-            provider.api_url()
-        ),
-    )
-    .unwrap();
+    let (dir, config) = idp_config(
+        "faults",
+        provider.issuer(),
+        provider.api_url().as_str(),
+        "faults",
+    );
     let env = [
         ("REDIS_URL", redis.url()),
         ("DATABASE_URL", db_url.to_string()),
         ("SESSION_KEY", "f".repeat(64)),
-        (
-            "TOKEN_KEY",
-            "a2V5LWtleS1rZXkta2V5LWtleS1rZXkta2V5LWtleS0=".to_owned(),
-        ),
+        ("TOKEN_KEY", TOKEN_KEY.to_owned()),
         ("ACTIX_OAUTH_DATA_DIR", dir.display().to_string()),
     ];
     let _server = Instance::start_on(port, &env, &["--config", config.to_str().unwrap()]);

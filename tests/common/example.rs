@@ -98,6 +98,32 @@ impl Drop for Instance {
     }
 }
 
+/// A fresh data directory for an example server, and in it a `providers.toml` with one OpenID
+/// Connect provider `idp` (`client_id` with the secret `{client_id}-secret`) at the development
+/// provider's `issuer`, its API at `api_url`: the directory and the file.
+pub fn idp_config(what: &str, issuer: &str, api_url: &str, client_id: &str) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!(
+        "actix-oauth-{what}-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("providers.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "dev_provider = false\n[providers.idp]\nkind = \"oidc\"\nissuer = \"{issuer}\"\n\
+             client_id = \"{client_id}\"\nclient_secret = \"{client_id}-secret\"\n\
+             scope = \"openid profile email\"\nbase_url = \"{api_url}\"\n"
+        ),
+    )
+    .unwrap();
+    (dir, config)
+}
+
+/// The `TOKEN_KEY` the example-server tests give it (32 bytes, base64).
+pub const TOKEN_KEY: &str = "a2V5LWtleS1rZXkta2V5LWtleS1rZXkta2V5LWtleS0=";
+
 /// Waits until `url/healthz` answers 200 (at most 20 s).
 pub async fn wait_healthy(url: &str) {
     let started = Instant::now();
