@@ -234,10 +234,11 @@ async fn callback(
     };
     let provider = resp.provider().to_owned();
     let profile = oauth.profile(&provider, resp.token()).await?;
-    let result = accounts::sign_in(store.get_ref(), &profile, signed_in(&session)).await?;
-    store
-        .store_token(&profile.provider, &profile.subject, resp.token())
-        .await?;
+    // The sign-in decision and the identity's tokens in as few writes as the linking rules
+    // allow (one for a returning identity).
+    let result =
+        accounts::sign_in_with_token(store.get_ref(), &profile, signed_in(&session), resp.token())
+            .await?;
     session.renew();
     session
         .insert(USER_ID, result.user.id)

@@ -286,6 +286,7 @@ on_both_databases!(
     lookalike_emails_never_link,
     plaintext_tokens_are_refused_by_a_keyed_store,
     session_tokens_are_kept_per_handle,
+    sign_in_with_token_keeps_the_token_on_every_path,
 );
 
 /// The accounts database as the app's server-side token store (issue 13.2): tokens by session
@@ -591,6 +592,86 @@ async fn delete_user_removes_its_identities(db: &Db) {
     assert!(store.load_token("github", "1").await.unwrap().is_none());
     assert_eq!(db.count("accounts_identities").await, 1);
     assert!(store.user(bob.user.id).await.unwrap().is_some());
+}
+
+/// A token whose access token says which sign-in it came from.
+fn token_named(name: &str) -> TokenResponse {
+    TokenResponse::new(AccessToken::new(name.to_owned()))
+}
+
+async fn stored_access_token(store: &SqlStore, provider: &str, subject: &str) -> Option<String> {
+    store
+        .load_token(provider, subject)
+        .await
+        .unwrap()
+        .map(|t| t.access_token().secret().clone())
+}
+
+async fn sign_in_with_token_keeps_the_token_on_every_path(db: &Db) {
+    let store = &db.store;
+    // Created: the new identity holds the token.
+    let ann = accounts::sign_in_with_token(store, &github("1"), None, &token_named("created"))
+        .await
+        .unwrap();
+    assert_eq!(ann.outcome, Outcome::Created);
+    assert_eq!(
+        stored_access_token(store, "github", "1").await.as_deref(),
+        Some("created")
+    );
+    // Returning with nobody signed in (the one-statement path): profile and token replaced.
+    let renamed = github("1").name("Ann B");
+    let again = accounts::sign_in_with_token(store, &renamed, None, &token_named("returning"))
+        .await
+        .unwrap();
+    assert_eq!(again.outcome, Outcome::Returning);
+    assert_eq!(again.user, ann.user);
+    assert_eq!(again.identity.name.as_deref(), Some("Ann B"));
+    assert_eq!(
+        stored_access_token(store, "github", "1").await.as_deref(),
+        Some("returning")
+    );
+    // Returning while signed in as its own user.
+    let own = accounts::sign_in_with_token(store, &renamed, Some(ann.user.id), &token_named("own"))
+        .await
+        .unwrap();
+    assert_eq!(own.outcome, Outcome::Returning);
+    assert_eq!(
+        stored_access_token(store, "github", "1").await.as_deref(),
+        Some("own")
+    );
+    // Linked while signed in: the new identity holds its own token, the first keeps its.
+    let linked = accounts::sign_in_with_token(
+        store,
+        &google("g1"),
+        Some(ann.user.id),
+        &token_named("linked"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(linked.outcome, Outcome::Linked);
+    assert_eq!(
+        stored_access_token(store, "google", "g1").await.as_deref(),
+        Some("linked")
+    );
+    assert_eq!(
+        stored_access_token(store, "github", "1").await.as_deref(),
+        Some("own")
+    );
+    // A conflict stores nothing.
+    let bob = accounts::sign_in(store, &github("2"), None).await.unwrap();
+    let refused = accounts::sign_in_with_token(
+        store,
+        &github("1"),
+        Some(bob.user.id),
+        &token_named("stolen"),
+    )
+    .await;
+    assert_eq!(kind(refused), ErrorKind::Conflict);
+    assert_eq!(
+        stored_access_token(store, "github", "1").await.as_deref(),
+        Some("own")
+    );
+    assert_eq!(stored_access_token(store, "github", "2").await, None);
 }
 
 fn full_token() -> TokenResponse {

@@ -66,7 +66,7 @@ mod token;
 pub use self::{
     model::{normalize_email, Identity, Outcome, SignIn, User, UserId},
     remove::{delete_user, unlink},
-    sign_in::sign_in,
+    sign_in::{sign_in, sign_in_with_token},
     sql::{Backend, SqlStore},
     store::{AccountStore, Insert},
     token::TokenKey,

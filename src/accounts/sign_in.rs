@@ -1,7 +1,7 @@
 //! [`sign_in`]: which user a provider's profile signs in, linking identities without duplicates.
 
 use super::{model::verified_email, AccountStore, Identity, Insert, Outcome, SignIn, UserId};
-use crate::{OAuthError, Profile};
+use crate::{OAuthError, Profile, TokenResponse};
 
 /// How often a decision is retried after losing a race to a concurrent sign-in. Each retry reads
 /// what the winner wrote, so two suffice for any pair; the rest is headroom.
@@ -44,6 +44,62 @@ pub async fn sign_in<S>(
 where
     S: AccountStore,
 {
+    Ok(decide(store, profile, signed_in, None).await?.sign_in)
+}
+
+/// [`sign_in`], and the sign-in's tokens kept with the identity
+/// ([`AccountStore::store_token`]) in the same write where the linking rules allow: a returning
+/// identity with nobody signed in — the usual sign-in — is one statement with
+/// [`SqlStore`](super::SqlStore) (its profile, last sign-in time and tokens), where
+/// [`sign_in`] then [`store_token`](AccountStore::store_token) are two writes. Other outcomes
+/// store the tokens right after the identity is written.
+///
+/// # Errors
+/// As [`sign_in`]; [`OAuthError::Storage`] when the tokens cannot be stored.
+pub async fn sign_in_with_token<S>(
+    store: &S,
+    profile: &Profile,
+    signed_in: Option<UserId>,
+    token: &TokenResponse,
+) -> Result<SignIn, OAuthError>
+where
+    S: AccountStore,
+{
+    let result = decide(store, profile, signed_in, Some(token)).await?;
+    if result.token_pending {
+        store
+            .store_token(&profile.provider, &profile.subject, token)
+            .await?;
+    }
+    Ok(result.sign_in)
+}
+
+/// What [`decide`] came to, and whether the tokens are still to be stored.
+struct Decided {
+    sign_in: SignIn,
+    token_pending: bool,
+}
+
+impl From<SignIn> for Decided {
+    fn from(sign_in: SignIn) -> Self {
+        Self {
+            sign_in,
+            token_pending: true,
+        }
+    }
+}
+
+/// The linking rules of [`sign_in`]; with `token`, a returning identity with nobody signed in
+/// stores it in the same write.
+async fn decide<S>(
+    store: &S,
+    profile: &Profile,
+    signed_in: Option<UserId>,
+    token: Option<&TokenResponse>,
+) -> Result<Decided, OAuthError>
+where
+    S: AccountStore,
+{
     let mut current = match signed_in {
         Some(id) => store.user(id).await?,
         None => None,
@@ -53,9 +109,16 @@ where
         // 1. A returning identity. With nobody signed in, recording the sign-in says whether
         // the identity exists: one statement instead of a read and a write.
         if current.is_none() {
-            if let Some(identity) = store.refresh_identity(profile).await? {
+            let refreshed = match token {
+                Some(token) => store.refresh_identity_with_token(profile, token).await?,
+                None => store.refresh_identity(profile).await?,
+            };
+            if let Some(identity) = refreshed {
                 if let Some(signed_in) = finish(store, identity, Outcome::Returning).await? {
-                    return Ok(signed_in);
+                    return Ok(Decided {
+                        sign_in: signed_in,
+                        token_pending: false,
+                    });
                 }
                 continue;
             }
@@ -72,7 +135,7 @@ where
                 continue; // Unlinked meanwhile: decide anew.
             };
             if let Some(signed_in) = finish(store, identity, Outcome::Returning).await? {
-                return Ok(signed_in);
+                return Ok(signed_in.into());
             }
             continue;
         }
@@ -82,7 +145,7 @@ where
             match store.link_identity(user_id, profile).await? {
                 Insert::Done(identity) => {
                     if let Some(signed_in) = finish(store, identity, Outcome::Linked).await? {
-                        return Ok(signed_in);
+                        return Ok(signed_in.into());
                     }
                 }
                 // The identity appeared meanwhile, or the user was deleted: read both again.
@@ -101,7 +164,7 @@ where
                 Insert::Done(identity) => {
                     if let Some(signed_in) = finish(store, identity, Outcome::LinkedByEmail).await?
                     {
-                        return Ok(signed_in);
+                        return Ok(signed_in.into());
                     }
                 }
                 Insert::Raced => {}
@@ -122,7 +185,8 @@ where
                     user,
                     identity,
                     outcome: Outcome::Created,
-                })
+                }
+                .into())
             }
             Insert::Raced => continue,
         }

@@ -287,11 +287,13 @@ fn insert_identity() -> String {
     )
 }
 
-fn refresh_identity() -> String {
+/// Records a returning identity's sign-in; `with_token`: its sealed tokens too (`$10`).
+fn refresh_identity(with_token: bool) -> String {
     format!(
         "UPDATE accounts_identities SET name = $3, username = $4, email = $5, \
-         email_verified = $6, verified_email_normalized = $7, picture = $8, last_sign_in_at = $9 \
-         WHERE provider = $1 AND subject = $2 RETURNING {IDENTITY_COLUMNS}"
+         email_verified = $6, verified_email_normalized = $7, picture = $8, last_sign_in_at = $9{} \
+         WHERE provider = $1 AND subject = $2 RETURNING {IDENTITY_COLUMNS}",
+        if with_token { ", token = $10" } else { "" }
     )
 }
 
@@ -537,8 +539,10 @@ impl AccountStore for SqlStore {
     async fn refresh_identity(&self, profile: &Profile) -> Result<Option<Identity>, OAuthError> {
         let now = to_unix(SystemTime::now());
         let verified = verified_email(profile);
-        in_write_tx!(self, tx => {
-            let row = sqlx::query(&refresh_identity())
+        // One statement, atomic on its own: no transaction around it (a `BEGIN` and a `COMMIT`
+        // would be two more round trips to the database).
+        on_pool!(self, pool => {
+            let row = sqlx::query(&refresh_identity(false))
                 .bind(&profile.provider)
                 .bind(&profile.subject)
                 .bind(&profile.name)
@@ -548,12 +552,37 @@ impl AccountStore for SqlStore {
                 .bind(&verified)
                 .bind(&profile.picture)
                 .bind(now)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(pool)
                 .await
                 .map_err(storage)?;
-            let identity = row.as_ref().map(identity_from_row).transpose().map_err(storage)?;
-            tx.commit().await.map_err(storage)?;
-            Ok(identity)
+            row.as_ref().map(identity_from_row).transpose().map_err(storage)
+        })
+    }
+
+    async fn refresh_identity_with_token(
+        &self,
+        profile: &Profile,
+        token: &TokenResponse,
+    ) -> Result<Option<Identity>, OAuthError> {
+        let now = to_unix(SystemTime::now());
+        let verified = verified_email(profile);
+        let sealed = token::seal(self.key(), &profile.provider, &profile.subject, token)?;
+        on_pool!(self, pool => {
+            let row = sqlx::query(&refresh_identity(true))
+                .bind(&profile.provider)
+                .bind(&profile.subject)
+                .bind(&profile.name)
+                .bind(&profile.username)
+                .bind(&profile.email)
+                .bind(profile.email_verified)
+                .bind(&verified)
+                .bind(&profile.picture)
+                .bind(now)
+                .bind(&sealed)
+                .fetch_optional(pool)
+                .await
+                .map_err(storage)?;
+            row.as_ref().map(identity_from_row).transpose().map_err(storage)
         })
     }
 
@@ -625,16 +654,15 @@ impl AccountStore for SqlStore {
         token: &TokenResponse,
     ) -> Result<bool, OAuthError> {
         let sealed = token::seal(self.key(), provider, subject, token)?;
-        in_write_tx!(self, tx => {
+        on_pool!(self, pool => {
             let updated = sqlx::query(STORE_TOKEN)
                 .bind(provider)
                 .bind(subject)
                 .bind(&sealed)
-                .execute(&mut *tx)
+                .execute(pool)
                 .await
                 .map_err(storage)?
                 .rows_affected();
-            tx.commit().await.map_err(storage)?;
             Ok(updated > 0)
         })
     }

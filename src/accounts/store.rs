@@ -78,6 +78,27 @@ pub trait AccountStore: Send + Sync {
         profile: &Profile,
     ) -> impl Future<Output = Result<Option<Identity>, OAuthError>> + Send;
 
+    /// [`refresh_identity`](Self::refresh_identity) and [`store_token`](Self::store_token) as
+    /// one write: a returning identity's new profile and its new tokens. `None` (and nothing
+    /// stored) if the identity does not exist.
+    ///
+    /// The default makes the two calls; [`SqlStore`](super::SqlStore) writes both with one
+    /// statement.
+    fn refresh_identity_with_token(
+        &self,
+        profile: &Profile,
+        token: &TokenResponse,
+    ) -> impl Future<Output = Result<Option<Identity>, OAuthError>> + Send {
+        async move {
+            let Some(identity) = self.refresh_identity(profile).await? else {
+                return Ok(None);
+            };
+            self.store_token(&profile.provider, &profile.subject, token)
+                .await?;
+            Ok(Some(identity))
+        }
+    }
+
     /// Removes one of `user`'s identities (and its tokens). `Ok(false)` if `user` has no such
     /// identity.
     ///
