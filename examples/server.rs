@@ -250,14 +250,14 @@ async fn callback(
 }
 
 async fn me(session: Session, store: web::Data<SqlStore>) -> Result<HttpResponse, OAuthError> {
-    let user = match signed_in(&session) {
-        Some(id) => store.user(id).await?,
+    // The user and their identities in one query.
+    let account = match signed_in(&session) {
+        Some(id) => store.user_with_identities(id).await?,
         None => None,
     };
-    let Some(user) = user else {
+    let Some((user, ids)) = account else {
         return Ok(HttpResponse::Unauthorized().json(json!({ "error": "not_signed_in" })));
     };
-    let ids = store.identities(user.id).await?;
     Ok(HttpResponse::Ok().json(json!({
         "user_id": user.id,
         "name": user.name,

@@ -103,7 +103,7 @@ EOF
     sqlite | postgres)
         local db
         if [[ $app == sqlite ]]; then
-            rm -rf "$WORK/data"
+            rm -rf "$WORK/data" "$WORK"/accounts.sqlite3*
             db="sqlite://$WORK/accounts.sqlite3?mode=rwc"
         else
             db=$DATABASE_URL

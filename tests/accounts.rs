@@ -287,6 +287,7 @@ on_both_databases!(
     plaintext_tokens_are_refused_by_a_keyed_store,
     session_tokens_are_kept_per_handle,
     sign_in_with_token_keeps_the_token_on_every_path,
+    user_with_identities_is_user_and_identities,
 );
 
 /// The accounts database as the app's server-side token store (issue 13.2): tokens by session
@@ -592,6 +593,34 @@ async fn delete_user_removes_its_identities(db: &Db) {
     assert!(store.load_token("github", "1").await.unwrap().is_none());
     assert_eq!(db.count("accounts_identities").await, 1);
     assert!(store.user(bob.user.id).await.unwrap().is_some());
+}
+
+async fn user_with_identities_is_user_and_identities(db: &Db) {
+    let store = &db.store;
+    let ann = accounts::sign_in(store, &github("1").name("Ann"), None)
+        .await
+        .unwrap();
+    accounts::sign_in(store, &google("g1"), Some(ann.user.id))
+        .await
+        .unwrap();
+    accounts::sign_in(store, &github("2"), None).await.unwrap();
+    let (user, identities) = store
+        .user_with_identities(ann.user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user, store.user(ann.user.id).await.unwrap().unwrap());
+    assert_eq!(identities, store.identities(ann.user.id).await.unwrap());
+    let subjects: Vec<&str> = identities.iter().map(|i| i.subject.as_str()).collect();
+    assert_eq!(subjects, ["1", "g1"]);
+    assert_eq!(identities[0].name.as_deref(), Some("Ann"));
+    assert_eq!(
+        store
+            .user_with_identities(UserId(ann.user.id.0 + 1000))
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 /// A token whose access token says which sign-in it came from.

@@ -261,6 +261,20 @@ fn select_identity() -> String {
     )
 }
 
+/// A user and their identities, one row per identity (none for a user without identities).
+fn select_user_with_identities() -> String {
+    format!(
+        "SELECT u.id AS u_id, u.name AS u_name, u.email AS u_email, u.created_at AS u_created_at, \
+         {} FROM accounts_users u JOIN accounts_identities i ON i.user_id = u.id \
+         WHERE u.id = $1 ORDER BY i.created_at, i.id",
+        IDENTITY_COLUMNS
+            .split(", ")
+            .map(|c| format!("i.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
 fn select_identities() -> String {
     format!(
         "SELECT {IDENTITY_COLUMNS} FROM accounts_identities WHERE user_id = $1 \
@@ -425,6 +439,36 @@ impl AccountStore for SqlStore {
                 .map_err(storage)?;
             rows.iter().map(identity_from_row).collect::<Result<_, _>>().map_err(storage)
         })
+    }
+
+    async fn user_with_identities(
+        &self,
+        id: UserId,
+    ) -> Result<Option<(User, Vec<Identity>)>, OAuthError> {
+        let rows = on_pool!(self, pool => {
+            let rows = sqlx::query(&select_user_with_identities())
+                .bind(id.0)
+                .fetch_all(pool)
+                .await
+                .map_err(storage)?;
+            let Some(first) = rows.first() else {
+                // No identity (or no user): the user alone, if any.
+                return Ok(self.user(id).await?.map(|user| (user, Vec::new())));
+            };
+            let user = User::new(
+                UserId(first.try_get("u_id").map_err(storage)?),
+                first.try_get("u_name").map_err(storage)?,
+                first.try_get("u_email").map_err(storage)?,
+                from_unix(first.try_get("u_created_at").map_err(storage)?),
+            );
+            let identities = rows
+                .iter()
+                .map(identity_from_row)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(storage)?;
+            (user, identities)
+        });
+        Ok(Some(rows))
     }
 
     async fn users_with_verified_email(&self, email: &str) -> Result<Vec<UserId>, OAuthError> {

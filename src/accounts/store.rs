@@ -42,6 +42,24 @@ pub trait AccountStore: Send + Sync {
         user: UserId,
     ) -> impl Future<Output = Result<Vec<Identity>, OAuthError>> + Send;
 
+    /// The user with this id and their identities, oldest first: [`user`](Self::user) and
+    /// [`identities`](Self::identities) in one read where the store can (a page that shows
+    /// the account). `None` if the user does not exist.
+    ///
+    /// The default makes the two calls; [`SqlStore`](super::SqlStore) reads both with one query.
+    fn user_with_identities(
+        &self,
+        id: UserId,
+    ) -> impl Future<Output = Result<Option<(User, Vec<Identity>)>, OAuthError>> + Send {
+        async move {
+            let Some(user) = self.user(id).await? else {
+                return Ok(None);
+            };
+            let identities = self.identities(id).await?;
+            Ok(Some((user, identities)))
+        }
+    }
+
     /// The distinct users a normalized, verified `email` belongs to: those whose primary email it
     /// is, and those with an identity whose provider verified it. An implementation may stop
     /// after two, since only "exactly one" links.
