@@ -121,26 +121,49 @@ fn client(text: &str) -> Result<(&str, &str, &str), String> {
     Ok((id, secret, redirect_uri))
 }
 
-/// Waits for Ctrl-C (SIGINT) or, on Unix, SIGTERM.
-async fn shutdown_signal() -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::future::Future as _;
-        use std::task::Poll;
+/// The signals that stop the provider (SIGTERM, Ctrl-C), listened to from before the issuer is
+/// announced: a SIGTERM sent right after the announcement must not meet the default action.
+#[cfg(unix)]
+struct StopSignals {
+    terminate: actix_rt::signal::unix::Signal,
+    interrupt: actix_rt::signal::unix::Signal,
+}
 
-        let mut terminate =
-            actix_rt::signal::unix::signal(actix_rt::signal::unix::SignalKind::terminate())?;
-        let mut interrupt = std::pin::pin!(actix_rt::signal::ctrl_c());
+#[cfg(unix)]
+impl StopSignals {
+    /// Starts listening (inside the runtime).
+    fn listen() -> io::Result<Self> {
+        use actix_rt::signal::unix::{signal, SignalKind};
+        Ok(Self {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    /// Waits for either signal.
+    async fn wait(mut self) -> io::Result<()> {
         std::future::poll_fn(|cx| {
-            if let Poll::Ready(result) = interrupt.as_mut().poll(cx) {
-                return Poll::Ready(result);
+            if self.interrupt.poll_recv(cx).is_ready() || self.terminate.poll_recv(cx).is_ready() {
+                std::task::Poll::Ready(Ok(()))
+            } else {
+                std::task::Poll::Pending
             }
-            terminate.poll_recv(cx).map(|_| Ok(()))
         })
         .await
     }
-    #[cfg(not(unix))]
-    {
+}
+
+/// Ctrl-C, where there are no Unix signals.
+#[cfg(not(unix))]
+struct StopSignals;
+
+#[cfg(not(unix))]
+impl StopSignals {
+    fn listen() -> io::Result<Self> {
+        Ok(Self)
+    }
+
+    async fn wait(self) -> io::Result<()> {
         actix_rt::signal::ctrl_c().await
     }
 }
@@ -180,30 +203,33 @@ fn main() -> ExitCode {
         }
     };
 
-    let mut stdout = io::stdout().lock();
-    let announced = writeln!(stdout, "issuer: {}", provider.issuer()).and_then(|()| stdout.flush());
-    drop(stdout);
-    if let Err(error) = announced {
-        eprintln!("actix-oauth-dev: cannot write the issuer to standard output: {error}");
-        return ExitCode::FAILURE;
-    }
-    eprintln!(
-        "actix-oauth-dev: discovery at {}, authorize at {}, token at {}, userinfo at {}; \
-         OAuth 1.0a request token at {}. Clients: {}. Ctrl-C stops it.",
-        provider.discovery_url(),
-        provider.authorize_url(),
-        provider.token_url(),
-        provider.userinfo_url(),
-        provider.oauth1_request_token_url(),
-        clients.keys().cloned().collect::<Vec<_>>().join(", "),
-    );
-
-    let waited = actix_rt::System::new().block_on(shutdown_signal());
+    let stopped = actix_rt::System::new().block_on(async {
+        let stop =
+            StopSignals::listen().map_err(|e| format!("cannot wait for a stop signal: {e}"))?;
+        let mut stdout = io::stdout().lock();
+        writeln!(stdout, "issuer: {}", provider.issuer())
+            .and_then(|()| stdout.flush())
+            .map_err(|e| format!("cannot write the issuer to standard output: {e}"))?;
+        drop(stdout);
+        eprintln!(
+            "actix-oauth-dev: discovery at {}, authorize at {}, token at {}, userinfo at {}; \
+             OAuth 1.0a request token at {}. Clients: {}. Ctrl-C stops it.",
+            provider.discovery_url(),
+            provider.authorize_url(),
+            provider.token_url(),
+            provider.userinfo_url(),
+            provider.oauth1_request_token_url(),
+            clients.keys().cloned().collect::<Vec<_>>().join(", "),
+        );
+        stop.wait()
+            .await
+            .map_err(|e| format!("cannot wait for a stop signal: {e}"))
+    });
     drop(provider);
-    match waited {
+    match stopped {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("actix-oauth-dev: cannot wait for a stop signal: {error}");
+        Err(message) => {
+            eprintln!("actix-oauth-dev: {message}");
             ExitCode::FAILURE
         }
     }

@@ -402,6 +402,38 @@ where
     })
 }
 
+impl SqlStore {
+    /// A returning identity's sign-in: its profile and last sign-in time, and its `sealed`
+    /// tokens when given. One statement, atomic on its own: no transaction around it (a `BEGIN`
+    /// and a `COMMIT` would be two more round trips to the database).
+    async fn record_sign_in(
+        &self,
+        profile: &Profile,
+        sealed: Option<Vec<u8>>,
+    ) -> Result<Option<Identity>, OAuthError> {
+        let now = to_unix(SystemTime::now());
+        let verified = verified_email(profile);
+        let sql = refresh_identity(sealed.is_some());
+        on_pool!(self, pool => {
+            let mut query = sqlx::query(&sql)
+                .bind(&profile.provider)
+                .bind(&profile.subject)
+                .bind(&profile.name)
+                .bind(&profile.username)
+                .bind(&profile.email)
+                .bind(profile.email_verified)
+                .bind(&verified)
+                .bind(&profile.picture)
+                .bind(now);
+            if let Some(sealed) = &sealed {
+                query = query.bind(sealed);
+            }
+            let row = query.fetch_optional(pool).await.map_err(storage)?;
+            row.as_ref().map(identity_from_row).transpose().map_err(storage)
+        })
+    }
+}
+
 impl AccountStore for SqlStore {
     async fn user(&self, id: UserId) -> Result<Option<User>, OAuthError> {
         on_pool!(self, pool => {
@@ -581,26 +613,7 @@ impl AccountStore for SqlStore {
     }
 
     async fn refresh_identity(&self, profile: &Profile) -> Result<Option<Identity>, OAuthError> {
-        let now = to_unix(SystemTime::now());
-        let verified = verified_email(profile);
-        // One statement, atomic on its own: no transaction around it (a `BEGIN` and a `COMMIT`
-        // would be two more round trips to the database).
-        on_pool!(self, pool => {
-            let row = sqlx::query(&refresh_identity(false))
-                .bind(&profile.provider)
-                .bind(&profile.subject)
-                .bind(&profile.name)
-                .bind(&profile.username)
-                .bind(&profile.email)
-                .bind(profile.email_verified)
-                .bind(&verified)
-                .bind(&profile.picture)
-                .bind(now)
-                .fetch_optional(pool)
-                .await
-                .map_err(storage)?;
-            row.as_ref().map(identity_from_row).transpose().map_err(storage)
-        })
+        self.record_sign_in(profile, None).await
     }
 
     async fn refresh_identity_with_token(
@@ -608,26 +621,8 @@ impl AccountStore for SqlStore {
         profile: &Profile,
         token: &TokenResponse,
     ) -> Result<Option<Identity>, OAuthError> {
-        let now = to_unix(SystemTime::now());
-        let verified = verified_email(profile);
         let sealed = token::seal(self.key(), &profile.provider, &profile.subject, token)?;
-        on_pool!(self, pool => {
-            let row = sqlx::query(&refresh_identity(true))
-                .bind(&profile.provider)
-                .bind(&profile.subject)
-                .bind(&profile.name)
-                .bind(&profile.username)
-                .bind(&profile.email)
-                .bind(profile.email_verified)
-                .bind(&verified)
-                .bind(&profile.picture)
-                .bind(now)
-                .bind(&sealed)
-                .fetch_optional(pool)
-                .await
-                .map_err(storage)?;
-            row.as_ref().map(identity_from_row).transpose().map_err(storage)
-        })
+        self.record_sign_in(profile, Some(sealed)).await
     }
 
     async fn unlink(
