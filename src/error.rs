@@ -486,23 +486,7 @@ impl ResponseError for OAuthError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let status = self.status_code();
-        log::debug!("actix-oauth: {} ({})", self, self.kind());
-        let mut response = HttpResponse::build(status);
-        if let Self::Unavailable(_) = self {
-            response.insert_header(("retry-after", RETRY_AFTER_SECS.to_string()));
-        }
-        response
-            .insert_header(("cache-control", "no-store"))
-            // A failed callback's URL holds a code and state: never send it on as a Referer.
-            .insert_header(("referrer-policy", "no-referrer"))
-            .content_type("text/html; charset=utf-8")
-            .body(format!(
-                "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in failed</title></head>\
-                 <body><h1>Sign-in failed</h1><p>{}</p><p>Error kind: <code>{}</code></p><p><a href=\"/\">Back</a></p></body></html>\n",
-                escape_html(&self.to_string()),
-                self.kind()
-            ))
+        self.response_as(false)
     }
 }
 
@@ -527,18 +511,29 @@ impl OAuthError {
         self.response_as(wants_json(headers))
     }
 
-    /// The error's JSON answer, or its HTML page.
+    /// The error's answer: its status, `no-store`, no `Referer`, `Retry-After` when the error
+    /// is [`OAuthError::Unavailable`], and a JSON body or a short HTML page.
     pub(crate) fn response_as(&self, json: bool) -> HttpResponse {
-        if !json {
-            return self.error_response();
-        }
+        log::debug!("actix-oauth: {} ({})", self, self.kind());
         let mut response = HttpResponse::build(self.status_code());
         if let Self::Unavailable(_) = self {
             response.insert_header(("retry-after", RETRY_AFTER_SECS.to_string()));
         }
         response
             .insert_header(("cache-control", "no-store"))
-            .json(serde_json::json!({ "error": self.kind().as_str(), "message": self.to_string() }))
+            // A failed callback's URL holds a code and state: never send it on as a Referer.
+            .insert_header(("referrer-policy", "no-referrer"));
+        if json {
+            return response.json(
+                serde_json::json!({ "error": self.kind().as_str(), "message": self.to_string() }),
+            );
+        }
+        response.content_type("text/html; charset=utf-8").body(format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in failed</title></head>\
+             <body><h1>Sign-in failed</h1><p>{}</p><p>Error kind: <code>{}</code></p><p><a href=\"/\">Back</a></p></body></html>\n",
+            escape_html(&self.to_string()),
+            self.kind()
+        ))
     }
 }
 

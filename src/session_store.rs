@@ -45,15 +45,22 @@ impl std::error::Error for Unreachable {}
 /// request tries the store again, so the app recovers on its own when the store is back.
 ///
 /// actix-session's `RedisSessionStore` waits for Redis without a limit (its connection manager
-/// has no timeouts): wrap it.
+/// has no timeouts): wrap it. Build it over a connection pool (actix-session's `redis-pool`
+/// feature, a `deadpool_redis` pool): with one managed connection (`RedisSessionStore::new`),
+/// sessions were seen to stay unavailable after Redis restarted, until the app restarted
+/// (README, "When Redis or the database goes away").
 ///
 /// ```no_run
 /// use actix_oauth::{BoundedSessionStore, OAuthMiddleware, StoreFaults};
 /// use actix_session::{storage::RedisSessionStore, SessionMiddleware};
 /// use actix_web::{cookie::Key, App};
 ///
-/// # async fn demo(oauth: actix_oauth::OAuthExtension, key: Key) -> anyhow::Result<()> {
-/// let redis = RedisSessionStore::new("redis://127.0.0.1:6379").await?;
+/// # async fn demo(
+/// #     oauth: actix_oauth::OAuthExtension,
+/// #     key: Key,
+/// #     pool: deadpool_redis::Pool,
+/// # ) -> anyhow::Result<()> {
+/// let redis = RedisSessionStore::new_pooled(pool).await?;
 /// let app = App::new()
 ///     .app_data(oauth.clone())
 ///     .wrap(OAuthMiddleware::new())

@@ -9,32 +9,13 @@ use std::{
     io::{BufRead as _, BufReader},
     path::PathBuf,
     process::{Child, Command, Stdio},
-    time::{Duration, Instant},
 };
 
 use actix_oauth_dev::DevProvider;
-use common::Browser;
-
-/// The example binary cargo built next to this test.
-fn server_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("test path");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir");
-    dir.join("examples").join(if cfg!(windows) {
-        "server.exe"
-    } else {
-        "server"
-    })
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+use common::{
+    example::{free_port, server_bin},
+    Browser,
+};
 
 /// A fresh directory under the temporary directory, named after `what`, this process and a free
 /// port (so parallel tests never share one).
@@ -137,24 +118,9 @@ impl Drop for Instance {
     }
 }
 
+/// Waits until the instance answers on `/healthz`.
 async fn wait_healthy(instance: &Instance) {
-    let started = Instant::now();
-    loop {
-        let ok = awc::Client::default()
-            .get(instance.url("/healthz"))
-            .send()
-            .await
-            .map(|r| r.status().is_success())
-            .unwrap_or(false);
-        if ok {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the server did not come up"
-        );
-        actix_rt::time::sleep(Duration::from_millis(50)).await;
-    }
+    common::example::wait_healthy(&instance.url("")).await;
 }
 
 #[actix_rt::test]

@@ -261,19 +261,20 @@ fn select_identity() -> String {
     )
 }
 
-/// A user and their identities, one row per identity (none for a user without identities).
-fn select_user_with_identities() -> String {
+/// A user and their identities, one row per identity (none for a user without identities):
+/// the query, written once.
+static SELECT_USER_WITH_IDENTITIES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let identity_columns: Vec<String> = IDENTITY_COLUMNS
+        .split(',')
+        .map(|c| format!("i.{}", c.trim()))
+        .collect();
     format!(
         "SELECT u.id AS u_id, u.name AS u_name, u.email AS u_email, u.created_at AS u_created_at, \
          {} FROM accounts_users u JOIN accounts_identities i ON i.user_id = u.id \
          WHERE u.id = $1 ORDER BY i.created_at, i.id",
-        IDENTITY_COLUMNS
-            .split(", ")
-            .map(|c| format!("i.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ")
+        identity_columns.join(", ")
     )
-}
+});
 
 fn select_identities() -> String {
     format!(
@@ -478,7 +479,7 @@ impl AccountStore for SqlStore {
         id: UserId,
     ) -> Result<Option<(User, Vec<Identity>)>, OAuthError> {
         let rows = on_pool!(self, pool => {
-            let rows = sqlx::query(&select_user_with_identities())
+            let rows = sqlx::query(SELECT_USER_WITH_IDENTITIES.as_str())
                 .bind(id.0)
                 .fetch_all(pool)
                 .await

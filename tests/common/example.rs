@@ -21,7 +21,11 @@ pub fn server_bin() -> PathBuf {
         .parent()
         .and_then(|deps| deps.parent())
         .expect("target dir");
-    dir.join("examples").join("server")
+    dir.join("examples").join(if cfg!(windows) {
+        "server.exe"
+    } else {
+        "server"
+    })
 }
 
 /// A port nobody listens on right now.
