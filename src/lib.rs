@@ -139,7 +139,7 @@ pub use self::{
     extension::{OAuthExt, OAuthExtension},
     extract::AuthorizedResponse,
     middleware::OAuthMiddleware,
-    oauth2::{ClientAuth, DeviceAuthorization, DevicePoll, ResponseMode},
+    oauth2::{AssertionAudience, ClientAuth, DeviceAuthorization, DevicePoll, ResponseMode},
     profile::{EmailVerified, Profile, ProfileMap},
     provider::{CallbackProvider, Provider},
     remote_app::{RemoteApp, RemoteAppBuilder},

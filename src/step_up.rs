@@ -262,7 +262,14 @@ where
             let sign_in = oauth
                 .session_sign_in(&req.get_session(), &config.provider)
                 .await;
-            let max_age = config.max_age.as_secs();
+            // With the clock skew the callback's check allows: a sign-in it accepted is not
+            // sent straight back to the provider.
+            let skew = oauth
+                .remote_app(&config.provider)
+                .ok()
+                .and_then(|app| app.protocol.oidc())
+                .map_or(0, |oidc| oidc.clock_skew.as_secs());
+            let max_age = config.max_age.as_secs().saturating_add(skew);
             match sign_in {
                 Ok(Some(token))
                     if auth_time(&token)

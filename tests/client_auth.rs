@@ -10,7 +10,10 @@ mod common;
 
 use std::time::Duration;
 
-use actix_oauth::{ClientAuth, ClientKey, OAuth, RemoteApp, RemoteAppBuilder, SigningAlgorithm};
+use actix_oauth::{
+    AssertionAudience, ClientAuth, ClientKey, ErrorKind, OAuth, RemoteApp, RemoteAppBuilder,
+    SigningAlgorithm,
+};
 use actix_oauth_dev::{DevClientAuth, DevProvider};
 use common::{listener, start_app, Browser, Running};
 
@@ -30,8 +33,17 @@ fn setup(
     registered: DevClientAuth,
     configure: impl FnOnce(RemoteAppBuilder) -> RemoteAppBuilder,
 ) -> Setup {
+    setup_at(DevProvider::builder(), registered, configure)
+}
+
+/// [`setup`] with a provider configured by `provider`.
+fn setup_at(
+    provider: actix_oauth_dev::DevProviderBuilder,
+    registered: DevClientAuth,
+    configure: impl FnOnce(RemoteAppBuilder) -> RemoteAppBuilder,
+) -> Setup {
     let (l, url) = listener();
-    let provider = DevProvider::builder()
+    let provider = provider
         .client(
             "app",
             "a client secret of at least thirty-two bytes",
@@ -250,4 +262,43 @@ async fn the_provider_refuses_a_replayed_assertion() {
         post(assertion("https://elsewhere.example/token", "jti-2")).await,
         401
     );
+}
+
+/// A provider that takes only its issuer as an assertion's audience (draft-ietf-oauth-rfc7523bis)
+/// refuses the default, the token endpoint's URL, and signs in, refreshes and revokes with
+/// `AssertionAudience::Issuer`.
+#[actix_rt::test]
+async fn the_issuer_as_audience_where_the_provider_takes_nothing_else() {
+    let issuer_only = || DevProvider::builder().assertion_audience_issuer_only(true);
+    let key = || ClientKey::from_pem(ES256_KEY).unwrap().key_id("k1");
+    let registered = || DevClientAuth::PrivateKeyJwt {
+        public_key_pem: ES256_PUBLIC.to_owned(),
+    };
+    let s = setup_at(issuer_only(), registered(), |app| {
+        app.client_auth(ClientAuth::PrivateKeyJwt).client_key(key())
+    });
+    let (status, body) = sign_in(&Browser::new(), &s.app).await;
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("invalid_client"), "{body}");
+    let s = setup_at(issuer_only(), registered(), |app| {
+        app.client_auth(ClientAuth::PrivateKeyJwt)
+            .client_key(key())
+            .assertion_audience(AssertionAudience::Issuer)
+    });
+    signs_in_refreshes_and_revokes_with(&s).await;
+}
+
+#[test]
+fn the_issuer_as_audience_needs_an_issuer() {
+    let err = RemoteApp::builder("plain")
+        .authorize_url("https://idp.example/authorize")
+        .access_token_url("https://idp.example/token")
+        .consumer_key("id")
+        .consumer_secret("a client secret of at least thirty-two bytes")
+        .client_auth(ClientAuth::ClientSecretJwt)
+        .assertion_audience(AssertionAudience::Issuer)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Configuration);
+    assert!(err.to_string().contains("issuer"), "{err}");
 }

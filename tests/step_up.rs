@@ -238,3 +238,50 @@ fn max_age_needs_openid_connect() {
     assert_eq!(err.kind(), ErrorKind::Configuration);
     assert!(err.to_string().contains("OpenID Connect"), "{err}");
 }
+
+#[actix_rt::test]
+async fn a_configured_prompt_is_the_default_and_a_step_up_replaces_it() {
+    let s = setup(|a| a.authorize_param("prompt", "consent"));
+    let browser = Browser::new();
+    let start = browser.get(&s.app.url("/auth/dev")).await;
+    let to = start.location.clone().unwrap();
+    assert_eq!(to.matches("prompt=").count(), 1, "{to}");
+    assert_eq!(query(&start)["prompt"], "consent");
+    s.provider.age_sign_in("alice", Duration::from_secs(600));
+    assert_eq!(approve(&browser, &start, "alice").await.status, 303);
+    // The guard's `prompt=login` is sent instead of the default, not beside it.
+    let guarded = browser.get(&s.app.url("/fresh")).await;
+    let to = guarded.location.clone().unwrap();
+    assert_eq!(to.matches("prompt=").count(), 1, "{to}");
+    assert_eq!(query(&guarded)["prompt"], "login");
+    assert_eq!(approve(&browser, &guarded, "alice").await.status, 303);
+}
+
+#[test]
+fn parameters_with_settings_of_their_own_are_refused_as_plain_ones() {
+    for (name, method) in [
+        ("max_age", "max_age"),
+        ("acr_values", "acr_values"),
+        ("dpop_jkt", "dpop"),
+        ("request_uri", "par"),
+    ] {
+        let err = RemoteApp::builder("dev")
+            .issuer("https://idp.example")
+            .consumer_key("id")
+            .consumer_secret("secret")
+            .authorize_param(name, "1")
+            .build()
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Configuration);
+        assert!(err.to_string().contains(method), "{err}");
+    }
+    let twice = RemoteApp::builder("dev")
+        .issuer("https://idp.example")
+        .consumer_key("id")
+        .consumer_secret("secret")
+        .prompt("login")
+        .authorize_param("prompt", "consent")
+        .build()
+        .unwrap_err();
+    assert!(twice.to_string().contains("twice"), "{twice}");
+}

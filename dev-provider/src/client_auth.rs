@@ -63,19 +63,24 @@ pub fn client_key_pair() -> std::io::Result<(String, String)> {
     Ok((private.to_string(), public))
 }
 
+/// The longest a client assertion may still be valid when it arrives.
+const MAX_ASSERTION_LIFETIME_SECS: u64 = 300;
+
 #[derive(Deserialize)]
 struct Claims {
     jti: Option<String>,
     exp: u64,
 }
 
-/// Verifies `assertion` as client `client`'s: its registered method, signature, `iss` = `sub` =
-/// the client id, `aud` the token endpoint (or the issuer), not expired, a `jti` never seen.
-/// `Err` is the `error_description`.
+/// Verifies `assertion` as client `client`'s, sent to the endpoint at `path`: its registered
+/// method, signature, `iss` = `sub` = the client id, `aud` the issuer or that endpoint's URL,
+/// not expired and not valid for longer than five minutes, a `jti` never seen. `Err` is the
+/// `error_description`.
 pub(super) fn verify_assertion(
     shared: &Shared,
     client: &Client,
     assertion: &str,
+    path: &str,
 ) -> Result<(), &'static str> {
     let header = decode_header(assertion).map_err(|_| "The client_assertion is not a JWT.")?;
     let key = match (&client.auth, header.alg) {
@@ -96,9 +101,12 @@ pub(super) fn verify_assertion(
         _ => return Err("The client_assertion's alg is not the client's registered method's."),
     };
     let issuer = shared.config.issuer.as_str();
-    let audiences = [format!("{issuer}/oauth2/token"), issuer.to_owned()];
     let mut validation = Validation::new(header.alg);
-    validation.set_audience(&audiences);
+    if shared.config.assertion_audience_issuer_only {
+        validation.set_audience(&[issuer]);
+    } else {
+        validation.set_audience(&[format!("{issuer}{path}"), issuer.to_owned()]);
+    }
     validation.set_issuer(&[client.id.as_str()]);
     validation.sub = Some(client.id.clone());
     validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
@@ -108,6 +116,9 @@ pub(super) fn verify_assertion(
         .claims;
     let jti = claims.jti.ok_or("The client_assertion has no jti.")?;
     let now = unix_now();
+    if claims.exp > now + MAX_ASSERTION_LIFETIME_SECS {
+        return Err("The client_assertion is valid for too long (at most five minutes).");
+    }
     let mut seen = shared
         .assertion_jtis
         .lock()

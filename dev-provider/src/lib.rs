@@ -215,6 +215,7 @@ pub struct DevProviderBuilder {
     token_lifetime: Duration,
     require_pkce: bool,
     require_par: bool,
+    assertion_audience_issuer_only: bool,
     bind: SocketAddr,
     id_token_algorithm: DevAlgorithm,
     device_interval: Duration,
@@ -323,6 +324,16 @@ impl DevProviderBuilder {
     #[must_use]
     pub fn require_par(mut self, require: bool) -> Self {
         self.require_par = require;
+        self
+    }
+
+    /// Accepts client assertions (`client_secret_jwt`, `private_key_jwt`) only with the issuer
+    /// as their `aud`, as draft-ietf-oauth-rfc7523bis asks of providers. Default: `false`, the
+    /// issuer or the URL of the endpoint the assertion is sent to (never the token endpoint's
+    /// at another endpoint: that is what audience injection replays).
+    #[must_use]
+    pub fn assertion_audience_issuer_only(mut self, only: bool) -> Self {
+        self.assertion_audience_issuer_only = only;
         self
     }
 
@@ -438,6 +449,7 @@ impl DevProviderBuilder {
                 ),
                 require_pkce: self.require_pkce,
                 require_par: self.require_par,
+                assertion_audience_issuer_only: self.assertion_audience_issuer_only,
                 device_interval: self.device_interval,
                 device_code_lifetime: self.device_code_lifetime,
             },
@@ -572,6 +584,7 @@ impl DevProvider {
             token_lifetime: Duration::from_secs(3600),
             require_pkce: false,
             require_par: false,
+            assertion_audience_issuer_only: false,
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             id_token_algorithm: DevAlgorithm::default(),
             device_interval: Duration::from_secs(5),

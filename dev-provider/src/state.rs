@@ -131,6 +131,8 @@ pub(super) struct Config {
     pub(super) require_pkce: bool,
     /// Whether authorization requests must be pushed first (RFC 9126).
     pub(super) require_par: bool,
+    /// Whether client assertions must name the issuer as their audience.
+    pub(super) assertion_audience_issuer_only: bool,
     /// The polling interval device authorizations start with ([RFC 8628 §3.2]).
     ///
     /// [RFC 8628 §3.2]: https://www.rfc-editor.org/rfc/rfc8628#section-3.2

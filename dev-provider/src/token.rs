@@ -425,7 +425,7 @@ fn authenticate_assertion<'a>(
         "Client authentication failed.",
         false,
     ))?;
-    verify_assertion(shared, client, assertion)
+    verify_assertion(shared, client, assertion, req.path())
         .map_err(|why| TokenError::invalid_client(why, false))?;
     Ok(client)
 }

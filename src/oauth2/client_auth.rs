@@ -66,6 +66,52 @@ impl ClientAuth {
     }
 }
 
+/// The `aud` of the client assertions of [`ClientAuth::ClientSecretJwt`] and
+/// [`ClientAuth::PrivateKeyJwt`].
+///
+/// An assertion whose audience is the token endpoint but which is sent to another endpoint
+/// (pushed authorization requests, revocation, device authorization) can be replayed at that
+/// token endpoint by whoever runs the other one: a provider whose metadata names another
+/// provider's token endpoint as its own obtains an assertion that signs in to that provider as
+/// this client (the "audience injection" attack, draft-ietf-oauth-rfc7523bis). Hence the default
+/// names the endpoint the assertion is sent to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum AssertionAudience {
+    /// The URL of the endpoint the assertion is sent to: the token endpoint at the token
+    /// endpoint (OpenID Connect Core §9), the pushed authorization request endpoint there
+    /// (RFC 9126 §2, which every provider must accept), and so on.
+    #[default]
+    Endpoint,
+    /// The provider's issuer identifier, whichever endpoint: what draft-ietf-oauth-rfc7523bis
+    /// asks of clients, for providers that accept it (needs an
+    /// [`issuer`](crate::RemoteAppBuilder::issuer)).
+    Issuer,
+    /// The token endpoint's URL, whichever endpoint the assertion is sent to: only for a
+    /// provider that accepts nothing else, as it is open to audience injection if another
+    /// provider's metadata can name that token endpoint.
+    TokenEndpoint,
+}
+
+/// Where one client proof goes: the endpoint it is sent to and the provider's token endpoint.
+#[derive(Clone, Copy)]
+pub(crate) struct Destination<'a> {
+    /// The URL the request is sent to.
+    pub(crate) endpoint: &'a Url,
+    /// The provider's token endpoint.
+    pub(crate) token_url: &'a Url,
+}
+
+impl<'a> Destination<'a> {
+    /// A request to the token endpoint itself.
+    pub(crate) fn token_endpoint(token_url: &'a Url) -> Self {
+        Self {
+            endpoint: token_url,
+            token_url,
+        }
+    }
+}
+
 /// How long a client assertion is valid: it is made for one request.
 const ASSERTION_LIFETIME_SECS: u64 = 60;
 
@@ -144,6 +190,9 @@ impl Minter {
 /// This client's authentication, checked when the app is built.
 pub(crate) struct Authentication {
     pub(crate) method: ClientAuth,
+    audience: AssertionAudience,
+    /// The configured issuer, for [`AssertionAudience::Issuer`].
+    issuer: Option<String>,
     #[cfg(feature = "private-key-jwt")]
     key: Option<ClientKey>,
     #[cfg(feature = "private-key-jwt")]
@@ -154,6 +203,7 @@ pub(crate) struct Authentication {
 #[derive(Clone, Default)]
 pub(crate) struct AuthConfig {
     pub(crate) method: ClientAuth,
+    pub(crate) audience: AssertionAudience,
     #[cfg(feature = "private-key-jwt")]
     pub(crate) key: Option<ClientKey>,
     #[cfg(feature = "private-key-jwt")]
@@ -181,8 +231,16 @@ impl Authentication {
     pub(crate) fn build(
         config: AuthConfig,
         has_secret: bool,
+        issuer: Option<&str>,
         err: &dyn Fn(&str, &str) -> OAuthError,
     ) -> Result<Self, OAuthError> {
+        if config.audience == AssertionAudience::Issuer && issuer.is_none() {
+            return Err(err(
+                "assertion_audience",
+                "`Issuer` needs the provider's `issuer`",
+            ));
+        }
+
         #[cfg(feature = "private-key-jwt")]
         let minter = match config.minted {
             Some(spec) => {
@@ -231,6 +289,8 @@ impl Authentication {
         }
         Ok(Self {
             method: config.method,
+            audience: config.audience,
+            issuer: issuer.map(str::to_owned),
             #[cfg(feature = "private-key-jwt")]
             key: config.key,
             #[cfg(feature = "private-key-jwt")]
@@ -244,14 +304,18 @@ impl Authentication {
         !matches!(self.method, ClientAuth::Basic)
     }
 
-    /// The client's proof for one request to an endpoint of the provider whose token endpoint
-    /// is `token_url` (the audience of assertions, OpenID Connect Core §9).
+    /// The client's proof for one request to `to`.
     pub(crate) fn prove(
         &self,
         credentials: &Credentials,
-        token_url: &Url,
+        to: Destination<'_>,
     ) -> Result<ClientProof, OAuthError> {
         let id = credentials.id.as_str();
+        let audience = match (self.audience, &self.issuer) {
+            (AssertionAudience::Issuer, Some(issuer)) => issuer.as_str(),
+            (AssertionAudience::TokenEndpoint, _) => to.token_url.as_str(),
+            _ => to.endpoint.as_str(),
+        };
         #[cfg(feature = "private-key-jwt")]
         let minted = self
             .minter
@@ -275,7 +339,7 @@ impl Authentication {
                 ],
             },
             ClientAuth::ClientSecretJwt => {
-                let claims = assertion_claims(id, token_url);
+                let claims = assertion_claims(id, audience);
                 let jwt = compact("HS256", None, &claims, |input| {
                     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.secret().as_bytes())
                         .map_err(|_| OAuthError::config("the client secret cannot key HMAC."))?;
@@ -290,7 +354,7 @@ impl Authentication {
                     let key = self.key.as_ref().ok_or_else(|| {
                         OAuthError::config("`private_key_jwt` has no client key.")
                     })?;
-                    let jwt = signed_with_key(key, &assertion_claims(id, token_url))?;
+                    let jwt = signed_with_key(key, &assertion_claims(id, audience))?;
                     assertion(id, jwt)
                 }
                 #[cfg(not(feature = "private-key-jwt"))]
@@ -309,14 +373,14 @@ pub(crate) fn basic(id: &str, secret: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
 }
 
-/// The claims of a client assertion (RFC 7523 §3): this client as `iss` and `sub`, the token
-/// endpoint as `aud`, a fresh `jti`, valid for a minute.
-fn assertion_claims(client_id: &str, token_url: &Url) -> Value {
+/// The claims of a client assertion (RFC 7523 §3): this client as `iss` and `sub`, `audience`
+/// as `aud` (one string), a fresh `jti`, valid for a minute.
+fn assertion_claims(client_id: &str, audience: &str) -> Value {
     let now = now_unix();
     json!({
         "iss": client_id,
         "sub": client_id,
-        "aud": token_url.as_str(),
+        "aud": audience,
         "jti": random_token(),
         "iat": now,
         "exp": now + ASSERTION_LIFETIME_SECS,
@@ -386,7 +450,10 @@ mod tests {
             method,
             ..AuthConfig::default()
         };
-        Authentication::build(config, true, &|f, w| OAuthError::config(format!("{f} {w}"))).unwrap()
+        Authentication::build(config, true, None, &|f, w| {
+            OAuthError::config(format!("{f} {w}"))
+        })
+        .unwrap()
     }
 
     fn claims_of(jwt: &str) -> Value {
@@ -398,7 +465,7 @@ mod tests {
     fn client_secret_jwt_is_hs256_over_the_secret_for_the_token_endpoint() {
         let token_url = Url::parse("https://id.example/token").unwrap();
         let proof = built(ClientAuth::ClientSecretJwt)
-            .prove(&credentials(), &token_url)
+            .prove(&credentials(), Destination::token_endpoint(&token_url))
             .unwrap();
         assert!(proof.authorization.is_none());
         let form: std::collections::HashMap<_, _> = proof.form.into_iter().collect();
@@ -428,10 +495,47 @@ mod tests {
             .expect("HS256 under the client secret");
         // A fresh `jti` each time.
         let again = built(ClientAuth::ClientSecretJwt)
-            .prove(&credentials(), &token_url)
+            .prove(&credentials(), Destination::token_endpoint(&token_url))
             .unwrap();
         let again: std::collections::HashMap<_, _> = again.form.into_iter().collect();
         assert_ne!(claims["jti"], claims_of(&again["client_assertion"])["jti"]);
+    }
+
+    #[test]
+    fn assertions_name_the_endpoint_they_are_sent_to_unless_told_otherwise() {
+        let token_url = Url::parse("https://id.example/token").unwrap();
+        let par_url = Url::parse("https://id.example/par").unwrap();
+        let to_par = Destination {
+            endpoint: &par_url,
+            token_url: &token_url,
+        };
+        let audience = |audience, issuer| {
+            let config = AuthConfig {
+                method: ClientAuth::ClientSecretJwt,
+                audience,
+                ..AuthConfig::default()
+            };
+            let auth = Authentication::build(config, true, issuer, &|f, w| {
+                OAuthError::config(format!("{f} {w}"))
+            })?;
+            let proof = auth.prove(&credentials(), to_par)?;
+            let form: std::collections::HashMap<_, _> = proof.form.into_iter().collect();
+            Ok::<_, OAuthError>(claims_of(&form["client_assertion"])["aud"].clone())
+        };
+        assert_eq!(
+            audience(AssertionAudience::Endpoint, None).unwrap(),
+            "https://id.example/par"
+        );
+        assert_eq!(
+            audience(AssertionAudience::TokenEndpoint, None).unwrap(),
+            "https://id.example/token"
+        );
+        assert_eq!(
+            audience(AssertionAudience::Issuer, Some("https://id.example")).unwrap(),
+            "https://id.example"
+        );
+        let err = audience(AssertionAudience::Issuer, None).unwrap_err();
+        assert!(err.to_string().contains("issuer"), "{err}");
     }
 
     #[test]
@@ -441,7 +545,10 @@ mod tests {
             format!("Basic {}", STANDARD.encode("a+b:c%3Ad"))
         );
         let proof = built(ClientAuth::RequestBody)
-            .prove(&credentials(), &Url::parse("https://id.example/t").unwrap())
+            .prove(
+                &credentials(),
+                Destination::token_endpoint(&Url::parse("https://id.example/t").unwrap()),
+            )
             .unwrap();
         assert_eq!(proof.form[0], ("client_id", "client:1".to_owned()));
     }
@@ -465,9 +572,9 @@ mod tests {
             method: ClientAuth::PrivateKeyJwt,
             ..AuthConfig::default()
         };
-        assert!(
-            Authentication::build(config, true, &|f, w| OAuthError::config(format!("{f} {w}")))
-                .is_err()
-        );
+        assert!(Authentication::build(config, true, None, &|f, w| {
+            OAuthError::config(format!("{f} {w}"))
+        })
+        .is_err());
     }
 }

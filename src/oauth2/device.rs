@@ -16,7 +16,7 @@ use ::oauth2::{
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::{token_request, Settings};
+use super::{client_auth::Destination, token_request, Settings};
 use crate::{
     credentials::Credentials,
     error::OAuthError,
@@ -306,9 +306,14 @@ pub(crate) async fn device_authorization(
     settings: &Settings,
 ) -> Result<DeviceAuthorization, OAuthError> {
     let url = endpoint(provider, http, settings).await?;
-    // Assertions name the token endpoint as their audience, as at the revocation endpoint.
     let token_url = &settings.endpoints(http).await?.token_url;
-    let proof = settings.auth.prove(credentials, token_url)?;
+    let proof = settings.auth.prove(
+        credentials,
+        Destination {
+            endpoint: &url,
+            token_url,
+        },
+    )?;
     let scope = settings.scope.join(" ");
     let mut params: Vec<(&str, &str)> = Vec::new();
     if !scope.is_empty() {

@@ -23,12 +23,12 @@ mod device;
 mod par;
 mod revocation;
 
-pub use self::client_auth::ClientAuth;
 #[cfg(feature = "private-key-jwt")]
 pub use self::client_auth::MintedSecret;
+pub use self::client_auth::{AssertionAudience, ClientAuth};
 pub use self::device::{DeviceAuthorization, DevicePoll};
 pub(crate) use self::{
-    client_auth::{AuthConfig, Authentication},
+    client_auth::{AuthConfig, Authentication, Destination},
     device::{device_authorization, poll_device_token},
     revocation::revoke,
 };
@@ -222,7 +222,11 @@ impl Settings {
         if config.dpop && !cfg!(feature = "dpop") {
             return Err(err("dpop", "needs the `dpop` feature"));
         }
-        let auth = Authentication::build(config.client_auth, config.has_secret, err)?;
+        #[cfg(feature = "oidc")]
+        let issuer = config.oidc.as_ref().map(|oidc| oidc.issuer.as_str());
+        #[cfg(not(feature = "oidc"))]
+        let issuer = None;
+        let auth = Authentication::build(config.client_auth, config.has_secret, issuer, err)?;
         if config.access_token_method == TokenMethod::Get && auth.puts_secret_in_form() {
             return Err(err(
                 "access_token_method",
@@ -264,7 +268,36 @@ impl Settings {
                  attests when and how the user authenticated",
             ));
         }
-        for (key, _) in request_token_params.iter().chain(&config.authorize_params) {
+        let mut sign_in = config.sign_in;
+        let mut authorize_params = config.authorize_params;
+        // A `prompt` given as a plain parameter is the app's default prompt: a sign-in's own
+        // (`SignInOptions::prompt`, a step-up) replaces it instead of sending a second one.
+        for params in [&mut request_token_params, &mut authorize_params] {
+            let mut failed = None;
+            params.retain(|(key, value)| {
+                if key != "prompt" {
+                    return true;
+                }
+                if sign_in.prompt.is_some() {
+                    failed = Some("`prompt` is set twice: keep `RemoteAppBuilder::prompt`");
+                }
+                sign_in.prompt = Some(value.clone());
+                false
+            });
+            if let Some(failed) = failed {
+                return Err(err("authorize_param", failed));
+            }
+        }
+        for (key, _) in request_token_params.iter().chain(&authorize_params) {
+            if let Some((_, method)) = STEP_UP_AND_PAR_PARAMS
+                .iter()
+                .find(|(name, _)| *name == key.as_str())
+            {
+                return Err(err(
+                    "authorize_param",
+                    &format!("may not set `{key}`: use {method}"),
+                ));
+            }
             if RESERVED_AUTHORIZE_PARAMS.contains(&key.as_str()) || key == "scope" {
                 return Err(err(
                     "authorize_param",
@@ -303,7 +336,7 @@ impl Settings {
             &scope,
             request_token_params
                 .into_iter()
-                .chain(config.authorize_params)
+                .chain(authorize_params)
                 .chain(response_mode),
         );
         Ok(Self {
@@ -321,7 +354,7 @@ impl Settings {
             par: config.par,
             #[cfg(feature = "oidc")]
             par_url: config.par_url.clone(),
-            sign_in: config.sign_in,
+            sign_in,
             access_token_params: config.access_token_params,
             token_request_headers: config.token_request_headers,
             access_token_method: config.access_token_method,
@@ -810,6 +843,22 @@ pub(crate) const RESERVED_AUTHORIZE_PARAMS: &[&str] = &[
     "response_mode",
 ];
 
+/// Authorization request parameters a sign-in sets from its settings, with the setting to use
+/// instead: as plain parameters they would be sent twice, or unchecked.
+const STEP_UP_AND_PAR_PARAMS: &[(&str, &str)] = &[
+    (
+        "max_age",
+        "`RemoteAppBuilder::max_age` or `SignInOptions::max_age`",
+    ),
+    (
+        "acr_values",
+        "`RemoteAppBuilder::acr_values` or `SignInOptions::acr_values`",
+    ),
+    ("dpop_jkt", "`RemoteAppBuilder::dpop` with `par`"),
+    ("request_uri", "`RemoteAppBuilder::par`"),
+    ("request", "`RemoteAppBuilder::par`"),
+];
+
 /// Sends a token request with the app's client authentication, extra parameters and headers,
 /// and reads the answer. With a DPoP key, the request carries a proof (RFC 9449 §5) with the
 /// token endpoint's last `DPoP-Nonce`, and is sent once more when the endpoint answers
@@ -863,7 +912,9 @@ fn build_token_request(
     token_url: &Url,
     dpop: Option<&DpopKey>,
 ) -> Result<http::Request<Vec<u8>>, OAuthError> {
-    let proof = settings.auth.prove(credentials, token_url)?;
+    let proof = settings
+        .auth
+        .prove(credentials, Destination::token_endpoint(token_url))?;
     let mut params: Vec<(&str, &str)> = params.to_vec();
     params.extend(proof.form.iter().map(|(k, v)| (*k, v.as_str())));
     let mut builder = proof.header(http::Request::builder());
@@ -948,7 +999,7 @@ mod tests {
             .consumer_key("client id/1")
             .consumer_secret("secret")
             .scope(["openid", "profile email+x"])
-            .authorize_param("prompt", "select_account consent")
+            .authorize_param("hd", "select_account consent")
             .build()
             .unwrap();
         let settings = app.protocol.oauth2().expect("an OAuth 2 app");
@@ -975,7 +1026,7 @@ mod tests {
             .add_scopes(settings.scope.iter().cloned().map(Scope::new))
             .set_pkce_challenge(PkceCodeChallenge::from_code_verifier_sha256(&verifier));
         // The one extra parameter configured above.
-        expected = expected.add_extra_param("prompt", "select_account consent");
+        expected = expected.add_extra_param("hd", "select_account consent");
         if let Some(nonce) = &start.nonce {
             expected = expected.add_extra_param("nonce", nonce.as_str());
         }

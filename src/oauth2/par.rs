@@ -12,7 +12,7 @@ use ::oauth2::http::{self, header};
 use serde_json::Value;
 use url::Url;
 
-use super::{push_form_encoded, Settings};
+use super::{client_auth::Destination, push_form_encoded, Settings};
 use crate::{
     credentials::Credentials,
     error::OAuthError,
@@ -36,7 +36,13 @@ pub(crate) async fn push(
     authorize_url: &Url,
     params: &str,
 ) -> Result<String, OAuthError> {
-    let proof = settings.auth.prove(credentials, token_url)?;
+    let proof = settings.auth.prove(
+        credentials,
+        Destination {
+            endpoint: par_url,
+            token_url,
+        },
+    )?;
     let mut body = String::with_capacity(params.len() + 256);
     body.push_str(params);
     for (key, value) in &proof.form {

@@ -3,7 +3,7 @@
 use ::oauth2::http::{self, header};
 use url::Url;
 
-use super::Settings;
+use super::{client_auth::Destination, Settings};
 use crate::{
     credentials::Credentials, error::OAuthError, revocation::Revocation, token::TokenResponse,
     transport::AwcHttpClient,
@@ -117,10 +117,14 @@ async fn rfc7009(
     token: &str,
     hint: &str,
 ) -> Result<(), OAuthError> {
-    // Assertions name the token endpoint as their audience (OpenID Connect Core §9), whichever
-    // endpoint they are sent to.
     let token_url = &settings.endpoints(http).await?.token_url;
-    let proof = settings.auth.prove(credentials, token_url)?;
+    let proof = settings.auth.prove(
+        credentials,
+        Destination {
+            endpoint: url,
+            token_url,
+        },
+    )?;
     let mut params = vec![("token", token), ("token_type_hint", hint)];
     params.extend(proof.form.iter().map(|(k, v)| (*k, v.as_str())));
     let builder = proof.header(http::Request::builder());

@@ -12,7 +12,7 @@ use crate::{
     credentials::{Credentials, TokenMethod},
     error::OAuthError,
     oauth1::{self, SignatureMethod},
-    oauth2::{self, ClientAuth, ResponseMode},
+    oauth2::{self, AssertionAudience, ClientAuth, ResponseMode},
     profile::ProfileMap,
     protocol::{self, Protocol},
     revocation::Revocation,
@@ -443,6 +443,14 @@ impl RemoteAppBuilder {
     /// [`client_key`](Self::client_key) and no client secret.
     pub fn client_auth(mut self, auth: ClientAuth) -> Self {
         self.client_auth.method = auth;
+        self
+    }
+
+    /// The `aud` of the client assertions of [`ClientAuth::ClientSecretJwt`] and
+    /// [`ClientAuth::PrivateKeyJwt`]. Default: [`AssertionAudience::Endpoint`], the URL each
+    /// assertion is sent to, which no other endpoint can replay it at.
+    pub fn assertion_audience(mut self, audience: AssertionAudience) -> Self {
+        self.client_auth.audience = audience;
         self
     }
 
