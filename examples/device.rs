@@ -6,18 +6,19 @@
 //! cargo run --example device                      # offline: its own development provider
 //! cargo run --example device -- --approve-as alice  # …and approves by itself (a demo, CI)
 //! cargo run --example device -- --issuer https://accounts.example.com \
-//!     --client-id ID --client-secret SECRET [--scope "openid profile email"]
+//!     --client-id ID [--client-secret SECRET] [--scope "openid profile email"]
 //! ```
 //!
 //! Every flag may be given by the environment instead: `DEVICE_ISSUER`, `DEVICE_CLIENT_ID`,
 //! `DEVICE_CLIENT_SECRET`, `DEVICE_SCOPE`. A real provider must advertise a
 //! `device_authorization_endpoint` in its discovery document and allow the client the grant
-//! `urn:ietf:params:oauth:grant-type:device_code`.
+//! `urn:ietf:params:oauth:grant-type:device_code`. Without `--client-secret` the tool is a
+//! public client (`token_endpoint_auth_method` `none`), as tools handed to users should be.
 
 use std::{process::ExitCode, time::Duration};
 
-use actix_oauth::{OAuth, OAuthError, RemoteApp};
-use actix_oauth_dev::{DevAlgorithm, DevProvider, DevUser};
+use actix_oauth::{ClientAuth, OAuth, OAuthError, RemoteApp};
+use actix_oauth_dev::{DevAlgorithm, DevClientAuth, DevProvider, DevUser};
 
 /// The value of `--name VALUE` (or `--name=VALUE`), else of the environment variable `env`.
 fn setting(name: &str, env: &str) -> Option<String> {
@@ -80,16 +81,14 @@ async fn run() -> Result<(), String> {
         Some(issuer) => (
             issuer,
             setting("--client-id", "DEVICE_CLIENT_ID").ok_or("--client-id is required")?,
-            setting("--client-secret", "DEVICE_CLIENT_SECRET")
-                .ok_or("--client-secret is required")?,
+            // Without a secret: a public client, as command-line tools usually are.
+            setting("--client-secret", "DEVICE_CLIENT_SECRET"),
         ),
         None => {
+            // A public client: a tool handed to users cannot keep a secret.
             let dev = DevProvider::builder()
-                .client(
-                    "device-example",
-                    "device-example-secret",
-                    ["http://127.0.0.1/"],
-                )
+                .client("device-example", "", ["http://127.0.0.1/"])
+                .client_auth("device-example", DevClientAuth::None)
                 .user(DevUser::new("alice").name("Alice Example"))
                 .id_token_algorithm(DevAlgorithm::Es256)
                 .device_interval(Duration::from_secs(1))
@@ -97,22 +96,20 @@ async fn run() -> Result<(), String> {
                 .map_err(|e| format!("the development provider did not start: {e}"))?;
             let issuer = dev.issuer().to_owned();
             _dev = Some(dev);
-            (
-                issuer,
-                "device-example".to_owned(),
-                "device-example-secret".to_owned(),
-            )
+            (issuer, "device-example".to_owned(), None)
         }
     };
     let scope = setting("--scope", "DEVICE_SCOPE").unwrap_or_else(|| "openid profile email".into());
+    let app = RemoteApp::builder("cli")
+        .issuer(issuer)
+        .client_id(client_id)
+        .scope(scope.split_whitespace());
+    let app = match client_secret {
+        Some(secret) => app.client_secret(secret),
+        None => app.client_auth(ClientAuth::None),
+    };
     let oauth = OAuth::new()
-        .remote_app(
-            RemoteApp::builder("cli")
-                .issuer(issuer)
-                .client_id(client_id)
-                .client_secret(client_secret)
-                .scope(scope.split_whitespace()),
-        )
+        .remote_app(app)
         .build()
         .map_err(|e| e.to_string())?;
 

@@ -591,7 +591,7 @@ fn remote_app(name: &str, c: ProviderConfig) -> Result<RemoteAppBuilder, String>
         let method = ClientAuth::from_name(method).ok_or_else(|| {
             format!(
                 "{}: {method:?} is none of client_secret_basic, client_secret_post, \
-                 client_secret_jwt, private_key_jwt",
+                 client_secret_jwt, private_key_jwt, none",
                 at("client_auth")
             )
         })?;

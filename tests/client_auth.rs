@@ -302,3 +302,19 @@ fn the_issuer_as_audience_needs_an_issuer() {
     assert_eq!(err.kind(), ErrorKind::Configuration);
     assert!(err.to_string().contains("issuer"), "{err}");
 }
+
+/// A public client (`none`): its `client_id` alone at the code exchange, the refresh and the
+/// revocation, and PKCE binding the code to the browser (the provider requires it of public
+/// clients).
+#[actix_rt::test]
+async fn a_public_client_signs_in_refreshes_and_revokes_with_its_client_id_alone() {
+    let s = setup(DevClientAuth::None, |app| app.client_auth(ClientAuth::None));
+    signs_in_refreshes_and_revokes_with(&s).await;
+    // A client secret is refused for it.
+    let s = setup(DevClientAuth::None, |app| {
+        app.consumer_secret("a client secret of at least thirty-two bytes")
+    });
+    let (status, body) = sign_in(&Browser::new(), &s.app).await;
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("invalid_client"), "{body}");
+}

@@ -316,3 +316,73 @@ fn the_example_cli_signs_in_offline() {
         "{stdout}"
     );
 }
+
+/// A command-line tool is a public client (RFC 6749 §2.1): `ClientAuth::None` sends its
+/// `client_id` alone, at the device endpoint and at each poll; a provider that registered it so
+/// refuses a secret.
+#[actix_rt::test]
+async fn a_public_client_signs_in_with_its_client_id_alone() {
+    let dev = DevProvider::builder()
+        .client("tool", "", ["http://127.0.0.1:1/unused"])
+        .client_auth("tool", actix_oauth_dev::DevClientAuth::None)
+        .user(DevUser::new("alice").name("Alice Example"))
+        .device_interval(Duration::from_secs(1))
+        .start()
+        .expect("the provider starts");
+    let oauth = OAuth::new()
+        .remote_app(
+            RemoteApp::builder("tool")
+                .issuer(dev.issuer())
+                .client_id("tool")
+                .client_auth(actix_oauth::ClientAuth::None)
+                .scope(["openid", "profile"]),
+        )
+        .remote_app(
+            RemoteApp::builder("with-secret")
+                .issuer(dev.issuer())
+                .client_id("tool")
+                .client_secret("made-up")
+                .client_auth(actix_oauth::ClientAuth::RequestBody),
+        )
+        .build()
+        .expect("config");
+    let authorization = oauth.device_authorization("tool").await.expect("started");
+    decide(
+        authorization.verification_uri_complete().expect("complete"),
+        "approve",
+    )
+    .await;
+    let (_, sleep) = recording_sleep();
+    let token = oauth
+        .device_token_with("tool", &authorization, sleep)
+        .await
+        .expect("the token");
+    assert_eq!(
+        token.id_token_claims().expect("validated")["sub"],
+        "dev-alice"
+    );
+    let refused = oauth.device_authorization("with-secret").await.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::Provider, "{refused}");
+    assert!(refused.to_string().contains("invalid_client"), "{refused}");
+}
+
+#[test]
+fn a_public_client_has_no_secret_and_keeps_pkce() {
+    let with_secret = RemoteApp::builder("tool")
+        .issuer("https://idp.example")
+        .client_id("tool")
+        .client_secret("secret")
+        .client_auth(actix_oauth::ClientAuth::None)
+        .build()
+        .unwrap_err();
+    assert_eq!(with_secret.kind(), ErrorKind::Configuration);
+    assert!(with_secret.to_string().contains("public"), "{with_secret}");
+    let without_pkce = RemoteApp::builder("tool")
+        .issuer("https://idp.example")
+        .client_id("tool")
+        .client_auth(actix_oauth::ClientAuth::None)
+        .pkce(false)
+        .build()
+        .unwrap_err();
+    assert!(without_pkce.to_string().contains("PKCE"), "{without_pkce}");
+}

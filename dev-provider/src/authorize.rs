@@ -266,6 +266,12 @@ fn validate<'a>(
             })
         }
     };
+    if client.auth == crate::DevClientAuth::None && challenge.is_none() {
+        return Err(fail(
+            "invalid_request",
+            "A public client must send a code_challenge with code_challenge_method S256.",
+        ));
+    }
     if config.require_pkce && challenge.is_none() {
         return Err(fail(
             "invalid_request",

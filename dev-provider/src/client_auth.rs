@@ -30,6 +30,9 @@ pub enum DevClientAuth {
         /// The client's public key.
         public_key_pem: String,
     },
+    /// `none`: a public client (a command-line tool, an app on a device) that sends its
+    /// `client_id` alone; its authorization requests must carry a PKCE challenge.
+    None,
 }
 
 impl DevClientAuth {
@@ -39,6 +42,7 @@ impl DevClientAuth {
             Self::ClientSecret => "client_secret_basic",
             Self::ClientSecretJwt => "client_secret_jwt",
             Self::PrivateKeyJwt { .. } => "private_key_jwt",
+            Self::None => "none",
         }
     }
 }
@@ -97,6 +101,9 @@ pub(super) fn verify_assertion(
         }
         (DevClientAuth::ClientSecret, _) => {
             return Err("This client authenticates with its secret, not an assertion.")
+        }
+        (DevClientAuth::None, _) => {
+            return Err("This public client sends its client_id alone, not an assertion.")
         }
         _ => return Err("The client_assertion's alg is not the client's registered method's."),
     };

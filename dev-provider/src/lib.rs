@@ -267,9 +267,10 @@ impl DevProviderBuilder {
     }
 
     /// Sets how client `client_id` authenticates at the token and revocation endpoints: its
-    /// secret (the default), or a JWT assertion — `client_secret_jwt` under its secret, or
-    /// `private_key_jwt` under a registered public key. A client registered for assertions is
-    /// refused with its secret, and the other way round. Call it after
+    /// secret (the default), a JWT assertion — `client_secret_jwt` under its secret, or
+    /// `private_key_jwt` under a registered public key — or nothing but its `client_id`
+    /// ([`DevClientAuth::None`], a public client, which must use PKCE). A client registered
+    /// for assertions is refused with its secret, and the other way round. Call it after
     /// [`client`](Self::client).
     #[must_use]
     pub fn client_auth(mut self, client_id: &str, auth: DevClientAuth) -> Self {
@@ -1727,7 +1728,8 @@ mod tests {
                 "client_secret_basic",
                 "client_secret_post",
                 "client_secret_jwt",
-                "private_key_jwt"
+                "private_key_jwt",
+                "none"
             ])
         );
         assert_eq!(

@@ -279,7 +279,7 @@ pub(super) async fn discovery(shared: web::Data<Shared>) -> HttpResponse {
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [config.algorithm.as_str()],
             "scopes_supported": ["openid", "profile", "email"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"],
             "token_endpoint_auth_signing_alg_values_supported": ["HS256", "RS256", "PS256", "ES256"],
             "code_challenge_methods_supported": ["S256"],
             "dpop_signing_alg_values_supported": ["ES256"],

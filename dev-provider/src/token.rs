@@ -364,6 +364,14 @@ pub(super) fn authenticate<'a>(
                 "Client authentication is missing.",
                 false,
             ))?;
+            if body_secret.is_none() {
+                // A public client (RFC 6749 §2.1) sends its `client_id` alone.
+                if let Some(client) = config.client(id) {
+                    if client.auth == DevClientAuth::None {
+                        return Ok(client);
+                    }
+                }
+            }
             let secret = body_secret.ok_or(TokenError::invalid_client(
                 "The client_secret parameter is missing.",
                 false,
@@ -372,6 +380,10 @@ pub(super) fn authenticate<'a>(
         }
     };
     match config.client(&id) {
+        Some(client) if client.auth == DevClientAuth::None => Err(TokenError::invalid_client(
+            "This public client has no secret: send its client_id alone.",
+            basic,
+        )),
         Some(client) if client.auth != DevClientAuth::ClientSecret => Err(TokenError::invalid_client(
             "This client authenticates with a JWT assertion (client_assertion), not its secret.",
             basic,

@@ -40,17 +40,23 @@ pub enum ClientAuth {
     /// ([`RemoteAppBuilder::client_key`](crate::RemoteAppBuilder::client_key); feature
     /// `private-key-jwt`), whose public key the provider holds. No client secret at all.
     PrivateKeyJwt,
+    /// `none`: a public client (RFC 6749 §2.1), such as a command-line tool or an app on a
+    /// device, which cannot keep a secret: only `client_id` is sent. Its sign-ins need PKCE
+    /// (RFC 9700 §2.1.1), which stays on; no client secret may be configured.
+    None,
 }
 
 impl ClientAuth {
     /// The method's name as OpenID Connect Discovery and client registration write it
-    /// (`client_secret_basic`, `client_secret_post`, `client_secret_jwt`, `private_key_jwt`).
+    /// (`client_secret_basic`, `client_secret_post`, `client_secret_jwt`, `private_key_jwt`,
+    /// `none`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Basic => "client_secret_basic",
             Self::RequestBody => "client_secret_post",
             Self::ClientSecretJwt => "client_secret_jwt",
             Self::PrivateKeyJwt => "private_key_jwt",
+            Self::None => "none",
         }
     }
 
@@ -61,6 +67,7 @@ impl ClientAuth {
             "client_secret_post" => Self::RequestBody,
             "client_secret_jwt" => Self::ClientSecretJwt,
             "private_key_jwt" => Self::PrivateKeyJwt,
+            "none" => Self::None,
             _ => return None,
         })
     }
@@ -282,6 +289,14 @@ impl Authentication {
                 ));
             }
             ClientAuth::PrivateKeyJwt => {}
+            ClientAuth::None if has_secret || minter.is_some() => {
+                return Err(err(
+                    "client_auth",
+                    "`none` is for public clients, which have no client secret: remove it, or \
+                     choose a method that uses it",
+                ));
+            }
+            ClientAuth::None => {}
             _ if !has_secret && minter.is_none() => {
                 return Err(err("consumer_secret", "(the client secret) is required"));
             }
@@ -301,7 +316,7 @@ impl Authentication {
     /// Whether the secret travels in the request (Basic or the body): a `GET` token request
     /// would then carry it, or the assertion, in a URL.
     pub(crate) fn puts_secret_in_form(&self) -> bool {
-        !matches!(self.method, ClientAuth::Basic)
+        !matches!(self.method, ClientAuth::Basic | ClientAuth::None)
     }
 
     /// The client's proof for one request to `to`.
@@ -330,6 +345,10 @@ impl Authentication {
             ClientAuth::Basic => ClientProof {
                 authorization: Some(basic(id, secret.secret())),
                 form: Vec::new(),
+            },
+            ClientAuth::None => ClientProof {
+                authorization: None,
+                form: vec![("client_id", id.to_owned())],
             },
             ClientAuth::RequestBody => ClientProof {
                 authorization: None,
@@ -560,10 +579,11 @@ mod tests {
             ClientAuth::RequestBody,
             ClientAuth::ClientSecretJwt,
             ClientAuth::PrivateKeyJwt,
+            ClientAuth::None,
         ] {
             assert_eq!(ClientAuth::from_name(method.as_str()), Some(method));
         }
-        assert_eq!(ClientAuth::from_name("none"), None);
+        assert_eq!(ClientAuth::from_name("tls_client_auth"), None);
     }
 
     #[test]

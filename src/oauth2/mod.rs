@@ -201,6 +201,13 @@ impl Settings {
         }
         // RFC 9700 §2.1.1 and §4.5: something must bind the code to this browser's sign-in.
         let binds_code = config.pkce || (config.has_issuer && config.nonce_required);
+        if config.client_auth.method == ClientAuth::None && !config.pkce {
+            return Err(err(
+                "pkce",
+                "is off, but a public client (`ClientAuth::None`) has nothing else to prove that \
+                 the code is its own (RFC 9700 §2.1.1): turn PKCE on",
+            ));
+        }
         if !binds_code && !config.allow_code_injection {
             return Err(err(
                 "pkce",
