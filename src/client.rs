@@ -492,6 +492,57 @@ impl OAuthExtension {
         token.ok_or_else(|| OAuthError::TokenMissing(provider.to_owned()))
     }
 
+    /// A fresh token for `token`'s refresh token (RFC 6749 §6), outside any request: for a
+    /// token an app keeps itself, such as a command-line tool's from
+    /// [`device_token`](Self::device_token). The refresh authenticates as the app does at its
+    /// token endpoint and, for a DPoP-bound token, proves the same key; the refresh token is
+    /// kept when the provider sends no new one. Nothing is stored: keep what it returns.
+    ///
+    /// Tokens of a browser's session are refreshed by the API calls themselves, once across
+    /// instances; this is not needed for them.
+    ///
+    /// # Errors
+    /// [`OAuthError::ReauthenticationRequired`] when `token` has no refresh token or the
+    /// provider refuses it; transport and configuration errors as for any token request.
+    pub async fn refresh_token(
+        &self,
+        provider: &str,
+        token: &TokenResponse,
+    ) -> Result<TokenResponse, OAuthError> {
+        let app = self.remote_app(provider)?;
+        let Some(refresh_token) = token.refresh_token() else {
+            return Err(OAuthError::ReauthenticationRequired {
+                provider: provider.to_owned(),
+                reason: "the token has no refresh token".to_owned(),
+            });
+        };
+        let fresh = app
+            .protocol
+            .refresh(
+                provider,
+                self.http_for(app),
+                &app.credentials,
+                refresh_token,
+                token.dpop(),
+            )
+            .await
+            .map_err(|err| match err {
+                OAuthError::Provider { .. } | OAuthError::UnexpectedStatus { .. } => {
+                    OAuthError::ReauthenticationRequired {
+                        provider: provider.to_owned(),
+                        reason: format!("the refresh was refused: {err}"),
+                    }
+                }
+                other => other,
+            })?;
+        // RFC 6749 §6: without a new refresh token, the old one stays valid.
+        Ok(if fresh.refresh_token().is_none() {
+            fresh.with_refresh_token(Some(refresh_token.clone()))
+        } else {
+            fresh
+        })
+    }
+
     /// An app token from the client credentials grant (RFC 6749 §4.4), fetched once and reused
     /// until it expires.
     pub async fn app_token(&self, app: &RemoteApp) -> Result<TokenResponse, OAuthError> {

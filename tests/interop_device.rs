@@ -28,6 +28,13 @@ fn provider() -> Option<OidcProvider> {
             "response_types": [],
             "redirect_uris": [],
             "token_endpoint_auth_method": "client_secret_basic",
+        }, {
+            // A public client, as command-line tools are: no secret at all.
+            "client_id": "cli",
+            "grant_types": ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
+            "response_types": [],
+            "redirect_uris": [],
+            "token_endpoint_auth_method": "none",
         }],
         "accounts": {
             "alice": { "email": "alice@example.test", "name": "Alice Example" },
@@ -44,6 +51,13 @@ fn oauth(op: &OidcProvider) -> OAuthExtension {
                 .client_id("tv")
                 .client_secret(SECRET)
                 .scope(["openid", "email", "profile"]),
+        )
+        .remote_app(
+            RemoteApp::builder("public")
+                .issuer(op.issuer())
+                .client_id("cli")
+                .client_auth(actix_oauth::ClientAuth::None)
+                .scope(["openid", "offline_access"]),
         )
         .build()
         .expect("config")
@@ -169,4 +183,36 @@ async fn a_device_sign_in_aborted_in_the_providers_page_is_denied() {
         .await
         .expect_err("denied");
     assert_eq!(err.kind(), ErrorKind::Denied, "{err}");
+}
+
+/// A public client (`token_endpoint_auth_method` `none`), as a command-line tool is: its
+/// `client_id` alone at the device endpoint and at each poll, and the refresh token it gets
+/// (`offline_access`) renews the access token the same way.
+#[actix_rt::test]
+async fn a_public_client_signs_in_with_the_device_grant_and_refreshes() {
+    let Some(op) = provider() else { return };
+    let oauth = oauth(&op);
+    let authorization = oauth.device_authorization("public").await.expect("started");
+    let done = user_decides(&authorization, true).await;
+    assert!(done.text().contains("Sign-in Success"), "{}", done.text());
+    let token = oauth
+        .device_token_with("public", &authorization, |_| {
+            actix_rt::time::sleep(Duration::from_millis(100))
+        })
+        .await
+        .expect("the token");
+    let claims = token.id_token_claims().expect("a validated id_token");
+    assert_eq!(claims["aud"], "cli");
+    assert!(
+        token.refresh_token().is_some(),
+        "offline_access: a refresh token"
+    );
+    let renewed = oauth
+        .refresh_token("public", &token)
+        .await
+        .expect("refreshed by the client id alone");
+    assert_ne!(
+        renewed.access_token().secret(),
+        token.access_token().secret()
+    );
 }
