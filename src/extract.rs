@@ -42,6 +42,14 @@ use crate::{
 /// [`OAuthMiddleware`](crate::OAuthMiddleware) wrapping the app, the handshake on the remote app's
 /// callback path is completed before routing, and a failed one is answered with its error page,
 /// so `None` means exactly "declined". Without the middleware, prefer the plain extractor.
+///
+/// # `form_post` callbacks
+/// A callback the provider's page POSTs ([`ResponseMode::FormPost`](crate::ResponseMode)) is
+/// completed like a `GET` one when the session cookie came with it. A cross-site POST arrives
+/// without the `SameSite=Lax` cookie: only [`OAuthMiddleware`](crate::OAuthMiddleware) answers
+/// it, with a same-origin page that posts the fields again with the cookie. Without the
+/// middleware the extractor refuses it ([`OAuthError::StateMissing`], naming the middleware),
+/// so wrap `form_post` apps in it.
 pub struct AuthorizedResponse<P: CallbackProvider> {
     inner: Authorized,
     _provider: PhantomData<fn() -> P>,

@@ -29,7 +29,7 @@ use serde_json::{json, Value};
 
 const KEY: &str = include_str!("data/es256-client-key.pem");
 const PUBLIC: &str = include_str!("data/es256-client-key.pub.pem");
-const OTHER_KEY: &str = include_str!("data/rsa-client-key.pem");
+const RSA_KEY: &str = include_str!("data/rsa-client-key.pem");
 
 fn settings() -> AppleSettings {
     AppleSettings {
@@ -188,7 +188,9 @@ async fn booleans_as_booleans_and_a_real_address() {
 #[actix_rt::test]
 async fn a_secret_signed_with_another_key_is_refused_by_apple() {
     let fake = FakeProvider::serve(AppleFake::new(settings()));
-    let app = app(&fake, OTHER_KEY);
+    // A P-256 key, but not the one Apple holds.
+    let (other_key, _) = actix_oauth_dev::client_key_pair().unwrap();
+    let app = app(&fake, &other_key);
     let (status, json) = sign_in(&Browser::new(), &app, &fake).await;
     assert_eq!(status, 502, "{json}");
 }
@@ -227,4 +229,21 @@ fn the_preset_by_name_and_its_settings() {
         .build()
         .unwrap_err();
     assert!(err.to_string().contains("client secret"), "{err}");
+}
+
+/// Apple takes only ES256 client secrets: an RSA key is refused when the app is built, not by
+/// Apple at the first sign-in.
+#[test]
+fn an_rsa_key_is_refused_when_the_app_is_built() {
+    let key = ClientKey::from_pem(RSA_KEY).unwrap().key_id("ABC123DEFG");
+    let err = OAuth::new()
+        .remote_app(Apple::signed_with(
+            RemoteApp::from_provider::<Apple>("com.example.web", ""),
+            "TEAMID1234",
+            key,
+        ))
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), actix_oauth::ErrorKind::Configuration);
+    assert!(err.to_string().contains("ES256"), "{err}");
 }

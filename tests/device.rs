@@ -371,7 +371,11 @@ async fn a_public_client_signs_in_with_its_client_id_alone() {
     // The rotated refresh token presented again: the provider revokes the grant, and the tool
     // is told to sign in again.
     let reused = oauth.refresh_token("tool", &token).await.unwrap_err();
-    assert_eq!(reused.kind(), ErrorKind::ReauthenticationRequired, "{reused}");
+    assert_eq!(
+        reused.kind(),
+        ErrorKind::ReauthenticationRequired,
+        "{reused}"
+    );
     let refused = oauth.device_authorization("with-secret").await.unwrap_err();
     assert_eq!(refused.kind(), ErrorKind::Provider, "{refused}");
     assert!(refused.to_string().contains("invalid_client"), "{refused}");

@@ -215,6 +215,24 @@ async fn without_the_middleware_the_extractor_completes_a_form_post_with_its_ses
     assert_eq!(browser.get(&s.app.url("/token/dev")).await.status, 200);
 }
 
+/// Only the middleware can answer the relay page: the extractor alone refuses a cross-site POST
+/// (no session cookie came with it) and says what to add, and nothing is exchanged.
+#[actix_rt::test]
+async fn without_the_middleware_a_cross_site_form_post_is_refused_and_says_why() {
+    let s = setup_with(false);
+    let browser = Browser::new();
+    let answer = consent(&browser, &s.app, "approve").await;
+    let (action, fields) = html_form(&answer.text());
+    let refused = browser.post_form_cross_site(&action, &fields).await;
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert!(
+        refused.text().contains("OAuthMiddleware"),
+        "{}",
+        refused.text()
+    );
+    assert_eq!(s.provider.token_requests(), 0, "no code was exchanged");
+}
+
 #[actix_rt::test]
 async fn a_query_app_still_refuses_a_posted_callback() {
     let (l, url) = listener();

@@ -170,7 +170,11 @@ struct Minter {
 impl Minter {
     /// The cached secret, or a new one when the cached one is near its expiry.
     fn secret(&self, client_id: &str) -> Result<::oauth2::ClientSecret, OAuthError> {
-        let now = now_unix();
+        self.secret_at(client_id, now_unix())
+    }
+
+    /// [`secret`](Self::secret) at time `now` (Unix seconds).
+    fn secret_at(&self, client_id: &str, now: u64) -> Result<::oauth2::ClientSecret, OAuthError> {
         let lifetime = self.spec.lifetime.as_secs();
         let margin = (lifetime / 10).min(3600);
         let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
@@ -261,6 +265,15 @@ impl Authentication {
                     return Err(err(
                         "minted_client_secret",
                         "lifetime must be between a minute and six months",
+                    ));
+                }
+                if spec.audience == crate::providers::APPLE_AUDIENCE
+                    && key.signing_algorithm() != crate::SigningAlgorithm::Es256
+                {
+                    return Err(err(
+                        "client_key",
+                        "must be the P-256 key Apple issued (a `.p8` file): Apple accepts only \
+                         ES256 client secrets",
                     ));
                 }
                 Some(Minter {
@@ -555,6 +568,40 @@ mod tests {
         );
         let err = audience(AssertionAudience::Issuer, None).unwrap_err();
         assert!(err.to_string().contains("issuer"), "{err}");
+    }
+
+    #[cfg(feature = "private-key-jwt")]
+    #[test]
+    fn a_minted_secret_is_reused_then_renewed_before_it_expires() {
+        let key = ClientKey::from_pem(include_str!("../../tests/data/es256-client-key.pem"))
+            .unwrap()
+            .key_id("K1");
+        let minter = Minter {
+            spec: MintedSecret::new("TEAM", "https://appleid.apple.com")
+                .lifetime(std::time::Duration::from_secs(1000)),
+            key,
+            current: std::sync::Mutex::new(None),
+        };
+        let t0 = 1_800_000_000;
+        let first = minter.secret_at("app", t0).unwrap();
+        let claims = claims_of(first.secret());
+        assert_eq!(claims["iss"], "TEAM");
+        assert_eq!(claims["sub"], "app");
+        assert_eq!(claims["aud"], "https://appleid.apple.com");
+        assert_eq!(
+            claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
+            1000
+        );
+        // A tenth of its life is the margin: reused until then, renewed from then on.
+        let reused = minter.secret_at("app", t0 + 899).unwrap();
+        assert_eq!(reused.secret(), first.secret());
+        let renewed = minter.secret_at("app", t0 + 900).unwrap();
+        assert_ne!(renewed.secret(), first.secret());
+        assert_eq!(claims_of(renewed.secret())["iat"], t0 + 900);
+        assert_eq!(
+            minter.secret_at("app", t0 + 901).unwrap().secret(),
+            renewed.secret()
+        );
     }
 
     #[test]

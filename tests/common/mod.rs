@@ -148,10 +148,16 @@ async fn login(
     oauth.authorize(&req, &path, next.as_deref()).await
 }
 
-async fn callback<P: CallbackProvider>(resp: Option<AuthorizedResponse<P>>) -> HttpResponse {
+/// The plain extractor, as the crate advises without the middleware: a declined sign-in is
+/// `{"denied": true}`, any other failure its own error page (an `Option` would turn it into
+/// "declined").
+async fn callback<P: CallbackProvider>(
+    resp: Result<AuthorizedResponse<P>, actix_oauth::OAuthError>,
+) -> HttpResponse {
     match resp {
-        None => HttpResponse::Ok().json(json!({ "denied": true })),
-        Some(resp) => HttpResponse::Ok().json(json!({
+        Err(actix_oauth::OAuthError::Denied) => HttpResponse::Ok().json(json!({ "denied": true })),
+        Err(err) => actix_web::ResponseError::error_response(&err),
+        Ok(resp) => HttpResponse::Ok().json(json!({
             "provider": resp.provider(),
             "next": resp.next(),
             "token_type": resp.token().token_type(),
