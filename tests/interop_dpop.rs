@@ -2,22 +2,41 @@
 //! a sign-in whose token endpoint requires its DPoP nonces, a DPoP-bound token used on its
 //! userinfo endpoint and on a protected resource that checks the proof (`GET /api/me` in
 //! `server.mjs`, with nonces of its own), and proofs replayed or made for another URL refused
-//! by the provider while the crate's own calls go on. Skipped with a note when Node.js or the
-//! provider's packages are missing; `.ci/run` makes that a failure.
+//! by the provider while the crate's own calls go on; a refresh with a proof by the same key
+//! (the new access token bound to it, as the provider's introspection says) and sign-out's
+//! revocation of the grant; a pushed request naming the key (`dpop_jkt`), the provider binding
+//! the code to it. Skipped with a note when Node.js or the provider's packages are missing;
+//! `.ci/run` makes that a failure.
 #![cfg(all(feature = "oidc", feature = "dpop"))]
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use actix_oauth::{
-    token_store::StoreFuture, MemoryTokenStore, OAuth, RemoteApp, TokenResponse, TokenStore,
+    token_store::StoreFuture, MemoryTokenStore, OAuth, RemoteApp, RemoteAppBuilder, TokenResponse,
+    TokenStore,
 };
 use common::{listener, oidc_provider::OidcProvider, start_app, Browser, Page, Running};
 use serde_json::{json, Value};
 use url::Url;
 
 const SECRET: &str = "app-secret-for-oidc-provider-dpop-tests";
+
+/// Another confidential client, authenticated with its secret, that asks the provider's
+/// introspection about the app's tokens: independent of the DPoP code under test.
+const INSPECTOR_SECRET: &str = "the inspector's secret, not the app's";
+
+/// Access tokens living 25 seconds, less than the 30 seconds ahead of an expiry at which the
+/// crate refreshes: to the crate they are expired at once, so the first API call after sign-in
+/// refreshes, no waiting.
+const EXPIRING_TTL: u64 = 25;
+
+/// How long a test waits for an event of the provider.
+const EVENT_WAIT: Duration = Duration::from_secs(10);
 
 /// The memory store, remembering the last token saved.
 #[derive(Clone, Default)]
@@ -61,8 +80,17 @@ impl TokenStore for Recording {
 /// The provider (DPoP nonces required at its endpoints and at `/api/me`) and the app signing in
 /// with it as remote app `op` with DPoP on.
 fn start() -> Option<(OidcProvider, Running, Recording)> {
+    start_with(json!({}), |app| app)
+}
+
+/// As [`start`], with `extra` over the provider's config (`server.mjs`) and the remote app
+/// configured further by `configure`. The provider also knows the client `inspector`.
+fn start_with(
+    extra: Value,
+    configure: impl FnOnce(RemoteAppBuilder) -> RemoteAppBuilder,
+) -> Option<(OidcProvider, Running, Recording)> {
     let (l, url) = listener();
-    let op = OidcProvider::start(&json!({
+    let mut config = json!({
         "clients": [{
             "client_id": "app",
             "client_secret": SECRET,
@@ -71,19 +99,27 @@ fn start() -> Option<(OidcProvider, Running, Recording)> {
             "response_types": ["code"],
             // RFC 9449 §5.2: the provider issues this client DPoP-bound tokens only.
             "dpop_bound_access_tokens": true,
+        }, {
+            "client_id": "inspector",
+            "client_secret": INSPECTOR_SECRET,
+            "redirect_uris": ["http://127.0.0.1:9/unused"],
         }],
         "dpop": { "requireNonce": true, "resourceNonce": true },
-    }))?;
+    });
+    if let (Value::Object(config), Value::Object(extra)) = (&mut config, extra) {
+        config.extend(extra);
+    }
+    let op = OidcProvider::start(&config)?;
     let store = Recording::default();
     let oauth = OAuth::new()
-        .remote_app(
+        .remote_app(configure(
             RemoteApp::builder("op")
                 .issuer(op.issuer())
                 .client_id("app")
                 .client_secret(SECRET)
                 .scope(["openid", "email", "profile"])
                 .dpop(true),
-        )
+        ))
         .public_url(url.as_str())
         .token_store(store.clone())
         .build()
@@ -137,6 +173,29 @@ async fn raw_get(url: &Url, authorization: &str, proof: Option<&str>) -> (u16, S
         header("www-authenticate"),
         header("dpop-nonce"),
     )
+}
+
+/// The provider's introspection of `token` (RFC 7662), asked by the inspector client.
+async fn introspect(op: &OidcProvider, token: &str) -> Value {
+    let mut response = awc::Client::default()
+        .post(op.issuer.join("token/introspection").unwrap().as_str())
+        .basic_auth("inspector", INSPECTOR_SECRET)
+        .send_form(&[("token", token)])
+        .await
+        .expect("introspection");
+    assert!(response.status().is_success(), "{}", response.status());
+    serde_json::from_slice(&response.body().await.expect("a body")).expect("JSON")
+}
+
+/// The last token the app saved, and its DPoP key's thumbprint.
+fn last_token(store: &Recording) -> (TokenResponse, String) {
+    let token = store.last.lock().unwrap().clone().expect("a token");
+    let jkt = token
+        .dpop_key()
+        .expect("a DPoP key")
+        .thumbprint()
+        .to_owned();
+    (token, jkt)
 }
 
 async fn stats(op: &OidcProvider) -> Value {
@@ -250,6 +309,127 @@ async fn a_dpop_bound_token_from_a_certified_provider_works_on_apis_that_check_t
     let me = browser.get(&app.url("/call/op/api/me")).await.json();
     assert_eq!(me["status"], 200, "{me}");
     assert_eq!(stats(&op).await["nonceChallenges"], before + 1);
+    let info: Value = browser.get(&app.url("/userinfo/op")).await.json();
+    assert_eq!(info["sub"], "alice", "{info}");
+}
+
+#[actix_rt::test]
+async fn a_dpop_bound_sign_in_refreshes_and_signs_out_at_a_certified_provider() {
+    let Some((op, app, store)) =
+        start_with(json!({ "ttl": { "AccessToken": EXPIRING_TTL } }), |a| {
+            // `offline_access` with `prompt=consent`: oidc-provider issues a refresh token.
+            a.scope(["openid", "email", "profile", "offline_access"])
+                .authorize_param("prompt", "consent")
+        })
+    else {
+        return;
+    };
+    let browser = Browser::new();
+    let callback = sign_in(&browser, &app).await;
+    assert_eq!(callback.status, 200, "{}", callback.text());
+    assert_eq!(callback.json()["token_type"], "dpop", "{}", callback.text());
+    assert_eq!(
+        callback.json()["has_refresh_token"],
+        true,
+        "{}",
+        callback.text()
+    );
+    let (signed_in, jkt) = last_token(&store);
+    let access = signed_in.access_token().secret().clone();
+    let code = op
+        .next_event_named(&["grant"], EVENT_WAIT)
+        .expect("the code exchange");
+    assert_eq!(code["grant_type"], "authorization_code", "{code}");
+    assert_eq!(code["jkt"], jkt.as_str(), "{code}");
+
+    // To the crate the access token has expired: the call refreshes first, with a proof by the
+    // same key (the token endpoint's nonce costs a retry), then proves the new token's key.
+    let me = browser.get(&app.url("/call/op/api/me")).await.json();
+    assert_eq!(me["status"], 200, "{me}");
+    assert_eq!(me["data"]["sub"], "alice", "{me}");
+    assert_eq!(me["data"]["jkt"], jkt.as_str(), "{me}");
+    let refresh = op
+        .next_event_named(&["grant"], EVENT_WAIT)
+        .expect("the provider saw a refresh");
+    assert_eq!(refresh["grant_type"], "refresh_token", "{refresh}");
+    assert_eq!(refresh["client"], "app", "{refresh}");
+    assert_eq!(
+        refresh["jkt"],
+        jkt.as_str(),
+        "the new access token is bound to the key: {refresh}"
+    );
+    let (fresh, fresh_jkt) = last_token(&store);
+    assert_eq!(fresh_jkt, jkt, "the sign-in's key is kept");
+    let fresh_access = fresh.access_token().secret().clone();
+    assert_ne!(fresh_access, access, "the call refreshed the access token");
+    let fresh_refresh = fresh
+        .refresh_token()
+        .expect("a refresh token after the refresh")
+        .secret()
+        .clone();
+    let seen = introspect(&op, &fresh_access).await;
+    assert_eq!(seen["active"], true, "{seen}");
+    assert_eq!(seen["token_type"], "DPoP", "{seen}");
+    assert_eq!(seen["cnf"]["jkt"], jkt.as_str(), "{seen}");
+    let api = op.issuer.join("api/me").unwrap();
+    let (status, challenge, _) = raw_get(&api, &format!("Bearer {fresh_access}"), None).await;
+    assert_eq!(status, 401, "a bound token is no bearer token: {challenge}");
+    assert!(challenge.contains("no bearer token"), "{challenge}");
+    assert_eq!(stats(&op).await["refused"], 1);
+
+    // Sign-out revokes (no proof needed); the provider revokes the whole grant.
+    let out = browser.post_form(&app.url("/sign-out"), &[]).await;
+    assert_eq!(out.status, 204, "{}", out.text());
+    let revoked = op
+        .next_event_named(&["revoked"], EVENT_WAIT)
+        .expect("the provider revoked the grant");
+    assert_eq!(revoked["client"], "app", "{revoked}");
+    for (name, token) in [("access", &fresh_access), ("refresh", &fresh_refresh)] {
+        let seen = introspect(&op, token).await;
+        assert_eq!(
+            seen["active"], false,
+            "the {name} token after sign-out: {seen}"
+        );
+    }
+    let key = fresh.dpop_key().unwrap();
+    let proof = key.proof("GET", &api, Some(&fresh_access), None).unwrap();
+    let (status, challenge, _) = raw_get(&api, &format!("DPoP {fresh_access}"), Some(&proof)).await;
+    assert_eq!(status, 401, "{challenge}");
+    assert!(challenge.contains("unknown token"), "{challenge}");
+    assert_eq!(browser.get(&app.url("/token/op")).await.status, 401);
+}
+
+#[actix_rt::test]
+async fn a_pushed_request_binds_the_code_to_the_dpop_key() {
+    let Some((op, app, store)) = start_with(json!({}), |a| a.par(true)) else {
+        return;
+    };
+    let browser = Browser::new();
+    let callback = sign_in(&browser, &app).await;
+    assert_eq!(callback.status, 200, "{}", callback.text());
+    assert_eq!(callback.json()["token_type"], "dpop", "{}", callback.text());
+    let (_, jkt) = last_token(&store);
+
+    // The pushed request named the key, the provider bound the code to it, and the code
+    // exchange's proof was made by it (oidc-provider refuses a code bound to another key).
+    let pushed = op
+        .next_event_named(&["par"], EVENT_WAIT)
+        .expect("a pushed request");
+    assert_eq!(pushed["client"], "app", "{pushed}");
+    assert_eq!(pushed["dpop_jkt"], jkt.as_str(), "{pushed}");
+    let code = op
+        .next_event_named(&["code"], EVENT_WAIT)
+        .expect("an authorization code");
+    assert_eq!(code["dpop_jkt"], jkt.as_str(), "the code is bound: {code}");
+    let exchange = op
+        .next_event_named(&["grant"], EVENT_WAIT)
+        .expect("the code exchange");
+    assert_eq!(exchange["grant_type"], "authorization_code", "{exchange}");
+    assert_eq!(exchange["jkt"], jkt.as_str(), "{exchange}");
+
+    let me = browser.get(&app.url("/call/op/api/me")).await.json();
+    assert_eq!(me["status"], 200, "{me}");
+    assert_eq!(me["data"]["jkt"], jkt.as_str(), "{me}");
     let info: Value = browser.get(&app.url("/userinfo/op")).await.json();
     assert_eq!(info["sub"], "alice", "{info}");
 }

@@ -1,20 +1,24 @@
 //! Pushed authorization requests (RFC 9126) and step-up (`max_age`, `acr_values`) against
 //! panva's `oidc-provider` (OpenID Certified), not our development provider: its PAR endpoint
 //! takes the pushed request and its authorization endpoint the `request_uri`, also when it
-//! requires pushed requests and the app did not ask; its `auth_time` under `max_age` and its
-//! `acr` are checked, and an `acr` other than the one asked for is refused by the crate.
+//! requires pushed requests and the app did not ask; it authenticates again under `max_age`, its
+//! `auth_time` and `acr` are checked, and an `auth_time` older than `max_age` or an `acr` other
+//! than the one asked for is refused by the crate.
 #![cfg(feature = "oidc")]
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use actix_oauth::{OAuth, RemoteApp, RemoteAppBuilder};
+use actix_oauth::{ErrorKind, OAuth, RemoteApp, RemoteAppBuilder};
 use common::{listener, oidc_provider::OidcProvider, start_app, Browser, Page, Running};
 use serde_json::{json, Value};
 use url::Url;
 
 const SECRET: &str = "app-secret-for-oidc-provider-par-tests";
+
+/// How long a test waits for an event of the provider.
+const EVENT_WAIT: Duration = Duration::from_secs(10);
 
 /// The provider (with `extra` config) and the app signing in with it as `op`, configured by
 /// `app`; `None` when the provider cannot run here.
@@ -117,10 +121,14 @@ async fn a_provider_requiring_pushed_requests_gets_them_unasked() {
 
 #[actix_rt::test]
 async fn max_age_and_acr_are_honoured_and_checked() {
-    let Some((_op, app)) = start(json!({}), |a| {
+    // `max_age` of 1 s, so that the provider's session is soon older. The crate's own check
+    // gets 30 s of clock skew: `auth_time` is in whole seconds and a loaded machine may take
+    // more than a second to finish a sign-in. That a stale `auth_time` is refused is
+    // `a_stale_auth_time_is_refused_by_the_crate`'s to prove.
+    let Some((op, app)) = start(json!({}), |a| {
         a.max_age(Duration::from_secs(1))
             .acr_values(["urn:example:loa:2"])
-            .clock_skew(Duration::ZERO)
+            .clock_skew(Duration::from_secs(30))
     }) else {
         return;
     };
@@ -132,11 +140,64 @@ async fn max_age_and_acr_are_honoured_and_checked() {
         asked.contains(&("max_age".into(), "1".into())),
         "{authorize}"
     );
-    // Later than `max_age`: the provider's session is too old, so it authenticates again
-    // (a fresh `auth_time`), and the crate, with no clock skew, accepts only that.
+    let first = op
+        .next_event_named(&["login"], EVENT_WAIT)
+        .expect("the provider authenticated the user");
+    // Later than `max_age`: the provider's session is too old, so it authenticates again, with
+    // a later login time (the ID token's `auth_time`, which the crate checks), though the
+    // provider still has the user's session.
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let (_, again) = sign_in(&browser, &app).await;
     assert_eq!(again.status, 200, "{}", again.text());
+    let second = op
+        .next_event_named(&["login"], EVENT_WAIT)
+        .expect("the provider authenticated the user again");
+    assert!(
+        second["ts"].as_u64().unwrap() >= first["ts"].as_u64().unwrap() + 2,
+        "{first} then {second}"
+    );
+}
+
+#[actix_rt::test]
+async fn a_stale_auth_time_is_refused_by_the_crate() {
+    // The provider reports a login an hour ago (as for a user who authenticated then), though
+    // the app asked for one within a minute.
+    let Some((op, app)) = start(json!({ "staleLogin": { "app": 3600 } }), |a| {
+        a.max_age(Duration::from_secs(60))
+    }) else {
+        return;
+    };
+    let browser = Browser::new();
+    let (authorize, callback) = sign_in(&browser, &app).await;
+    let asked: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
+    assert!(
+        asked.contains(&("max_age".into(), "60".into())),
+        "{authorize}"
+    );
+    let login = op
+        .next_event_named(&["login"], EVENT_WAIT)
+        .expect("the provider authenticated the user");
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        login["ts"].as_u64().unwrap() + 3000 < now,
+        "a login backdated: {login}"
+    );
+    assert_eq!(callback.status, 401, "{}", callback.text());
+    let kind = ErrorKind::InsufficientAuthentication.as_str();
+    assert!(callback.text().contains(kind), "{}", callback.text());
+    assert!(
+        callback.text().contains("longer ago than the 60 s"),
+        "{}",
+        callback.text()
+    );
+    assert_eq!(
+        browser.get(&app.url("/token/op")).await.status,
+        401,
+        "not signed in"
+    );
 }
 
 #[actix_rt::test]

@@ -98,6 +98,19 @@ impl OidcProvider {
     pub fn next_event(&self, timeout: Duration) -> Option<Value> {
         self.events.recv_timeout(timeout).ok()
     }
+
+    /// The next event named one of `names` (`server.mjs` lists them), skipping others, waiting
+    /// at most `timeout` in all.
+    pub fn next_event_named(&self, names: &[&str], timeout: Duration) -> Option<Value> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let event = self.events.recv_timeout(left).ok()?;
+            if names.iter().any(|name| event["event"] == *name) {
+                return Some(event);
+            }
+        }
+    }
 }
 
 fn read_events(stdout: BufReader<ChildStdout>) -> mpsc::Receiver<Value> {

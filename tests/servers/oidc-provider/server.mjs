@@ -10,7 +10,8 @@
 //           "ttl": { "AccessToken": <seconds>, … },                (optional, over the defaults)
 //           "decline": [ "<client_id>", … ],                      (optional)
 //           "dpop": { "requireNonce": bool, "resourceNonce": bool },  (optional)
-//           "acrValues": [ "<acr>", … ] }                          (optional)
+//           "acrValues": [ "<acr>", … ],                           (optional)
+//           "staleLogin": { "<client_id>": <seconds ago>, … } }    (optional)
 //
 // A client's `public_keys_pem: [{ "kid": …, "pem": "-----BEGIN PUBLIC KEY-----…" }]` becomes its
 // `jwks` (Node's own PEM to JWK conversion), for `private_key_jwt` clients. The user declines
@@ -23,12 +24,20 @@
 // counts what it answered.
 //
 // Prints `ISSUER http://127.0.0.1:PORT` once listening, then one JSON line per event a test may
-// wait for (`{"event":"backchannel", …}` is oidc-provider's own debug stream, not ours). Exits
-// when its standard input closes, so a test that dies never leaves it behind.
+// wait for (`{"event":"backchannel", …}` is oidc-provider's own debug stream, not ours): `login`
+// (client, accountId, ts: the login's time as the interaction reports it), `par` (a pushed
+// request: client, dpop_jkt), `code` (an authorization code saved: client, dpop_jkt), `grant`
+// (a token endpoint grant: client, grant_type, jkt of the access token issued), `revoked` (a
+// grant revoked: client, grantId), `backchannel.success` and `backchannel.error`. A test skips
+// those it does not wait for. Exits when its standard input closes, so a test that dies never
+// leaves it behind.
 //
 // The user interaction (login and consent) completes by itself: the account is the
 // authorization request's `login_hint`, else the first configured account, else "alice". The
-// login meets the first of the request's `acr_values` that `acrValues` lists, else none.
+// login meets the first of the request's `acr_values` that `acrValues` lists, else none. A
+// client listed in `staleLogin` gets logins backdated by that many seconds (the interaction
+// result's `login.ts`, which becomes the ID token's `auth_time`): a user who authenticated long
+// ago, for `max_age` checks.
 import crypto, { createPublicKey } from 'node:crypto';
 import http from 'node:http';
 import { once } from 'node:events';
@@ -39,6 +48,7 @@ import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify } from 'jose';
 const config = JSON.parse(process.argv[2] ?? '{}');
 const accounts = config.accounts ?? { alice: { email: 'alice@example.test', name: 'Alice' } };
 const decline = new Set(config.decline ?? []);
+const staleLogin = config.staleLogin ?? {};
 const clients = (config.clients ?? []).map(({ public_keys_pem: pems, ...client }) => {
   if (!pems) return client;
   const keys = pems.map(({ kid, pem }) => ({
@@ -123,9 +133,11 @@ async function interaction(req, res) {
     const hint = params.login_hint;
     const accountId = hint && accounts[hint] ? hint : Object.keys(accounts)[0];
     const acr = (params.acr_values ?? '').split(' ').find((value) => acrValues.includes(value));
-    return provider.interactionFinished(req, res, { login: { accountId, ...(acr && { acr }) } }, {
-      mergeWithLastSubmission: false,
-    });
+    const ago = staleLogin[params.client_id];
+    const ts = Math.floor(Date.now() / 1000) - (ago ?? 0);
+    emit({ event: 'login', client: params.client_id, accountId, ts });
+    const login = { accountId, ...(acr && { acr }), ...(ago !== undefined && { ts }) };
+    return provider.interactionFinished(req, res, { login }, { mergeWithLastSubmission: false });
   }
   if (prompt.name === 'consent') {
     const grant = details.grantId
@@ -203,6 +215,10 @@ async function resource(req, res) {
   res.end(JSON.stringify({ sub: accessToken.accountId, jkt: bound ?? null }));
 }
 
+function emit(event) {
+  process.stdout.write(`${JSON.stringify(event)}\n`);
+}
+
 const callback = provider.callback();
 server.on('request', (req, res) => {
   if (req.method === 'GET' && req.url.split('?')[0] === '/api/me') {
@@ -232,11 +248,29 @@ for (const event of ['backchannel.error', 'server_error', 'grant.error']) {
     process.stderr.write(`oidc-provider ${event}: ${err?.stack ?? err}\n`);
   });
 }
-provider.on('backchannel.error', (client, err, accountId, sid) => {
-  process.stdout.write(`${JSON.stringify({ event: 'backchannel.error', client: client?.clientId, sid, error: String(err) })}\n`);
+// oidc-provider emits these with the request's context first.
+provider.on('backchannel.error', (ctx, err, client, accountId, sid) => {
+  emit({ event: 'backchannel.error', client: client?.clientId, sid, error: String(err) });
 });
-provider.on('backchannel.success', (client, accountId, sid) => {
-  process.stdout.write(`${JSON.stringify({ event: 'backchannel.success', client: client.clientId, sid })}\n`);
+provider.on('backchannel.success', (ctx, client, accountId, sid) => {
+  emit({ event: 'backchannel.success', client: client.clientId, sid });
+});
+provider.on('pushed_authorization_request.success', (ctx, client) => {
+  emit({ event: 'par', client: client.clientId, dpop_jkt: ctx.oidc.params.dpop_jkt ?? null });
+});
+provider.on('authorization_code.saved', (code) => {
+  emit({ event: 'code', client: code.clientId, dpop_jkt: code.dpopJkt ?? null });
+});
+provider.on('grant.success', (ctx) => {
+  emit({
+    event: 'grant',
+    client: ctx.oidc.client?.clientId,
+    grant_type: ctx.oidc.params.grant_type,
+    jkt: ctx.oidc.entities.AccessToken?.jkt ?? null,
+  });
+});
+provider.on('grant.revoked', (ctx, grantId) => {
+  emit({ event: 'revoked', client: ctx.oidc.client?.clientId, grantId });
 });
 
 process.stdout.write(`ISSUER ${issuer}\n`);
