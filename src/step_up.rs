@@ -264,11 +264,14 @@ where
                 .await;
             // With the clock skew the callback's check allows: a sign-in it accepted is not
             // sent straight back to the provider.
+            #[cfg(feature = "oidc")]
             let skew = oauth
                 .remote_app(&config.provider)
                 .ok()
                 .and_then(|app| app.protocol.oidc())
                 .map_or(0, |oidc| oidc.clock_skew.as_secs());
+            #[cfg(not(feature = "oidc"))]
+            let skew = 0;
             let max_age = config.max_age.as_secs().saturating_add(skew);
             match sign_in {
                 Ok(Some(token))

@@ -181,3 +181,19 @@ async fn pushed_with_a_key_and_answered_by_form_post() {
     assert_eq!(done.status, 200, "{}", done.text());
     assert_eq!(browser.get(&s.app.url("/token/dev")).await.status, 200);
 }
+
+/// Without an issuer, nothing can discover the push endpoint: the app fails to build, not the
+/// first sign-in.
+#[test]
+fn pushed_requests_without_an_issuer_need_the_endpoint() {
+    let err = actix_oauth::RemoteApp::builder("plain")
+        .authorize_url("https://idp.example/authorize")
+        .access_token_url("https://idp.example/token")
+        .client_id("id")
+        .client_secret("secret")
+        .par(true)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), actix_oauth::ErrorKind::Configuration);
+    assert!(err.to_string().contains("par_url"), "{err}");
+}

@@ -119,6 +119,9 @@ impl<'a> Destination<'a> {
     }
 }
 
+/// Sign in with Apple's issuer, the `aud` of its client secrets, which must be ES256-signed.
+pub(crate) const APPLE_ISSUER: &str = "https://appleid.apple.com";
+
 /// How long a client assertion is valid: it is made for one request.
 const ASSERTION_LIFETIME_SECS: u64 = 60;
 
@@ -267,7 +270,7 @@ impl Authentication {
                         "lifetime must be between a minute and six months",
                     ));
                 }
-                if spec.audience == crate::providers::APPLE_AUDIENCE
+                if spec.audience == APPLE_ISSUER
                     && key.signing_algorithm() != crate::SigningAlgorithm::Es256
                 {
                     return Err(err(

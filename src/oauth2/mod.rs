@@ -28,7 +28,7 @@ pub use self::client_auth::MintedSecret;
 pub use self::client_auth::{AssertionAudience, ClientAuth};
 pub use self::device::{DeviceAuthorization, DevicePoll};
 pub(crate) use self::{
-    client_auth::{AuthConfig, Authentication, Destination},
+    client_auth::{AuthConfig, Authentication, Destination, APPLE_ISSUER},
     device::{device_authorization, poll_device_token},
     revocation::revoke,
 };
@@ -224,6 +224,13 @@ impl Settings {
             }
             if config.access_token_url.is_none() {
                 return Err(err("access_token_url", "is required"));
+            }
+            // Without discovery nothing else can name the endpoint.
+            if config.par && config.par_url.is_none() {
+                return Err(err(
+                    "par",
+                    "needs the provider's `par_url` (no issuer: nothing to discover it from)",
+                ));
             }
         }
         if config.dpop && !cfg!(feature = "dpop") {

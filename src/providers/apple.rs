@@ -1,7 +1,7 @@
 //! Sign in with Apple.
 
 use crate::{
-    oauth2::{ClientAuth, ResponseMode},
+    oauth2::{ClientAuth, ResponseMode, APPLE_ISSUER},
     profile::ProfileMap,
     provider::Provider,
     remote_app::RemoteAppBuilder,
@@ -51,9 +51,6 @@ use crate::{
 /// ```
 #[derive(Debug)]
 pub struct Apple;
-
-/// Apple's issuer, and the audience of its client secrets.
-pub(crate) const APPLE_ISSUER: &str = "https://appleid.apple.com";
 
 impl Apple {
     /// The preset signing its client secrets with `key` (Apple's `.p8` key, with its Key ID)

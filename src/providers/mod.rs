@@ -58,10 +58,6 @@ mod yahoo;
 mod zitadel;
 mod zoom;
 
-/// The `aud` of Apple's client secrets (its issuer), which must be ES256-signed.
-#[cfg(feature = "private-key-jwt")]
-pub(crate) const APPLE_AUDIENCE: &str = apple::APPLE_ISSUER;
-
 pub use self::{
     amazon::Amazon,
     apple::Apple,
