@@ -319,7 +319,7 @@ impl<'a> RemoteRequest<'a> {
         loop {
             let proof = dpop
                 .map(|(key, nonces)| {
-                    let nonce = nonces.get(url);
+                    let nonce = nonces.get(dpop::NonceServer::Resource, url);
                     key.proof(
                         self.method.as_str(),
                         url,
@@ -332,7 +332,7 @@ impl<'a> RemoteRequest<'a> {
             let Some((_, nonces)) = dpop else {
                 return Ok(response);
             };
-            let fresh_nonce = nonces.remember(url, response.headers());
+            let fresh_nonce = nonces.remember(dpop::NonceServer::Resource, url, response.headers());
             if retried
                 || !fresh_nonce
                 || !dpop::asks_for_nonce(response.status(), response.headers())

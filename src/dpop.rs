@@ -18,20 +18,37 @@ const MAX_NONCE_ORIGINS: usize = 32;
 /// The longest `DPoP-Nonce` kept (RFC 9449 §8.1: a few dozen characters in practice).
 const MAX_NONCE_LEN: usize = 512;
 
-/// The last `DPoP-Nonce` each server gave (RFC 9449 §8.2, §9), by origin; bounded.
+/// Which server a nonce is for: nonces are each server's own (RFC 9449 §8), and an
+/// authorization server and a resource server often share an origin (a provider's token endpoint
+/// and its APIs), so they are kept apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum NonceServer {
+    /// The authorization server, at its token endpoint (RFC 9449 §8).
+    Authorization,
+    /// A resource server: its origin (RFC 9449 §9).
+    Resource,
+}
+
+/// The last `DPoP-Nonce` each server gave (RFC 9449 §8.2, §9), by role and origin; bounded.
 #[derive(Default)]
-pub(crate) struct Nonces(Mutex<HashMap<String, String>>);
+pub(crate) struct Nonces(Mutex<HashMap<(NonceServer, String), String>>);
 
 impl Nonces {
     /// The nonce to put in the next proof for `url`'s server, if it gave one.
-    pub(crate) fn get(&self, url: &Url) -> Option<String> {
+    pub(crate) fn get(&self, server: NonceServer, url: &Url) -> Option<String> {
         let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(&url.origin().ascii_serialization()).cloned()
+        map.get(&(server, url.origin().ascii_serialization()))
+            .cloned()
     }
 
     /// Remembers the `DPoP-Nonce` header of a response from `url`'s server; `true` when it
     /// carried a usable one.
-    pub(crate) fn remember(&self, url: &Url, headers: &::oauth2::http::HeaderMap) -> bool {
+    pub(crate) fn remember(
+        &self,
+        server: NonceServer,
+        url: &Url,
+        headers: &::oauth2::http::HeaderMap,
+    ) -> bool {
         let Some(nonce) = headers
             .get("dpop-nonce")
             .and_then(|v| v.to_str().ok())
@@ -40,15 +57,15 @@ impl Nonces {
             return false;
         };
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let origin = url.origin().ascii_serialization();
-        if map.len() >= MAX_NONCE_ORIGINS && !map.contains_key(&origin) {
-            // Origins are few (a token endpoint, a few APIs); one more evicts an arbitrary one,
+        let key = (server, url.origin().ascii_serialization());
+        if map.len() >= MAX_NONCE_ORIGINS && !map.contains_key(&key) {
+            // Servers are few (a token endpoint, a few APIs); one more evicts an arbitrary one,
             // which at worst costs that server a nonce round trip.
             if let Some(any) = map.keys().next().cloned() {
                 map.remove(&any);
             }
         }
-        map.insert(origin, nonce.to_owned());
+        map.insert(key, nonce.to_owned());
         true
     }
 }
@@ -334,26 +351,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nonces_are_kept_per_origin_and_bounded() {
+    fn nonces_are_kept_per_server_and_bounded() {
+        use NonceServer::{Authorization, Resource};
         let nonces = Nonces::default();
         let url = Url::parse("https://as.example/token").unwrap();
         let mut headers = ::oauth2::http::HeaderMap::new();
-        assert!(!nonces.remember(&url, &headers));
+        assert!(!nonces.remember(Resource, &url, &headers));
         headers.insert("DPoP-Nonce", "abc".parse().unwrap());
-        assert!(nonces.remember(&url, &headers));
+        assert!(nonces.remember(Resource, &url, &headers));
         let same_origin = Url::parse("https://as.example/other?q").unwrap();
-        assert_eq!(nonces.get(&same_origin).as_deref(), Some("abc"));
+        assert_eq!(nonces.get(Resource, &same_origin).as_deref(), Some("abc"));
         assert_eq!(
-            nonces.get(&Url::parse("https://rs.example/").unwrap()),
+            nonces.get(Resource, &Url::parse("https://rs.example/").unwrap()),
             None
         );
+        // The authorization server on the same origin has nonces of its own.
+        assert_eq!(nonces.get(Authorization, &url), None);
+        headers.insert("DPoP-Nonce", "xyz".parse().unwrap());
+        assert!(nonces.remember(Authorization, &url, &headers));
+        assert_eq!(nonces.get(Authorization, &url).as_deref(), Some("xyz"));
+        assert_eq!(nonces.get(Resource, &same_origin).as_deref(), Some("abc"));
         for i in 0..100 {
             let url = Url::parse(&format!("https://h{i}.example/")).unwrap();
-            nonces.remember(&url, &headers);
+            nonces.remember(Resource, &url, &headers);
         }
         assert!(nonces.0.lock().unwrap().len() <= MAX_NONCE_ORIGINS);
         headers.insert("DPoP-Nonce", "a\"b".parse().unwrap());
-        assert!(!nonces.remember(&url, &headers), "not an NQCHAR nonce");
+        assert!(
+            !nonces.remember(Resource, &url, &headers),
+            "not an NQCHAR nonce"
+        );
     }
 
     #[test]

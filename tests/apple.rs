@@ -247,3 +247,54 @@ fn an_rsa_key_is_refused_when_the_app_is_built() {
     assert_eq!(err.kind(), actix_oauth::ErrorKind::Configuration);
     assert!(err.to_string().contains("ES256"), "{err}");
 }
+
+/// Apple documents no PKCE: the ID token's `nonce` alone binds a code to the browser that asked
+/// for it. An attacker's own code planted in a victim's callback, with the victim's `state`, is
+/// refused (RFC 9700 §4.5), and the victim is not signed in as the attacker.
+#[actix_rt::test]
+async fn an_injected_code_is_refused_by_its_nonce() {
+    let fake = FakeProvider::serve(AppleFake::new(settings()));
+    let app = app(&fake, KEY);
+    // Apple's form POST for a sign-in begun in `browser`: the callback URL and its fields.
+    let apple_answers = |browser: Browser| {
+        let app = &app;
+        async move {
+            let start = browser.get(&app.url("/auth/apple")).await;
+            assert_eq!(start.status, 302, "{}", start.text());
+            let page = browser.get(start.location.as_deref().unwrap()).await;
+            assert_eq!(page.status, 200, "{}", page.text());
+            let (action, fields) = html_form(&page.text());
+            (browser, action, fields)
+        }
+    };
+    let (_, _, attackers) = apple_answers(Browser::new()).await;
+    let (victim, action, victims) = apple_answers(Browser::new()).await;
+    let field = |fields: &[(String, String)], name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let planted: Vec<(String, String)> = victims
+        .iter()
+        .map(|(k, v)| match k.as_str() {
+            "code" => (k.clone(), field(&attackers, "code")),
+            _ => (k.clone(), v.clone()),
+        })
+        .collect();
+    assert_ne!(field(&planted, "code"), field(&victims, "code"));
+    // Same-site, with the victim's session cookie: completed at once, so the nonce decides.
+    let done = victim.post_form(&action, &planted).await;
+    assert!(
+        done.status >= 400,
+        "{}: {}",
+        done.status,
+        String::from_utf8_lossy(&done.body)
+    );
+    assert!(
+        String::from_utf8_lossy(&done.body).contains("nonce"),
+        "{}",
+        String::from_utf8_lossy(&done.body)
+    );
+}

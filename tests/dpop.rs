@@ -410,3 +410,101 @@ fn the_setting_is_for_oauth2_apps() {
         .unwrap_err();
     assert!(err.to_string().contains("`dpop`"), "{err}");
 }
+
+/// The claims of a DPoP proof (its JWT's middle part), unverified: the test reads what was sent.
+fn proof_claims(proof: &str) -> Value {
+    use base64::Engine as _;
+    let part = proof.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
+/// Servers that keep answering `use_dpop_nonce` get one retry each, with the nonce they gave,
+/// then their answer: no loop. The authorization server's nonce is not offered to a resource
+/// server on the same origin (nonces are each server's own, RFC 9449 §8).
+#[actix_rt::test]
+async fn a_server_that_keeps_asking_for_a_nonce_gets_one_retry() {
+    use common::fake::{Answer, FakeProvider, Fault, Healthy};
+
+    let fake = FakeProvider::serve(Healthy);
+    let (l, url) = listener();
+    let oauth = OAuth::new()
+        .remote_app(
+            RemoteApp::builder("fake")
+                .authorize_url("http://127.0.0.1:9/authorize")
+                .access_token_url(fake.url("/token"))
+                .base_url(fake.url("/api/"))
+                .consumer_key("client")
+                .consumer_secret("secret")
+                .dpop(true),
+        )
+        .public_url(url.as_str())
+        .build()
+        .expect("config");
+    let app = start_app(oauth, l);
+    let browser = Browser::new();
+    let begin = || async {
+        let start = browser.get(&app.url("/auth/fake")).await;
+        assert_eq!(start.status, 302, "{}", start.text());
+        let state = start.location_query()["state"].clone();
+        app.url(&format!("/auth/fake/callback?code=the-code&state={state}"))
+    };
+    let nonce_please = |nonce: &str| {
+        Answer::value(
+            400,
+            "application/json",
+            &serde_json::json!({ "error": "use_dpop_nonce" }),
+        )
+        .with_header("DPoP-Nonce", nonce)
+    };
+
+    // The token endpoint: the first proof has no nonce, the retry has the one given, and the
+    // second refusal ends the sign-in with the provider's error.
+    fake.fail_at("/token", Fault::Answer(nonce_please("as-nonce")));
+    let callback = begin().await;
+    let refused = browser.get(&callback).await;
+    assert_eq!(refused.status, 502, "{}", refused.text());
+    assert!(
+        refused.text().contains("use_dpop_nonce"),
+        "{}",
+        refused.text()
+    );
+    let tries = fake.requests_to("/token");
+    assert_eq!(tries.len(), 2, "one retry");
+    assert!(proof_claims(&tries[0].headers["dpop"])
+        .get("nonce")
+        .is_none());
+    assert_eq!(proof_claims(&tries[1].headers["dpop"])["nonce"], "as-nonce");
+
+    // A DPoP token, then an API that keeps asking: one retry with its own nonce.
+    fake.fail_at(
+        "/token",
+        Fault::Answer(Answer::json(
+            r#"{"access_token":"bound","token_type":"DPoP","expires_in":3600}"#,
+        )),
+    );
+    fake.fail_at(
+        "/api/thing",
+        Fault::Answer(
+            Answer::new(401, "", "")
+                .with_header("WWW-Authenticate", r#"DPoP error="use_dpop_nonce""#)
+                .with_header("DPoP-Nonce", "rs-nonce"),
+        ),
+    );
+    let callback = begin().await;
+    let done = browser.get(&callback).await;
+    assert_eq!(done.status, 200, "{}", done.text());
+    let call = browser.get(&app.url("/call/fake/thing")).await;
+    assert_eq!(call.json()["status"], 401, "{}", call.text());
+    let tries = fake.requests_to("/api/thing");
+    assert_eq!(tries.len(), 2, "one retry");
+    let first = proof_claims(&tries[0].headers["dpop"]);
+    assert!(
+        first.get("nonce").is_none(),
+        "the token endpoint's nonce is not the API's: {first}"
+    );
+    assert!(first.get("ath").is_some());
+    assert_eq!(proof_claims(&tries[1].headers["dpop"])["nonce"], "rs-nonce");
+}

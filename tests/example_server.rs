@@ -1095,3 +1095,68 @@ acr_values = "urn:actix-oauth-dev:mfa"
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The TOML keys `client_auth = "client_secret_jwt"` and `dpop = true` carry a whole sign-in
+/// against a provider outside the server: the provider refuses this client's secret, so the
+/// sign-in passes only with assertions, and it answers DPoP proofs without its nonce with a
+/// challenge first.
+#[actix_rt::test]
+async fn toml_client_secret_jwt_and_dpop_sign_in_against_an_outside_provider() {
+    const SECRET: &str = "a client secret of at least thirty-two bytes";
+    let port = free_port();
+    let provider = actix_oauth_dev::DevProvider::builder()
+        .client(
+            "ex",
+            SECRET,
+            [format!("http://127.0.0.1:{port}/auth/idp/callback")],
+        )
+        .client_auth("ex", actix_oauth_dev::DevClientAuth::ClientSecretJwt)
+        .user(actix_oauth_dev::DevUser::new("bob"))
+        .start()
+        .expect("provider");
+    let dir = temp_dir("jwt-dpop-toml");
+    let config = dir.join("providers.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"dev_provider = false
+
+[providers.idp]
+kind = "oidc"
+issuer = "{issuer}"
+client_id = "ex"
+client_secret = "{SECRET}"
+client_auth = "client_secret_jwt"
+dpop = true
+scope = "openid profile email"
+"#,
+            issuer = provider.issuer()
+        ),
+    )
+    .unwrap();
+    let database = format!("sqlite://{}?mode=rwc", dir.join("a.sqlite3").display());
+    let server = Instance::start(
+        &[
+            ("BIND", format!("127.0.0.1:{port}")),
+            ("DATABASE_URL", database),
+        ],
+        &["--config", config.to_str().unwrap()],
+    )
+    .expect("server");
+    wait_healthy(&server).await;
+    let browser = Browser::new();
+    let start = browser.get(&server.url("/auth/idp")).await;
+    assert_eq!(start.status, 302, "{}", start.text());
+    let back = approve(&browser, start.location.as_deref().unwrap(), false).await;
+    let done = browser.get(&back).await;
+    assert_eq!(done.status, 303, "{}", done.text());
+    let me = browser.get(&server.url("/me")).await.json();
+    assert_eq!(me["identities"][0]["provider"], "idp", "{me}");
+    assert!(provider.token_requests() >= 1);
+    assert!(
+        provider.dpop_nonce_challenges() >= 1,
+        "DPoP proofs were sent"
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}

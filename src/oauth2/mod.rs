@@ -36,7 +36,7 @@ pub(crate) use self::{
 use crate::{
     callback_query::CallbackQuery,
     credentials::{Credentials, TokenMethod},
-    dpop::{DpopKey, Nonces},
+    dpop::{DpopKey, NonceServer, Nonces},
     error::OAuthError,
     revocation::Revocation,
     token::TokenResponse,
@@ -895,8 +895,12 @@ pub(super) async fn token_request(
     loop {
         let request = build_token_request(credentials, settings, &params, token_url, dpop)?;
         let response = http.send(request).await?;
-        let fresh_nonce =
-            dpop.is_some() && settings.dpop_nonces.remember(token_url, response.headers());
+        let fresh_nonce = dpop.is_some()
+            && settings.dpop_nonces.remember(
+                NonceServer::Authorization,
+                token_url,
+                response.headers(),
+            );
         let content_type = response
             .headers()
             .get(header::CONTENT_TYPE)
@@ -950,7 +954,9 @@ fn build_token_request(
         TokenMethod::Get => http::Method::GET,
     };
     if let Some(key) = dpop {
-        let nonce = settings.dpop_nonces.get(token_url);
+        let nonce = settings
+            .dpop_nonces
+            .get(NonceServer::Authorization, token_url);
         let proof = key.proof(method.as_str(), token_url, None, nonce.as_deref())?;
         builder = builder.header("DPoP", proof);
     }
