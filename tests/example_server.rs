@@ -1047,14 +1047,11 @@ async fn toml_par_max_age_and_acr_values_against_an_outside_provider() {
         .user(actix_oauth_dev::DevUser::new("bob"))
         .start()
         .expect("provider");
-    let dir = temp_dir("par-toml");
-    let config = dir.join("providers.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"dev_provider = false
-
-[providers.idp]
+    let (server, dir) = with_outside_providers(
+        port,
+        "par-toml",
+        &format!(
+            r#"[providers.idp]
 kind = "oidc"
 issuer = "{issuer}"
 client_id = "ex"
@@ -1067,17 +1064,7 @@ acr_values = "urn:actix-oauth-dev:mfa"
             issuer = provider.issuer()
         ),
     )
-    .unwrap();
-    let database = format!("sqlite://{}?mode=rwc", dir.join("a.sqlite3").display());
-    let server = Instance::start(
-        &[
-            ("BIND", format!("127.0.0.1:{port}")),
-            ("DATABASE_URL", database),
-        ],
-        &["--config", config.to_str().unwrap()],
-    )
-    .expect("server");
-    wait_healthy(&server).await;
+    .await;
     let browser = Browser::new();
     let start = browser.get(&server.url("/auth/idp")).await;
     assert_eq!(start.status, 302, "{}", start.text());
@@ -1094,6 +1081,26 @@ acr_values = "urn:actix-oauth-dev:mfa"
     assert_eq!(me["identities"][0]["provider"], "idp", "{me}");
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The example server on `port` with `providers` (TOML tables after `dev_provider = false`) and
+/// SQLite accounts, in a fresh folder named after `name`; healthy. The folder is returned for the
+/// test to remove.
+async fn with_outside_providers(port: u16, name: &str, providers: &str) -> (Instance, PathBuf) {
+    let dir = temp_dir(name);
+    let config = dir.join("providers.toml");
+    std::fs::write(&config, format!("dev_provider = false\n\n{providers}")).unwrap();
+    let database = format!("sqlite://{}?mode=rwc", dir.join("a.sqlite3").display());
+    let server = Instance::start(
+        &[
+            ("BIND", format!("127.0.0.1:{port}")),
+            ("DATABASE_URL", database),
+        ],
+        &["--config", config.to_str().unwrap()],
+    )
+    .expect("server");
+    wait_healthy(&server).await;
+    (server, dir)
 }
 
 /// The TOML keys `client_auth = "client_secret_jwt"` and `dpop = true` carry a whole sign-in
@@ -1114,14 +1121,11 @@ async fn toml_client_secret_jwt_and_dpop_sign_in_against_an_outside_provider() {
         .user(actix_oauth_dev::DevUser::new("bob"))
         .start()
         .expect("provider");
-    let dir = temp_dir("jwt-dpop-toml");
-    let config = dir.join("providers.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"dev_provider = false
-
-[providers.idp]
+    let (server, dir) = with_outside_providers(
+        port,
+        "jwt-dpop-toml",
+        &format!(
+            r#"[providers.idp]
 kind = "oidc"
 issuer = "{issuer}"
 client_id = "ex"
@@ -1133,17 +1137,7 @@ scope = "openid profile email"
             issuer = provider.issuer()
         ),
     )
-    .unwrap();
-    let database = format!("sqlite://{}?mode=rwc", dir.join("a.sqlite3").display());
-    let server = Instance::start(
-        &[
-            ("BIND", format!("127.0.0.1:{port}")),
-            ("DATABASE_URL", database),
-        ],
-        &["--config", config.to_str().unwrap()],
-    )
-    .expect("server");
-    wait_healthy(&server).await;
+    .await;
     let browser = Browser::new();
     let start = browser.get(&server.url("/auth/idp")).await;
     assert_eq!(start.status, 302, "{}", start.text());

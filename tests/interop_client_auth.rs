@@ -11,14 +11,16 @@
 
 mod common;
 
-use std::time::Duration;
-
 use actix_oauth::{
     ClientAuth, ClientKey, MemoryTokenStore, OAuth, OAuthExtension, RemoteApp, RemoteAppBuilder,
     SigningAlgorithm, APP_TOKEN,
 };
 use actix_web::{web, App, HttpRequest, HttpResponse, ResponseError as _};
-use common::{listener, oidc_provider::OidcProvider, serve, Browser, Page, Running};
+use common::{
+    listener,
+    oidc_provider::{inspector_client, OidcProvider},
+    serve, Browser, Page, Running,
+};
 use serde_json::{json, Value};
 use url::Url;
 
@@ -29,10 +31,6 @@ const RSA_PUBLIC: &str = include_str!("data/rsa-client-key.pub.pem");
 
 /// A client secret long enough for HS256 at oidc-provider.
 const HS256_SECRET: &str = "an HS256 client secret for oidc-provider, well over thirty-two bytes";
-
-/// Another confidential client, authenticated with its secret, that asks the provider's
-/// introspection about the app's tokens: independent of the signing code under test.
-const INSPECTOR_SECRET: &str = "the inspector's secret, not the app's";
 
 /// Access tokens live 25 seconds, less than the 30 seconds the crate refreshes ahead of an
 /// expiry: the first API call after sign-in refreshes, no waiting. (Only a refresh token, which
@@ -63,11 +61,7 @@ fn start(
         client[name] = value.clone();
     }
     let op = OidcProvider::start(&json!({
-        "clients": [client, {
-            "client_id": "inspector",
-            "client_secret": INSPECTOR_SECRET,
-            "redirect_uris": ["http://127.0.0.1:9/unused"],
-        }],
+        "clients": [client, inspector_client()],
         "features": { "clientCredentials": { "enabled": true } },
         "ttl": { "AccessToken": ACCESS_TOKEN_TTL },
     }))?;
@@ -201,20 +195,6 @@ async fn sign_in(browser: &Browser, app: &Running) -> Page {
     panic!("no way back to the app after 10 redirects");
 }
 
-/// The provider's introspection of `token` (RFC 7662), asked by the inspector client.
-async fn introspect(op: &OidcProvider, token: &str) -> Value {
-    let mut response = awc::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .finish()
-        .post(format!("{}/token/introspection", op.issuer()))
-        .basic_auth("inspector", INSPECTOR_SECRET)
-        .send_form(&[("token", token)])
-        .await
-        .expect("introspection");
-    assert!(response.status().is_success(), "{}", response.status());
-    serde_json::from_slice(&response.body().await.expect("a body")).expect("JSON")
-}
-
 async fn tokens(browser: &Browser, app: &Running) -> (String, String) {
     let page = browser.get(&app.url("/token/op")).await;
     assert_eq!(page.status, 200, "{}", page.text());
@@ -238,7 +218,7 @@ async fn signs_in_refreshes_and_revokes(s: &Interop) {
     assert_eq!(done.json()["sub"], "alice");
     assert_eq!(done.json()["has_refresh_token"], true, "{}", done.text());
     let (access, _) = tokens(&browser, &s.app).await;
-    let seen = introspect(&s.op, &access).await;
+    let seen = s.op.introspect(&access).await;
     assert_eq!(seen["active"], true, "{seen}");
     assert_eq!(seen["client_id"], "app", "{seen}");
 
@@ -249,13 +229,13 @@ async fn signs_in_refreshes_and_revokes(s: &Interop) {
     assert_eq!(call.json()["data"]["sub"], "alice", "{}", call.text());
     let (fresh, fresh_refresh) = tokens(&browser, &s.app).await;
     assert_ne!(fresh, access, "the call refreshed the access token");
-    assert_eq!(introspect(&s.op, &fresh).await["active"], true);
+    assert_eq!(s.op.introspect(&fresh).await["active"], true);
 
     // Sign-out revokes, authenticated the same way.
     let out = browser.post_form(&s.app.url("/sign-out"), &[]).await;
     assert_eq!(out.status, 204, "{}", out.text());
     for (name, token) in [("access", &fresh), ("refresh", &fresh_refresh)] {
-        let seen = introspect(&s.op, token).await;
+        let seen = s.op.introspect(token).await;
         assert_eq!(
             seen["active"], false,
             "the {name} token after sign-out: {seen}"
@@ -340,7 +320,7 @@ async fn private_key_jwt_serves_client_credentials() {
         .as_str()
         .expect("an app token")
         .to_owned();
-    let seen = introspect(&s.op, &token).await;
+    let seen = s.op.introspect(&token).await;
     assert_eq!(seen["active"], true, "{seen}");
     assert_eq!(seen["client_id"], "app", "{seen}");
     assert!(seen.get("sub").is_none(), "an app token, no user: {seen}");

@@ -20,15 +20,15 @@ use actix_oauth::{
     token_store::StoreFuture, MemoryTokenStore, OAuth, RemoteApp, RemoteAppBuilder, TokenResponse,
     TokenStore,
 };
-use common::{listener, oidc_provider::OidcProvider, start_app, Browser, Page, Running};
+use common::{
+    listener,
+    oidc_provider::{inspector_client, OidcProvider},
+    start_app, Browser, Page, Running,
+};
 use serde_json::{json, Value};
 use url::Url;
 
 const SECRET: &str = "app-secret-for-oidc-provider-dpop-tests";
-
-/// Another confidential client, authenticated with its secret, that asks the provider's
-/// introspection about the app's tokens: independent of the DPoP code under test.
-const INSPECTOR_SECRET: &str = "the inspector's secret, not the app's";
 
 /// Access tokens living 25 seconds, less than the 30 seconds ahead of an expiry at which the
 /// crate refreshes: to the crate they are expired at once, so the first API call after sign-in
@@ -99,11 +99,7 @@ fn start_with(
             "response_types": ["code"],
             // RFC 9449 §5.2: the provider issues this client DPoP-bound tokens only.
             "dpop_bound_access_tokens": true,
-        }, {
-            "client_id": "inspector",
-            "client_secret": INSPECTOR_SECRET,
-            "redirect_uris": ["http://127.0.0.1:9/unused"],
-        }],
+        }, inspector_client()],
         "dpop": { "requireNonce": true, "resourceNonce": true },
     });
     if let (Value::Object(config), Value::Object(extra)) = (&mut config, extra) {
@@ -173,18 +169,6 @@ async fn raw_get(url: &Url, authorization: &str, proof: Option<&str>) -> (u16, S
         header("www-authenticate"),
         header("dpop-nonce"),
     )
-}
-
-/// The provider's introspection of `token` (RFC 7662), asked by the inspector client.
-async fn introspect(op: &OidcProvider, token: &str) -> Value {
-    let mut response = awc::Client::default()
-        .post(op.issuer.join("token/introspection").unwrap().as_str())
-        .basic_auth("inspector", INSPECTOR_SECRET)
-        .send_form(&[("token", token)])
-        .await
-        .expect("introspection");
-    assert!(response.status().is_success(), "{}", response.status());
-    serde_json::from_slice(&response.body().await.expect("a body")).expect("JSON")
 }
 
 /// The last token the app saved, and its DPoP key's thumbprint.
@@ -367,7 +351,7 @@ async fn a_dpop_bound_sign_in_refreshes_and_signs_out_at_a_certified_provider() 
         .expect("a refresh token after the refresh")
         .secret()
         .clone();
-    let seen = introspect(&op, &fresh_access).await;
+    let seen = op.introspect(&fresh_access).await;
     assert_eq!(seen["active"], true, "{seen}");
     assert_eq!(seen["token_type"], "DPoP", "{seen}");
     assert_eq!(seen["cnf"]["jkt"], jkt.as_str(), "{seen}");
@@ -385,7 +369,7 @@ async fn a_dpop_bound_sign_in_refreshes_and_signs_out_at_a_certified_provider() 
         .expect("the provider revoked the grant");
     assert_eq!(revoked["client"], "app", "{revoked}");
     for (name, token) in [("access", &fresh_access), ("refresh", &fresh_refresh)] {
-        let seen = introspect(&op, token).await;
+        let seen = op.introspect(token).await;
         assert_eq!(
             seen["active"], false,
             "the {name} token after sign-out: {seen}"

@@ -19,6 +19,19 @@ const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/servers/oidc-provi
 
 /// A running `oidc-provider`; killed when dropped. It also exits by itself when this process goes
 /// away (its standard input closes).
+/// The secret of the client [`OidcProvider::introspect`] asks as.
+const INSPECTOR_SECRET: &str = "the inspector's secret, not the app's";
+
+/// A client of the provider's config that may introspect tokens (not the app under test).
+#[allow(dead_code)]
+pub fn inspector_client() -> Value {
+    serde_json::json!({
+        "client_id": "inspector",
+        "client_secret": INSPECTOR_SECRET,
+        "redirect_uris": ["http://127.0.0.1:9/unused"],
+    })
+}
+
 pub struct OidcProvider {
     child: Child,
     pub issuer: Url,
@@ -91,6 +104,22 @@ impl OidcProvider {
     /// The issuer as configured in a remote app (no trailing slash, as the provider says it).
     pub fn issuer(&self) -> String {
         self.issuer.as_str().trim_end_matches('/').to_owned()
+    }
+
+    /// The provider's introspection of `token` (RFC 7662), asked by the client that
+    /// [`inspector_client`] registers.
+    #[allow(dead_code)]
+    pub async fn introspect(&self, token: &str) -> Value {
+        let mut response = awc::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .finish()
+            .post(format!("{}/token/introspection", self.issuer()))
+            .basic_auth("inspector", INSPECTOR_SECRET)
+            .send_form(&[("token", token)])
+            .await
+            .expect("introspection");
+        assert!(response.status().is_success(), "{}", response.status());
+        serde_json::from_slice(&response.body().await.expect("a body")).expect("JSON")
     }
 
     /// The next event the provider reported (e.g. `backchannel.success`), waiting at most
