@@ -126,21 +126,22 @@ async fn burst(
     balancer: &str,
     cookies: &[String],
     on_answers: usize,
-    midway: impl FnMut() -> bool + 'static,
+    midway: impl FnMut(usize, &Outcome) -> bool + 'static,
 ) -> Vec<Vec<Outcome>> {
     let answered = Rc::new(AtomicUsize::new(0));
     // Asked at every answer from the `on_answers`th on, until it says it is done.
     let done = Rc::new(std::cell::Cell::new(false));
     let midway = Rc::new(std::cell::RefCell::new(midway));
-    let users = cookies.iter().map(|cookies| {
-        let calls = (0..CALLS).map(|_| {
+    let users = cookies.iter().enumerate().map(|(user, cookies)| {
+        let (answered, midway, done) = (&answered, &midway, &done);
+        let calls = (0..CALLS).map(move |_| {
             let answered = Rc::clone(&answered);
             let midway = Rc::clone(&midway);
             let done = Rc::clone(&done);
             async move {
                 let outcome = call(client, balancer, cookies).await;
                 if answered.fetch_add(1, Ordering::SeqCst) + 1 >= on_answers && !done.get() {
-                    done.set((midway.borrow_mut())());
+                    done.set((midway.borrow_mut())(user, &outcome));
                 }
                 outcome
             }
@@ -216,7 +217,7 @@ async fn three_instances_refresh_once_per_user_and_survive_losing_one() {
     let cookies: Vec<String> = browsers.iter().map(Browser::cookies).collect();
     let (refreshes, reuses) = (provider.refreshes(), provider.refresh_reuses());
     let round = Instant::now();
-    let outcomes = burst(&client, &balancer, &cookies, usize::MAX, || true).await;
+    let outcomes = burst(&client, &balancer, &cookies, usize::MAX, |_, _| true).await;
     let took = round.elapsed();
     let answered_ok = outcomes.iter().flatten().filter(|o| ok(o)).count();
     let spread: Vec<usize> = lb.served.iter().map(|n| n.load(Ordering::SeqCst)).collect();
@@ -257,8 +258,8 @@ async fn three_instances_refresh_once_per_user_and_survive_losing_one() {
     assert_eq!(provider.refreshes() - refreshes, USERS);
 
     // Round two: fresh sign-ins with due tokens, and the third instance is killed once a
-    // hundred calls were answered and every user's refresh is done and published (twenty
-    // answers later). (An instance that dies
+    // hundred calls were answered and every user's refresh is done and published (each user
+    // answered with the refreshed token). (An instance that dies
     // between the provider's rotation and publishing the new token would leave the old refresh
     // token to be reused: no lease can prevent that, README "Running several instances".)
     provider.set_token_lifetime(Duration::from_secs(1));
@@ -272,17 +273,22 @@ async fn three_instances_refresh_once_per_user_and_survive_losing_one() {
     let outcomes = {
         let (killed, victim) = (Rc::clone(&killed), Rc::clone(&victim));
         let provider = Rc::clone(&provider);
-        // Answers seen since the provider had every refresh: by then the holders have
-        // published their results.
-        let mut since_refreshed = 0;
-        burst(&client, &balancer, &cookies, 100, move || {
-            if provider.refreshes() - refreshes < USERS {
-                return false;
+        // Every user answered 200 at least once: their tokens were due, so that answer used the
+        // refreshed token, which came after the refresh was published (the holder publishes
+        // before it answers, the others answer with what was published) — no refresh is left
+        // unpublished. (Counting answers of anyone after the provider's last rotation instead
+        // let the kill fall between one user's rotation and its publication when loaded.)
+        let mut answers = 0;
+        let mut answered_ok = std::collections::HashSet::new();
+        burst(&client, &balancer, &cookies, 0, move |user, outcome| {
+            answers += 1;
+            if ok(outcome) {
+                answered_ok.insert(user);
             }
-            since_refreshed += 1;
-            // Twenty answers later (not a hundred: on a loaded machine the last refresh can
-            // come within the last hundred of the thousand answers, and then nobody is killed).
-            if since_refreshed < 20 {
+            if answers < 100
+                || answered_ok.len() < USERS
+                || provider.refreshes() - refreshes < USERS
+            {
                 return false;
             }
             victim.borrow_mut().kill();
@@ -324,7 +330,7 @@ async fn three_instances_refresh_once_per_user_and_survive_losing_one() {
     for browser in &browsers {
         let _ = browser.try_get(&format!("{balancer}/me")).await;
     }
-    let after = burst(&client, &balancer, &cookies, usize::MAX, || true).await;
+    let after = burst(&client, &balancer, &cookies, usize::MAX, |_, _| true).await;
     for (user, outcomes) in users.iter().zip(&after) {
         let bad: Vec<_> = outcomes.iter().filter(|o| !ok(o)).collect();
         assert!(
