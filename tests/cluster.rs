@@ -135,9 +135,9 @@ async fn burst(
     let users = cookies.iter().enumerate().map(|(user, cookies)| {
         let (answered, midway, done) = (&answered, &midway, &done);
         let calls = (0..CALLS).map(move |_| {
-            let answered = Rc::clone(&answered);
-            let midway = Rc::clone(&midway);
-            let done = Rc::clone(&done);
+            let answered = Rc::clone(answered);
+            let midway = Rc::clone(midway);
+            let done = Rc::clone(done);
             async move {
                 let outcome = call(client, balancer, cookies).await;
                 if answered.fetch_add(1, Ordering::SeqCst) + 1 >= on_answers && !done.get() {
