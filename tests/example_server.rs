@@ -13,21 +13,9 @@ use std::{
 
 use actix_oauth_dev::DevProvider;
 use common::{
-    example::{free_port, server_bin},
+    example::{free_port, server_bin, temp_dir},
     Browser,
 };
-
-/// A fresh directory under the temporary directory, named after `what`, this process and a free
-/// port (so parallel tests never share one).
-fn temp_dir(what: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "actix-oauth-{what}-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    std::fs::create_dir_all(&dir).expect("a temporary directory");
-    dir
-}
 
 /// A running example server; killed when dropped.
 struct Instance {
@@ -174,12 +162,7 @@ async fn two_instances_share_sessions_through_redis() {
         )
         .start()
         .expect("dev provider");
-    let dir = std::env::temp_dir().join(format!(
-        "actix-oauth-two-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("two");
     let config = dir.join("providers.toml");
     std::fs::write(
         &config,
@@ -273,12 +256,7 @@ async fn approve(browser: &Browser, authorize: &str, oauth1: bool) -> String {
 
 #[actix_rt::test]
 async fn offline_defaults_sign_in_link_unlink_and_call() {
-    let dir = std::env::temp_dir().join(format!(
-        "actix-oauth-one-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("one");
     let database = format!(
         "sqlite://{}?mode=rwc",
         dir.join("accounts.sqlite3").display()
@@ -390,12 +368,7 @@ fn csrf_of(page: &str) -> String {
 /// preset without one and a LinkedIn that nothing binds still stop the server naming the field.
 #[actix_rt::test]
 async fn toml_takes_every_url_and_a_presets_host_or_tenant() {
-    let dir = std::env::temp_dir().join(format!(
-        "actix-oauth-hosts-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("hosts");
     let config = dir.join("providers.toml");
     // Nothing listens on the hosts: only where the browser is sent is checked.
     let ghe = format!("http://127.0.0.1:{}", free_port());

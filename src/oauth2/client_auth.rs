@@ -119,9 +119,6 @@ impl<'a> Destination<'a> {
     }
 }
 
-/// Sign in with Apple's issuer, the `aud` of its client secrets, which must be ES256-signed.
-pub(crate) const APPLE_ISSUER: &str = "https://appleid.apple.com";
-
 /// How long a client assertion is valid: it is made for one request.
 const ASSERTION_LIFETIME_SECS: u64 = 60;
 
@@ -135,6 +132,8 @@ pub struct MintedSecret {
     issuer: String,
     audience: String,
     lifetime: std::time::Duration,
+    /// The only algorithm the provider accepts, checked against the key when the app is built.
+    algorithm: Option<crate::SigningAlgorithm>,
 }
 
 #[cfg(feature = "private-key-jwt")]
@@ -148,7 +147,14 @@ impl MintedSecret {
             issuer: issuer.into(),
             audience: audience.into(),
             lifetime: std::time::Duration::from_secs(24 * 60 * 60),
+            algorithm: None,
         }
+    }
+
+    /// Only `algorithm` is accepted (Apple: ES256): a key of another kind fails the build.
+    pub(crate) fn only(mut self, algorithm: crate::SigningAlgorithm) -> Self {
+        self.algorithm = Some(algorithm);
+        self
     }
 
     /// How long each minted secret is valid; a new one is minted when less than a tenth of it
@@ -270,13 +276,14 @@ impl Authentication {
                         "lifetime must be between a minute and six months",
                     ));
                 }
-                if spec.audience == APPLE_ISSUER
-                    && key.signing_algorithm() != crate::SigningAlgorithm::Es256
-                {
+                if let Some(only) = spec.algorithm.filter(|a| *a != key.signing_algorithm()) {
                     return Err(err(
                         "client_key",
-                        "must be the P-256 key Apple issued (a `.p8` file): Apple accepts only \
-                         ES256 client secrets",
+                        &format!(
+                            "must sign with {}, the only algorithm the provider accepts for its \
+                             client secret (Apple: the P-256 key it issued, a `.p8` file)",
+                            only.as_str()
+                        ),
                     ));
                 }
                 Some(Minter {

@@ -28,7 +28,7 @@ pub use self::client_auth::MintedSecret;
 pub use self::client_auth::{AssertionAudience, ClientAuth};
 pub use self::device::{DeviceAuthorization, DevicePoll};
 pub(crate) use self::{
-    client_auth::{AuthConfig, Authentication, Destination, APPLE_ISSUER},
+    client_auth::{AuthConfig, Authentication, Destination},
     device::{device_authorization, poll_device_token},
     revocation::revoke,
 };

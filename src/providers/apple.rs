@@ -1,7 +1,7 @@
 //! Sign in with Apple.
 
 use crate::{
-    oauth2::{ClientAuth, ResponseMode, APPLE_ISSUER},
+    oauth2::{ClientAuth, ResponseMode},
     profile::ProfileMap,
     provider::Provider,
     remote_app::RemoteAppBuilder,
@@ -52,6 +52,9 @@ use crate::{
 #[derive(Debug)]
 pub struct Apple;
 
+/// Apple's issuer, and the audience of its client secrets.
+const APPLE_ISSUER: &str = "https://appleid.apple.com";
+
 impl Apple {
     /// The preset signing its client secrets with `key` (Apple's `.p8` key, with its Key ID)
     /// for team `team_id`: each secret lives 24 hours (change it with
@@ -64,9 +67,9 @@ impl Apple {
         team_id: &str,
         key: crate::ClientKey,
     ) -> RemoteAppBuilder {
-        builder
-            .client_key(key)
-            .minted_client_secret(crate::MintedSecret::new(team_id, APPLE_ISSUER))
+        builder.client_key(key).minted_client_secret(
+            crate::MintedSecret::new(team_id, APPLE_ISSUER).only(crate::SigningAlgorithm::Es256),
+        )
     }
 }
 

@@ -28,6 +28,18 @@ pub fn server_bin() -> PathBuf {
     })
 }
 
+/// A fresh directory under the temporary directory, named after `what`, this process and a free
+/// port (so parallel tests never share one).
+pub fn temp_dir(what: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "actix-oauth-{what}-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    dir
+}
+
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -106,12 +118,7 @@ impl Drop for Instance {
 /// Connect provider `idp` (`client_id` with the secret `{client_id}-secret`) at the development
 /// provider's `issuer`, its API at `api_url`: the directory and the file.
 pub fn idp_config(what: &str, issuer: &str, api_url: &str, client_id: &str) -> (PathBuf, PathBuf) {
-    let dir = std::env::temp_dir().join(format!(
-        "actix-oauth-{what}-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir(what);
     let config = dir.join("providers.toml");
     std::fs::write(
         &config,
